@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Set everything up (Debian packages, venv, locked dependencies) and run the whole test suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+need=()
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
+command -v sqlite3 >/dev/null 2>&1 || need+=(sqlite3)
+if [ ${#need[@]} -gt 0 ]; then
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+bash scripts/setup.sh dev
+.venv/bin/ruff check src tests bench
+.venv/bin/python -m pytest "$@"

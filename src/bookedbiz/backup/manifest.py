@@ -1,0 +1,115 @@
+"""A small JSON manifest next to the backups, and the ``app_state`` records in the database.
+
+The manifest (``<backups folder>/manifest.json`` on the target) remembers, per backup, the spot
+count and when its content hash was last verified, plus the spot count of the newest upload.
+It lives on the target so the shrink gate still has a reference when the local database was
+replaced by an empty one. ``app_state`` in the live database holds ``last_backup`` (read by the
+heartbeat check and ``doctor``) and ``backup_attempt`` (so ``prune`` never runs after a failure).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from bookedbiz.backup.naming import join
+from bookedbiz.backup.targets import Target
+from bookedbiz.db.connection import connect, utc_now, write_transaction
+from bookedbiz.errors import BookedBizError
+
+log = logging.getLogger(__name__)
+MANIFEST_NAME = "manifest.json"
+LAST_BACKUP_KEY = "last_backup"
+ATTEMPT_KEY = "backup_attempt"
+
+
+class Manifest:
+    def __init__(self, target: Target, backup_folder: str):
+        self.target = target
+        self.path = join(backup_folder, MANIFEST_NAME)
+        self.data: dict[str, Any] = {"version": 1, "last": None, "backups": {}}
+        raw = target.read_bytes(self.path)
+        if raw:
+            try:
+                loaded = json.loads(raw)
+                if isinstance(loaded, dict) and isinstance(loaded.get("backups"), dict):
+                    self.data = loaded
+            except ValueError:
+                log.warning("ignoring an unreadable backup manifest at %s", self.path)
+
+    @property
+    def last_spot_count(self) -> int | None:
+        last = self.data.get("last") or {}
+        value = last.get("spot_count")
+        return int(value) if isinstance(value, int) else None
+
+    def record_upload(self, name: str, spot_count: int, content_hash: str) -> None:
+        self.data["last"] = {"at": utc_now(), "name": name, "spot_count": spot_count,
+                             "content_hash": content_hash}
+
+    def record_backup(self, name: str, spot_count: int | None, content_hash: str,
+                      size: int) -> None:
+        entry = self.data["backups"].setdefault(name, {})
+        entry.update({"spot_count": spot_count, "content_hash": content_hash, "size": size,
+                      "verified_at": utc_now()})
+
+    def verified_hash(self, name: str) -> str | None:
+        entry = self.data["backups"].get(name) or {}
+        return entry.get("content_hash") if entry.get("verified_at") else None
+
+    def spot_count(self, name: str) -> int | None:
+        return (self.data["backups"].get(name) or {}).get("spot_count")
+
+    def forget(self, name: str) -> None:
+        self.data["backups"].pop(name, None)
+
+    def save(self) -> None:
+        self.target.write_bytes(self.path, json.dumps(self.data, indent=1).encode())
+
+
+def read_state(db_path: Path, key: str) -> dict[str, Any] | None:
+    """One JSON value from ``app_state`` (None when absent or unreadable)."""
+    try:
+        conn = connect(db_path, readonly=True)
+    except BookedBizError:
+        return None
+    try:
+        row = conn.execute("SELECT value FROM app_state WHERE key = ?", (key,)).fetchone()
+    except Exception:  # noqa: BLE001 - a foreign or broken file simply has no state
+        return None
+    finally:
+        conn.close()
+    if not row or not row[0]:
+        return None
+    try:
+        value = json.loads(row[0])
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def write_state(db_path: Path, key: str, value: dict[str, Any]) -> bool:
+    """Upsert ``app_state[key]``; returns False (and logs) when the database refuses."""
+    try:
+        conn = connect(db_path)
+        try:
+            with write_transaction(conn):
+                conn.execute(
+                    "INSERT INTO app_state (key, value, updated_at) VALUES (?, ?, ?) "
+                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value, "
+                    "updated_at = excluded.updated_at",
+                    (key, json.dumps(value, sort_keys=True), utc_now()),
+                )
+        finally:
+            conn.close()
+    except Exception as exc:  # noqa: BLE001 - recording state must not hide the real outcome
+        log.warning("could not record %s in %s: %s", key, db_path, exc)
+        return False
+    return True
+
+
+def last_backup_info(db_path: str | Path) -> dict[str, Any] | None:
+    """The ``last_backup`` record: {at, name, target, spot_count, content_hash} or None."""
+    return read_state(Path(db_path), LAST_BACKUP_KEY)

@@ -1,0 +1,1 @@
+"""The ``bookedbiz`` command line: one module of commands per area, assembled in main.py."""

@@ -1,0 +1,101 @@
+"""Commands for the database itself: init/upgrade and month close/reopen/list."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from bookedbiz import months as months_service
+from bookedbiz.cli.common import database_path, db_option, handle_errors
+from bookedbiz.db.connection import connect
+from bookedbiz.db.migrate import init_database, require_current_schema
+from bookedbiz.ingest.cells import micros_to_dollars
+
+
+@click.command("init")
+@db_option
+@handle_errors
+def init_command(db_path: Path | None) -> None:
+    """Create the database, or upgrade it to the current schema.
+
+    An existing database that needs upgrading is first copied to a verified snapshot in a
+    'backups' folder next to it.
+    """
+    path = database_path(db_path, must_exist=False)
+    result = init_database(path)
+    if result.created:
+        click.echo(f"Created {path} (schema {result.to_version}).")
+    elif result.from_version == result.to_version:
+        click.echo(f"{path} is up to date (schema {result.to_version}).")
+    else:
+        click.echo(f"Upgraded {path} from {result.from_version} to {result.to_version}; "
+                   f"snapshot kept at {result.snapshot}.")
+
+
+@click.group("months")
+def months_group() -> None:
+    """List, close and reopen broadcast months."""
+
+
+@months_group.command("list")
+@db_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@handle_errors
+def months_list(db_path: Path | None, as_json: bool) -> None:
+    """Show every month with its status, who closed it, spots and gross revenue."""
+    path = database_path(db_path)
+    require_current_schema(path)
+    conn = connect(path, readonly=True)
+    try:
+        rows = months_service.list_months(conn)
+    finally:
+        conn.close()
+    if as_json:
+        for row in rows:
+            row["gross"] = str(micros_to_dollars(row.pop("gross_micros")))  # type: ignore[arg-type]
+        click.echo(json.dumps(rows, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("Month", "Weeks", "Status", "Closed by", "Closed at", "Spots", "Gross")
+    for row in rows:
+        table.add_row(str(row["label"]), str(row["weeks"]), str(row["status"]),
+                      str(row["closed_by"] or ""), str(row["closed_at"] or ""),
+                      f"{row['spots']:,}", f"{micros_to_dollars(row['gross_micros']):,}")
+    Console().print(table)
+
+
+@months_group.command("close")
+@click.argument("month")
+@click.option("--by", "by", required=True, help="Who closes the month (recorded).")
+@click.option("--reason", default=None, help="Optional note kept in the audit trail.")
+@db_option
+@handle_errors
+def months_close(month: str, by: str, reason: str | None, db_path: Path | None) -> None:
+    """Close MONTH (Jan-25 or 2025-01): daily imports will no longer change it."""
+    path = database_path(db_path)
+    require_current_schema(path)
+    key = months_service.close_month(path, month, by, reason)
+    click.echo(f"Closed {key} (by {by}).")
+
+
+@months_group.command("reopen")
+@click.argument("month")
+@click.option("--by", "by", required=True, help="Who reopens the month (recorded).")
+@click.option("--reason", required=True, help="Why it is reopened (recorded).")
+@db_option
+@handle_errors
+def months_reopen(month: str, by: str, reason: str, db_path: Path | None) -> None:
+    """Reopen a closed MONTH so imports may replace it again."""
+    path = database_path(db_path)
+    require_current_schema(path)
+    key = months_service.reopen_month(path, month, by, reason)
+    click.echo(f"Reopened {key} (by {by}: {reason}).")
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(init_command)
+    cli.add_command(months_group)

@@ -1,0 +1,139 @@
+"""``bookedbiz report``: the revenue reports in the terminal, as CSV, JSON or XLSX."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import click
+
+from bookedbiz.cli.common import database_path, db_option, handle_errors
+from bookedbiz.db.connection import create_db_engine
+from bookedbiz.db.migrate import require_current_schema
+from bookedbiz.reports.filters import ReportFilters
+from bookedbiz.reports.revenue import GROUPINGS, KEY_NAMES, revenue_by, revenue_total
+
+
+@click.group("report")
+def report_group() -> None:
+    """Revenue reports (Trade excluded) in the terminal or as files."""
+
+
+def _columns(by: str) -> list[str]:
+    key = KEY_NAMES[by]
+    extra = ["language_group"] if by == "language" else []
+    return [key, *extra, "gross", "net", "spots"]
+
+
+def _jsonable(value: object) -> object:
+    return str(value) if isinstance(value, Decimal) else value
+
+
+@report_group.command("revenue")
+@click.option("--year", type=click.IntRange(1990, 2100), default=None,
+              help="Broadcast year (default: all years).")
+@click.option("--by", "by", type=click.Choice(GROUPINGS), default="month", show_default=True)
+@click.option("--measure", type=click.Choice(["gross", "net"]), default="gross",
+              show_default=True, help="Which amount sorts and charts the report.")
+@click.option("--ae", default=None, help="Only this AE.")
+@click.option("--market", default=None, help="Only this market code.")
+@click.option("--revenue-type", default=None, help="Only this revenue type.")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "xlsx"]),
+              default="table", show_default=True)
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write to this file instead of standard output (required for xlsx).")
+@db_option
+@handle_errors
+def revenue_command(year: int | None, by: str, measure: str, ae: str | None,
+                    market: str | None, revenue_type: str | None, fmt: str,
+                    output: Path | None, db_path: Path | None) -> None:
+    """Revenue grouped by month, AE, customer, agency, market, language, revenue or spot type.
+
+    JSON is a list of objects, one per group: the group key plus gross, net and spots. The groups
+    always add up to the total.
+    """
+    path = database_path(db_path)
+    require_current_schema(path)
+    filters = ReportFilters(year=year, measure=measure, ae=ae,
+                            market=market.upper() if market else None, revenue_type=revenue_type)
+    engine = create_db_engine(path, readonly=True)
+    try:
+        with engine.connect() as conn:
+            rows = revenue_by(conn, by, filters)
+            total = revenue_total(conn, filters)
+    finally:
+        engine.dispose()
+    columns = _columns(by)
+    if fmt == "xlsx":
+        if output is None:
+            raise click.UsageError("--format xlsx needs --output FILE.")
+        _write_xlsx(rows, columns, by, filters, output, total)
+        click.echo(f"Wrote {output} ({len(rows)} rows).")
+        return
+    if fmt == "json":
+        text = json.dumps([{c: _jsonable(r.get(c)) for c in columns} for r in rows], indent=2)
+    elif fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow([_jsonable(row.get(c)) for c in columns])
+        text = buffer.getvalue().rstrip("\n")
+    else:
+        text = _table_text(rows, columns, total, by, filters)
+    if output is not None:
+        output.write_text(text + "\n", encoding="utf-8")
+        click.echo(f"Wrote {output} ({len(rows)} rows).")
+    else:
+        click.echo(text)
+
+
+def _table_text(rows, columns, total, by, filters) -> str:
+    from rich.console import Console
+    from rich.table import Table
+
+    scope = f"{filters.year}" if filters.year else "all years"
+    table = Table(title=f"Revenue by {by} — {scope} (Trade excluded)")
+    for column in columns:
+        table.add_column(column, justify="right" if column in ("gross", "net", "spots") else "left")
+    for row in rows:
+        table.add_row(*[_fmt(row.get(c)) for c in columns])
+    table.add_row("TOTAL", *([""] if by == "language" else []), _fmt(total["gross"]),
+                  _fmt(total["net"]), _fmt(total["spots"]), style="bold")
+    buffer = io.StringIO()
+    Console(file=buffer, width=max(100, 20 * len(columns)), force_terminal=False).print(table)
+    return buffer.getvalue().rstrip()
+
+
+def _fmt(value: object) -> str:
+    if isinstance(value, Decimal):
+        return f"{value:,.2f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return "" if value is None else str(value)
+
+
+def _write_xlsx(rows, columns, by, filters, output: Path, total) -> None:
+    from bookedbiz.web.tables import Column, Table, to_xlsx
+
+    kinds = {"gross": "money", "net": "money", "spots": "int"}
+    table = Table(
+        name=f"revenue-by-{by}",
+        title=f"Revenue by {by}",
+        columns=[Column(c, c.replace("_", " ").title(), kinds.get(c, "text")) for c in columns],
+        rows=rows,
+        totals=[{columns[0]: "Total", **total}],
+    )
+    meta = {"year": str(filters.year or "all"), "measure": filters.measure,
+            "ae": filters.ae or "", "market": filters.market or "",
+            "revenue type": filters.revenue_type or ""}
+    output.write_bytes(to_xlsx([table], "BookedBiz revenue", meta))
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(report_group)
+
+

@@ -1,0 +1,1 @@
+"""Database: schema (SQLAlchemy Core), connections with the right pragmas, Alembic migrations."""

@@ -1,0 +1,23 @@
+"""Baseline schema: every table of schema.py version 1.
+
+Revision ID: 0001
+Revises:
+"""
+
+from alembic import op
+
+from bookedbiz.db.schema import metadata
+
+revision = "0001"
+down_revision = None
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    # Baseline only: later schema changes get their own revisions with explicit operations.
+    metadata.create_all(op.get_bind())
+
+
+def downgrade() -> None:
+    metadata.drop_all(op.get_bind())

@@ -1,0 +1,333 @@
+"""The BookedBiz schema as SQLAlchemy Core tables.
+
+Money is stored as integer micro-dollars (millionths) so sums are exact and unrounded gross-ups
+(net / 0.85) add up to the cent; months are ``YYYY-MM`` text so they sort; dates are ISO text.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+MONTH_CHECK = "broadcast_month GLOB '[0-9][0-9][0-9][0-9]-[0-1][0-9]'"
+
+agencies = Table(
+    "agencies",
+    metadata,
+    Column("agency_id", Integer, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("name_key", Text, nullable=False, unique=True),
+    Column("auto_created", Boolean, nullable=False, server_default="0"),
+    Column("is_active", Boolean, nullable=False, server_default="1"),
+    Column("created_at", Text, nullable=False),
+)
+
+customers = Table(
+    "customers",
+    metadata,
+    Column("customer_id", Integer, primary_key=True),
+    Column("name", Text, nullable=False, comment="agency-qualified name, e.g. Agency:Customer"),
+    Column("name_key", Text, nullable=False, unique=True),
+    Column("agency_id", Integer, ForeignKey("agencies.agency_id")),
+    Column("auto_created", Boolean, nullable=False, server_default="0"),
+    Column("is_active", Boolean, nullable=False, server_default="1"),
+    Column("merged_into", Integer, ForeignKey("customers.customer_id")),
+    Column("created_at", Text, nullable=False),
+)
+
+customer_aliases = Table(
+    "customer_aliases",
+    metadata,
+    Column("alias_id", Integer, primary_key=True),
+    Column("alias_key", Text, nullable=False, unique=True, comment="case-folded raw bill code"),
+    Column("alias_text", Text, nullable=False),
+    Column("customer_id", Integer, ForeignKey("customers.customer_id"), nullable=False),
+    Column("is_active", Boolean, nullable=False, server_default="1"),
+    Column("created_by", Text, nullable=False),
+    Column("created_at", Text, nullable=False),
+    Column("note", Text),
+)
+
+aes = Table(
+    "aes",
+    metadata,
+    Column("ae_id", Integer, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("name_key", Text, nullable=False, unique=True),
+    Column("is_active", Boolean, nullable=False, server_default="1"),
+    Column("created_at", Text, nullable=False),
+)
+
+ae_aliases = Table(
+    "ae_aliases",
+    metadata,
+    Column("alias_id", Integer, primary_key=True),
+    Column("alias_key", Text, nullable=False, unique=True),
+    Column("alias_text", Text, nullable=False),
+    Column("ae_id", Integer, ForeignKey("aes.ae_id"), nullable=False),
+    Column("created_by", Text, nullable=False),
+    Column("created_at", Text, nullable=False),
+)
+
+markets = Table(
+    "markets",
+    metadata,
+    Column("market_id", Integer, primary_key=True),
+    Column("code", String(16), nullable=False, unique=True),
+    Column("name", Text, nullable=False),
+    Column("auto_created", Boolean, nullable=False, server_default="0"),
+    Column("created_at", Text, nullable=False),
+)
+
+languages = Table(
+    "languages",
+    metadata,
+    Column("code", String(8), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("language_group", Text, nullable=False),
+    Column("sort_order", Integer, nullable=False, server_default="0"),
+)
+
+import_batches = Table(
+    "import_batches",
+    metadata,
+    Column("batch_id", Integer, primary_key=True),
+    Column("mode", String(16), nullable=False),
+    Column("source_file", Text, nullable=False),
+    Column("source_sha256", String(64)),
+    Column("started_at", Text, nullable=False),
+    Column("finished_at", Text),
+    Column("status", String(16), nullable=False, server_default="running"),
+    Column("months_affected", Text, comment="JSON list of YYYY-MM"),
+    Column("rows_read", Integer, nullable=False, server_default="0"),
+    Column("rows_inserted", Integer, nullable=False, server_default="0"),
+    Column("rows_deleted", Integer, nullable=False, server_default="0"),
+    Column("rows_rejected", Integer, nullable=False, server_default="0"),
+    Column("rows_skipped", Integer, nullable=False, server_default="0"),
+    Column("warnings", Text, comment="JSON list of strings"),
+    Column("changes", Text, comment="JSON list of per-month before/after"),
+    Column("error", Text),
+    Column("closed_by", Text),
+    Column("started_by", Text),
+    CheckConstraint("status IN ('running', 'completed', 'failed')", name="batch_status"),
+    CheckConstraint("mode IN ('weekly', 'historical')", name="batch_mode"),
+)
+
+import_rejects = Table(
+    "import_rejects",
+    metadata,
+    Column("reject_id", Integer, primary_key=True),
+    Column("batch_id", Integer, ForeignKey("import_batches.batch_id", ondelete="CASCADE")),
+    Column("source_file", Text, nullable=False),
+    Column("sheet", Text, nullable=False),
+    Column("row_number", Integer, nullable=False),
+    Column("column_name", Text),
+    Column("value", Text),
+    Column("reason", Text, nullable=False),
+    Index("ix_import_rejects_batch", "batch_id"),
+)
+
+spots = Table(
+    "spots",
+    metadata,
+    Column("spot_id", Integer, primary_key=True),
+    Column("import_batch_id", Integer, ForeignKey("import_batches.batch_id"), nullable=False),
+    Column("source_file", Text),
+    Column("source_sheet", Text),
+    Column("source_row", Integer),
+    Column("bill_code", Text, nullable=False),
+    Column("air_date", Text, nullable=False),
+    Column("end_date", Text),
+    Column("day_of_week", Text),
+    Column("time_in", Text),
+    Column("time_out", Text),
+    Column("length_text", Text),
+    Column("length_seconds", Integer),
+    Column("media", Text),
+    Column("comments", Text),
+    Column("language_code", Text),
+    Column("format", Text),
+    Column("units", Integer),
+    Column("line_number", Integer),
+    Column("spot_type", Text, nullable=False, server_default=""),
+    Column("spot_type_raw", Text),
+    Column("estimate", Text),
+    Column("gross_rate_micros", Integer),
+    Column("make_good", Text),
+    Column("spot_value_micros", Integer),
+    Column("broadcast_month", String(7), nullable=False),
+    Column("month_derived", Boolean, nullable=False, server_default="0"),
+    Column("broker_fees_micros", Integer),
+    Column("priority", Integer),
+    Column("station_net_micros", Integer),
+    Column("sales_person", Text),
+    Column("ae_id", Integer, ForeignKey("aes.ae_id"), nullable=False),
+    Column("revenue_type", Text, nullable=False, server_default=""),
+    Column("is_trade", Boolean, nullable=False, server_default="0"),
+    Column("billing_type", Text),
+    Column("agency_flag", Text),
+    Column("affidavit_flag", Text),
+    Column("contract", Text),
+    Column("market_code", Text, nullable=False, server_default=""),
+    Column("customer_id", Integer, ForeignKey("customers.customer_id"), nullable=False),
+    Column("agency_id", Integer, ForeignKey("agencies.agency_id")),
+    Column("language_category", String(24), nullable=False),
+    CheckConstraint(MONTH_CHECK, name="spot_month_shape"),
+    CheckConstraint(
+        "language_category IN ('language_required', 'default_english', 'review')",
+        name="spot_language_category",
+    ),
+    Index("ix_spots_month", "broadcast_month"),
+    Index("ix_spots_batch", "import_batch_id"),
+    Index("ix_spots_customer", "customer_id"),
+)
+
+language_assignments = Table(
+    "language_assignments",
+    metadata,
+    Column(
+        "spot_id",
+        Integer,
+        ForeignKey("spots.spot_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("language_code", String(8)),
+    Column("status", String(16), nullable=False),
+    Column("confidence", Float, nullable=False),
+    Column("requires_review", Boolean, nullable=False),
+    Column("method", Text, nullable=False),
+    Column("report_bucket", Text, nullable=False, comment="language code or ~special bucket"),
+    Column("assigned_at", Text, nullable=False),
+    CheckConstraint(
+        "status IN ('determined', 'default', 'undetermined', 'invalid', 'review')",
+        name="assignment_status",
+    ),
+)
+
+# One row per month and reporting dimension, non-Trade only. Rebuilt for the months an import
+# or a merge touches, inside the same transaction, so it is never stale.
+spot_summary = Table(
+    "spot_summary",
+    metadata,
+    Column("broadcast_month", String(7), nullable=False),
+    Column("ae_id", Integer, nullable=False),
+    Column("customer_id", Integer, nullable=False),
+    Column("agency_id", Integer),
+    Column("market_code", Text, nullable=False),
+    Column("revenue_type", Text, nullable=False),
+    Column("spot_type", Text, nullable=False),
+    Column("language_bucket", Text, nullable=False),
+    Column("gross_micros", Integer, nullable=False),
+    Column("net_micros", Integer, nullable=False),
+    Column("spots", Integer, nullable=False),
+    Index("ix_spot_summary_month", "broadcast_month"),
+    Index("ix_spot_summary_customer", "customer_id", "broadcast_month"),
+)
+
+month_closures = Table(
+    "month_closures",
+    metadata,
+    Column("broadcast_month", String(7), primary_key=True),
+    Column("closed_at", Text, nullable=False),
+    Column("closed_by", Text, nullable=False),
+    Column("batch_id", Integer, ForeignKey("import_batches.batch_id")),
+    Column("notes", Text),
+    CheckConstraint(MONTH_CHECK, name="closure_month_shape"),
+)
+
+month_closure_events = Table(
+    "month_closure_events",
+    metadata,
+    Column("event_id", Integer, primary_key=True),
+    Column("broadcast_month", String(7), nullable=False),
+    Column("action", String(8), nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("reason", Text),
+    Column("at", Text, nullable=False),
+    CheckConstraint("action IN ('close', 'reopen')", name="closure_action"),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("audit_id", Integer, primary_key=True),
+    Column("at", Text, nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("action", Text, nullable=False),
+    Column("subject", Text),
+    Column("detail", Text, comment="JSON"),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("user_id", Integer, primary_key=True),
+    Column("username", Text, nullable=False, unique=True),
+    Column("full_name", Text),
+    Column("password_hash", Text, nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("is_active", Boolean, nullable=False, server_default="1"),
+    Column("created_at", Text, nullable=False),
+    Column("last_login_at", Text),
+    Column("password_changed_at", Text),
+    CheckConstraint("role IN ('admin', 'manager', 'ae', 'viewer')", name="user_role"),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("token_id", Integer, primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.user_id", ondelete="CASCADE"), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", Text, nullable=False),
+    Column("last_used_at", Text),
+    Column("revoked_at", Text),
+)
+
+job_runs = Table(
+    "job_runs",
+    metadata,
+    Column("run_id", Integer, primary_key=True),
+    Column("job", Text, nullable=False),
+    Column("started_at", Text, nullable=False),
+    Column("finished_at", Text),
+    Column("status", String(16), nullable=False),
+    Column("exit_code", Integer),
+    Column("summary", Text),
+    Column("host", Text),
+    Column("pid", Integer),
+    Index("ix_job_runs_job", "job", "started_at"),
+)
+
+app_state = Table(
+    "app_state",
+    metadata,
+    Column("key", Text, primary_key=True),
+    Column("value", Text, comment="JSON"),
+    Column("updated_at", Text, nullable=False),
+)
+
+REQUIRED_TABLES = (
+    "spots",
+    "customers",
+    "agencies",
+    "import_batches",
+    "month_closures",
+    "languages",
+    "language_assignments",
+)
+

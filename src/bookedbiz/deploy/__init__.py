@@ -1,0 +1,1 @@
+"""Operating an installation: rendered systemd units, doctor, Datasette explorer."""

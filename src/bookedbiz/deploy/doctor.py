@@ -1,0 +1,221 @@
+"""``bookedbiz doctor``: check an installation and say, in one sentence per problem, what to fix.
+
+The old system's docs and units drifted (env files that no longer existed, timers never installed,
+a 4 KB skeleton database served for weeks). Doctor looks at the real state: the resolved paths,
+the database itself, freshness of imports and backups, the lock, the alert targets, versions.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import platform
+import shutil
+import sqlite3
+import stat
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+
+from bookedbiz.config import ENV_FILE_VARIABLE, Settings, resolve_database_path
+from bookedbiz.db.connection import connect
+from bookedbiz.db.schema import REQUIRED_TABLES
+from bookedbiz.errors import BookedBizError
+from bookedbiz.jobs.heartbeat import check_freshness
+from bookedbiz.jobs.lock import job_lock_path, lock_holder
+from bookedbiz.jobs.records import last_runs
+from bookedbiz.notify.redact import describe_url
+from bookedbiz.notify.send import target_urls
+
+PACKAGES = ("bookedbiz", "flask", "flask-login", "uvicorn", "sqlalchemy", "alembic", "click",
+            "pydantic-settings", "python-calamine", "dropbox", "apprise", "datasette")
+MIN_FREE_BYTES = 512 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    level: str  # ok, info, warn, error
+    detail: str
+    fix: str = ""
+
+
+def _mb(size: int) -> str:
+    return f"{size / 1_048_576:.1f} MB"
+
+
+def check_database(db_path: Path) -> list[Check]:
+    from bookedbiz.db.migrate import current_version, head_version
+
+    out = [Check("database", "ok", f"{db_path} ({_mb(db_path.stat().st_size)})")]
+    try:
+        version, head = current_version(db_path), head_version()
+    except BookedBizError as exc:
+        return [*out, Check("schema", "error", str(exc), "Restore a good backup of the database.")]
+    if version == head:
+        out.append(Check("schema", "ok", f"version {version} (current)"))
+    else:
+        out.append(Check("schema", "error", f"version {version}, this code needs {head}",
+                         "Run 'bookedbiz init' to upgrade the database schema."))
+    try:
+        conn = connect(db_path, readonly=True)
+        try:
+            result = conn.execute("PRAGMA quick_check").fetchone()[0]
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master "
+                                                 "WHERE type = 'table'")}
+        finally:
+            conn.close()
+    except (BookedBizError, sqlite3.DatabaseError) as exc:
+        return [*out, Check("integrity", "error", str(exc),
+                            "Restore the newest verified backup ('bookedbiz sync restore').")]
+    if result == "ok":
+        out.append(Check("integrity", "ok", "PRAGMA quick_check = ok"))
+    else:
+        out.append(Check("integrity", "error", f"quick_check: {result}",
+                         "Stop the services and restore the newest verified backup."))
+    missing = [name for name in REQUIRED_TABLES if name not in tables]
+    if missing:
+        out.append(Check("tables", "error", f"missing tables: {', '.join(missing)}",
+                         "Point DATABASE_PATH at the real database or run 'bookedbiz init'."))
+    return out
+
+
+def check_freshness_items(db_path: Path, settings: Settings, now: datetime) -> list[Check]:
+    out = []
+    for item in check_freshness(db_path, settings, now):
+        if item.last_at is None:
+            fix = ("Run the daily update ('bookedbiz jobs run daily-update')." if item.what ==
+                   "import" else "Run a backup ('bookedbiz jobs run backup').")
+            out.append(Check(f"last {item.what}", "warn", item.sentence(), fix))
+        elif item.stale:
+            fix = (f"Check 'bookedbiz jobs status' and the {item.what} log under "
+                   f"{settings.resolved_data_path() / 'logs'}, then rerun the job.")
+            out.append(Check(f"last {item.what}", "error", item.sentence(), fix))
+        else:
+            out.append(Check(f"last {item.what}", "ok", item.sentence()))
+    for run in last_runs(db_path, 1):
+        if run["status"] in ("failed", "timeout"):
+            out.append(Check(f"job {run['job']}", "warn",
+                             f"last run {run['started_at']} {run['status']}: {run['summary']}",
+                             f"Read {settings.resolved_data_path() / 'logs'}/{run['job']}.log "
+                             "and rerun the job once fixed."))
+    return out
+
+
+def check_paths(settings: Settings, db_path: Path | None) -> list[Check]:
+    data = settings.resolved_data_path()
+    out = [Check("data dir", "ok" if data.is_dir() else "error", str(data),
+                 "" if data.is_dir() else f"Create {data} owned by the service user.")]
+    if data.is_dir() and not os.access(data, os.W_OK):
+        out.append(Check("data dir writable", "error", f"{data} is not writable by this user",
+                         "Run as the service user (sudo bookedbiz-admin ...) or fix ownership."))
+    lock = job_lock_path(settings)
+    holder = lock_holder(settings)
+    out.append(Check("job lock", "info" if holder else "ok",
+                     f"{lock}: " + (f"held by {holder}" if holder else "free")))
+    if str(lock).startswith(("/tmp/", "/var/tmp/")):
+        out.append(Check("job lock dir", "warn", f"{lock.parent} is a temporary folder",
+                         "Set JOB_LOCK_DIR or DATA_PATH to a persistent folder: units use "
+                         "PrivateTmp, so a /tmp lock excludes nothing."))
+    target = db_path.parent if db_path else data
+    if target.exists():
+        free = shutil.disk_usage(target).free
+        need = max(MIN_FREE_BYTES, 2 * (db_path.stat().st_size if db_path else 0))
+        level = "ok" if free >= need else "error"
+        out.append(Check("free disk", level, f"{_mb(free)} free on {target}",
+                         "" if level == "ok" else
+                         f"Free at least {_mb(need)}: a backup snapshot needs the database's "
+                         "size again."))
+    env_file = os.environ.get(ENV_FILE_VARIABLE)
+    if env_file and Path(env_file).is_file():
+        mode = stat.S_IMODE(Path(env_file).stat().st_mode)
+        if mode & 0o077:
+            out.append(Check("env file mode", "warn", f"{env_file} has mode {mode:04o}",
+                             f"Run 'chmod 0600 {env_file}': it holds secrets."))
+    return out
+
+
+def check_notify(settings: Settings) -> list[Check]:
+    targets = [describe_url(url) for url in target_urls(settings)]
+    if not targets:
+        return [Check("notifications", "warn", "no targets configured",
+                      "Set NOTIFY_URLS (e.g. ntfys://ntfy.sh/<secret-topic>) so failures alert "
+                      "someone, then run 'bookedbiz notify test'.")]
+    return [Check("notifications", "ok", ", ".join(targets))]
+
+
+def check_versions() -> list[Check]:
+    parts = [f"python {platform.python_version()}", f"sqlite {sqlite3.sqlite_version}"]
+    missing = []
+    for name in PACKAGES:
+        try:
+            parts.append(f"{name} {metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            missing.append(name)
+    out = [Check("versions", "ok", ", ".join(parts))]
+    if missing:
+        out.append(Check("packages", "error", f"not installed: {', '.join(missing)}",
+                         "Run 'bash scripts/setup.sh main' to install the locked dependencies."))
+    return out
+
+
+def check_web(url_host: str = "127.0.0.1", port: int = 8000, timeout: float = 2.0) -> Check:
+    """The seeds' checklist: GET / answers 302 to /reports/. Not running is only a warning."""
+    conn = http.client.HTTPConnection(url_host, port, timeout=timeout)
+    try:
+        conn.request("GET", "/")
+        response = conn.getresponse()
+        location = response.getheader("Location") or ""
+    except OSError:
+        return Check("web", "warn", f"nothing answers on {url_host}:{port}",
+                     "Start it with 'systemctl start bookedbiz-web' if it should be running.")
+    finally:
+        conn.close()
+    if response.status in (301, 302, 303, 307, 308) and location.rstrip("/").endswith("/reports"):
+        return Check("web", "ok", f"{url_host}:{port} / -> {response.status} {location}")
+    return Check("web", "warn", f"{url_host}:{port} / answered {response.status} {location}",
+                 "Check that port 8000 belongs to bookedbiz-web ('ss -lptn').")
+
+
+def run_doctor(settings: Settings, db_override: Path | None, *, web_port: int = 8000,
+               check_http: bool = True, now: datetime | None = None) -> list[Check]:
+    now = now or datetime.now(UTC)
+    checks: list[Check] = []
+    db_path: Path | None = None
+    try:
+        db_path = resolve_database_path(settings, db_override)
+    except BookedBizError as exc:
+        checks.append(Check("database", "error", str(exc),
+                            "Set DATABASE_PATH to the real database file, or create one with "
+                            "'bookedbiz init'."))
+    if db_path is not None:
+        checks.extend(check_database(db_path))
+        if not any(c.level == "error" and c.name in ("integrity", "schema") for c in checks):
+            checks.extend(check_freshness_items(db_path, settings, now))
+    checks.extend(check_paths(settings, db_path))
+    checks.extend(check_notify(settings))
+    checks.extend(check_versions())
+    if check_http:
+        checks.append(check_web(port=web_port))
+    return checks
+
+
+def doctor_exit_code(checks: list[Check]) -> int:
+    return 1 if any(c.level == "error" for c in checks) else 0
+
+
+def render_checks(checks: list[Check]) -> str:
+    lines = []
+    for c in checks:
+        lines.append(f"{c.level.upper():<5} {c.name}: {c.detail}")
+        if c.fix and c.level in ("warn", "error"):
+            lines.append(f"      fix: {c.fix}")
+    problems = sum(c.level == "error" for c in checks)
+    warnings = sum(c.level == "warn" for c in checks)
+    lines.append(f"\n{problems} problem(s), {warnings} warning(s).")
+    return "\n".join(lines)
+
+
+def checks_as_dicts(checks: list[Check]) -> list[dict[str, str]]:
+    return [asdict(c) for c in checks]

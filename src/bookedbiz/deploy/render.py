@@ -1,0 +1,114 @@
+"""Render the systemd units, env template, logrotate config and helpers for one installation.
+
+One command generates every deployment file from a few parameters, so units, docs and paths
+cannot drift apart the way the old hand-installed units did.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from bookedbiz.deploy import templates as t
+from bookedbiz.errors import ConfigError
+
+JOBS = (
+    # job, OnCalendar, RandomizedDelaySec
+    ("daily-update", "*-*-* 04:30:00", None),
+    ("backup", "*-*-* 02:05:00", "5m"),
+    ("heartbeat-check", "*-*-* 08,20:00:00", "2m"),
+)
+LOGGED_JOBS = ("daily-update", "backup", "heartbeat-check")
+ALERT_SCRIPT_PATH = "/usr/local/lib/bookedbiz/bookedbiz-alert.sh"
+
+
+@dataclass(frozen=True)
+class DeployParams:
+    prefix: Path
+    user: str
+    data_dir: Path
+    env_file: Path = Path("/etc/bookedbiz/bookedbiz.env")
+    web_port: int = 8000
+    explore_host: str = "127.0.0.1"
+    explore_port: int = 8001
+    budget_seconds: int = 3600
+
+    def validate(self) -> None:
+        for label, path in (("--prefix", self.prefix), ("--data-dir", self.data_dir),
+                            ("--env-file", self.env_file)):
+            if not path.is_absolute():
+                raise ConfigError(f"{label} must be an absolute path (got {path}).")
+            if any(ch.isspace() for ch in str(path)):
+                raise ConfigError(f"{label} must not contain spaces (got {path}).")
+        if not self.user or not self.user.replace("-", "").replace("_", "").isalnum():
+            raise ConfigError(f"--user must be a plain account name (got {self.user!r}).")
+
+    def validate_data_dir(self) -> None:
+        """Production check (the CLI applies it; tests render into temp folders)."""
+        if str(self.data_dir).startswith(("/tmp", "/var/tmp", "/home")):
+            raise ConfigError(
+                "--data-dir must not be under /tmp, /var/tmp or /home: the units use "
+                "PrivateTmp=yes and ProtectHome=yes, so the jobs could not see it."
+            )
+
+
+def _fill(text: str, values: dict[str, str]) -> str:
+    for key, value in values.items():
+        text = text.replace(f"@@{key}@@", value)
+    if "@@" in text:
+        raise AssertionError(f"unfilled placeholder in template: {text[text.index('@@'):][:40]}")
+    return text
+
+
+def render_files(params: DeployParams) -> dict[str, str]:
+    """Relative path in the output folder → file content."""
+    params.validate()
+    data = str(params.data_dir)
+    base = {
+        "USER": params.user,
+        "DATA": data,
+        "ENV_FILE": str(params.env_file),
+        "BIN": str(params.prefix / ".venv" / "bin" / "bookedbiz"),
+        "WEB_PORT": str(params.web_port),
+        "EXPLORE_HOST": params.explore_host,
+        "EXPLORE_PORT": str(params.explore_port),
+        "ALERT_SCRIPT": ALERT_SCRIPT_PATH,
+        "BUDGET": str(params.budget_seconds),
+        "TIMEOUT": f"{params.budget_seconds + 600}s",
+    }
+    common = {"COMMON": _fill(t.SERVICE_COMMON, base), "HARDENING": _fill(t.HARDENING, base)}
+    values = {**base, **common}
+    files = {
+        "systemd/bookedbiz-web.service": _fill(t.WEB_SERVICE, values),
+        "systemd/bookedbiz-explore.service": _fill(t.EXPLORE_SERVICE, values),
+        "systemd/bookedbiz-alert@.service": _fill(t.ALERT_SERVICE, values),
+    }
+    for job, calendar, delay in JOBS:
+        job_values = {**values, "JOB": job, "CALENDAR": calendar,
+                      "DELAY": f"RandomizedDelaySec={delay}\n" if delay else ""}
+        files[f"systemd/bookedbiz-{job}.service"] = _fill(t.JOB_SERVICE, job_values)
+        files[f"systemd/bookedbiz-{job}.timer"] = _fill(t.TIMER, job_values)
+    logs = " ".join(f"{data}/logs/{job}.log" for job in LOGGED_JOBS)
+    enable = " ".join(
+        ["bookedbiz-web.service", "bookedbiz-explore.service"]
+        + [f"bookedbiz-{job}.timer" for job, _c, _d in JOBS]
+    )
+    files["etc/bookedbiz.env"] = _fill(t.ENV_FILE, values)
+    files["logrotate/bookedbiz"] = _fill(t.LOGROTATE, {**values, "LOGS": logs})
+    files["lib/bookedbiz-alert.sh"] = _fill(t.ALERT_SCRIPT, values)
+    files["bin/bookedbiz-admin"] = _fill(t.ADMIN_WRAPPER, values)
+    files["install.sh"] = _fill(t.INSTALL_SCRIPT, {**values, "ENABLE": enable})
+    return files
+
+
+def write_files(files: dict[str, str], out: Path) -> list[Path]:
+    """Write the rendered files; the env template gets mode 0600 even in the output folder."""
+    written = []
+    for rel, content in sorted(files.items()):
+        path = out / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content)
+        mode = 0o600 if rel.startswith("etc/") else 0o755 if rel.startswith("bin/") else 0o644
+        path.chmod(mode)
+        written.append(path)
+    return written

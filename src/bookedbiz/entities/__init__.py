@@ -1,0 +1,1 @@
+"""Entities: customers, agencies, AEs, markets and their aliases."""

@@ -1,0 +1,1 @@
+"""Ingest: reading the commercial log, normalizing its rows, and the import service."""

@@ -1,0 +1,382 @@
+"""The import service: a commercial log or recap into the database, month by month, atomically.
+
+Order of work, chosen so that bad input never changes anything:
+1. the workbook is checked and opened before the database is touched;
+2. a batch row is committed as ``running`` (so a killed process is visible afterwards);
+3. one ``BEGIN IMMEDIATE`` transaction inserts the new rows, deletes the replaced months' old
+   rows, assigns languages, rebuilds the summary, closes months (historical) and marks the batch
+   ``completed`` — all or nothing. A dry run does the same work and rolls it back.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sqlite3
+import time
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+from bookedbiz import broadcast_calendar
+from bookedbiz.db.connection import connect, utc_now, write_transaction
+from bookedbiz.db.migrate import require_current_schema
+from bookedbiz.db.summary import write_summary
+from bookedbiz.entities.resolver import EntityResolver
+from bookedbiz.errors import BookedBizError, ConfigError, ImportFailed, WorkbookError
+from bookedbiz.ingest.normalize import NormalRow, RowNormalizer
+from bookedbiz.ingest.reader import open_workbook
+from bookedbiz.ingest.result import ImportResult, MonthChange, RejectRecord
+from bookedbiz.languages.assign import LanguageAssigner
+from bookedbiz.months import close_months
+
+MODES = ("weekly", "historical")
+FLUSH_EVERY = 5000
+MAX_STORED_REJECTS = 5000
+
+SPOT_COLUMNS = (
+    "spot_id", "import_batch_id", "source_file", "source_sheet", "source_row", "bill_code",
+    "air_date", "end_date", "day_of_week", "time_in", "time_out", "length_text",
+    "length_seconds", "media", "comments", "language_code", "format", "units", "line_number",
+    "spot_type", "spot_type_raw", "estimate", "gross_rate_micros", "make_good",
+    "spot_value_micros", "broadcast_month", "month_derived", "broker_fees_micros", "priority",
+    "station_net_micros", "sales_person", "ae_id", "revenue_type", "is_trade", "billing_type",
+    "agency_flag", "affidavit_flag", "contract", "market_code", "customer_id", "agency_id",
+    "language_category",
+)
+_VALUE_COLUMNS = SPOT_COLUMNS[5:]
+_INSERT_SPOT = (
+    f"INSERT INTO spots ({', '.join(SPOT_COLUMNS)}) VALUES ({', '.join('?' * len(SPOT_COLUMNS))})"
+)
+_INSERT_ASSIGNMENT = (
+    "INSERT INTO language_assignments (spot_id, language_code, status, confidence, "
+    "requires_review, method, report_bucket, assigned_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+Progress = Callable[[int], None]
+
+
+def previous_calendar_month(today: date) -> str:
+    return broadcast_calendar.shift_month(broadcast_calendar.calendar_month_of(today), -1)
+
+
+def _process_alive(started_by: str | None) -> bool:
+    if not started_by or ":" not in started_by:
+        return False
+    host, _, pid = started_by.rpartition(":")
+    if host != socket.gethostname():
+        return True  # another machine's batch: not ours to judge
+    try:
+        os.kill(int(pid), 0)
+    except (ProcessLookupError, ValueError):
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def fail_abandoned_batches(conn: sqlite3.Connection) -> int:
+    """Mark ``running`` batches whose process is gone as failed; returns how many."""
+    stale = [
+        batch_id
+        for batch_id, started_by in conn.execute(
+            "SELECT batch_id, started_by FROM import_batches WHERE status = 'running'"
+        )
+        if not _process_alive(started_by)
+    ]
+    if stale:
+        with write_transaction(conn):
+            conn.executemany(
+                "UPDATE import_batches SET status = 'failed', finished_at = ?, error = ? "
+                "WHERE batch_id = ? AND status = 'running'",
+                [(utc_now(), "interrupted: the importing process ended before finishing", b)
+                 for b in stale],
+            )
+    return len(stale)
+
+
+def import_workbook(
+    db_path: Path,
+    file_path: Path,
+    *,
+    mode: str = "weekly",
+    closed_by: str | None = None,
+    strict: bool = False,
+    dry_run: bool = False,
+    include_previous_month: bool = False,
+    auto_setup: bool = False,
+    today: date | None = None,
+    progress: Progress | None = None,
+    started_by: str | None = None,
+) -> ImportResult:
+    """Import ``file_path``; raises BookedBizError (one sentence) and leaves the data unchanged
+    on any failure."""
+    if mode not in MODES:
+        raise ConfigError(f"Unknown import mode '{mode}'; use weekly or historical.")
+    if mode == "historical" and not (closed_by and closed_by.strip()):
+        raise ConfigError("A historical import closes months, so it needs --closed-by NAME.")
+    require_current_schema(db_path)
+    workbook = open_workbook(Path(file_path))
+    today = today or date.today()
+    started = time.perf_counter()
+    result = ImportResult(None, mode, str(file_path), workbook.sha256, dry_run=dry_run)
+    conn = connect(db_path)
+    try:
+        fail_abandoned_batches(conn)
+        if not dry_run:
+            with write_transaction(conn):
+                cur = conn.execute(
+                    "INSERT INTO import_batches (mode, source_file, source_sha256, started_at, "
+                    "status, closed_by, started_by) VALUES (?, ?, ?, ?, 'running', ?, ?)",
+                    (mode, str(file_path), workbook.sha256, utc_now(), closed_by,
+                     started_by or f"{socket.gethostname()}:{os.getpid()}"),
+                )
+                result.batch_id = int(cur.lastrowid)
+        try:
+            with write_transaction(conn):
+                _run(conn, workbook, result, mode=mode, closed_by=closed_by, strict=strict,
+                     include_previous_month=include_previous_month, auto_setup=auto_setup,
+                     today=today, progress=progress)
+                if dry_run:
+                    raise _DryRunDone
+        except _DryRunDone:
+            result.status = "completed"
+        except BaseException as exc:
+            result.status = "failed"
+            result.error = str(exc) if isinstance(exc, BookedBizError) else f"{exc!r}"
+            _record_failure(conn, result)
+            if isinstance(exc, BookedBizError | KeyboardInterrupt):
+                raise
+            raise BookedBizError(f"The import failed and nothing was changed: {exc}") from exc
+    finally:
+        conn.close()
+        result.seconds = time.perf_counter() - started
+    return result
+
+
+class _DryRunDone(Exception):
+    """Raised inside the transaction to roll a dry run back."""
+
+
+def _record_failure(conn: sqlite3.Connection, result: ImportResult) -> None:
+    if result.batch_id is None:
+        return
+    try:
+        with write_transaction(conn):
+            conn.execute(
+                "UPDATE import_batches SET status = 'failed', finished_at = ?, error = ?, "
+                "rows_read = ?, rows_rejected = ? WHERE batch_id = ?",
+                (utc_now(), result.error, result.rows_read, result.rows_rejected,
+                 result.batch_id),
+            )
+            _store_rejects(conn, result)
+    except BookedBizError:
+        pass  # e.g. still locked or disk full: the next run marks it failed
+
+
+def _store_rejects(conn: sqlite3.Connection, result: ImportResult) -> None:
+    name = Path(result.source_file).name
+    conn.executemany(
+        "INSERT INTO import_rejects (batch_id, source_file, sheet, row_number, column_name, "
+        "value, reason) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [(result.batch_id, name, r.sheet, r.row_number, r.column, r.value, r.reason)
+         for r in result.rejects[:MAX_STORED_REJECTS]],
+    )
+
+
+def _month_stats(conn: sqlite3.Connection, month: str) -> tuple[int, int]:
+    row = conn.execute(
+        "SELECT COUNT(*), COALESCE(SUM(gross_rate_micros), 0) FROM spots "
+        "WHERE broadcast_month = ? AND is_trade = 0",
+        (month,),
+    ).fetchone()
+    return int(row[0]), int(row[1])
+
+
+def _run(conn, workbook, result: ImportResult, *, mode, closed_by, strict,
+         include_previous_month, auto_setup, today, progress) -> None:
+    now = utc_now()
+    closed = {m for (m,) in conn.execute("SELECT broadcast_month FROM month_closures")}
+    skip: dict[str, str] = {}
+    if mode == "weekly":
+        skip.update({m: "skipped-closed" for m in closed})
+        previous = previous_calendar_month(today)
+        if not include_previous_month and previous not in skip:
+            skip[previous] = "skipped-previous-month"
+    resolver = EntityResolver(conn, now, auto_setup=auto_setup)
+    assigner = LanguageAssigner(conn)
+    normalizer = RowNormalizer()
+    batch_id = result.batch_id or 0
+    next_id = (conn.execute("SELECT COALESCE(MAX(spot_id), 0) FROM spots").fetchone()[0]) + 1
+    file_name = workbook.path.name
+    before: dict[str, tuple[int, int]] = {}
+    month_rows: dict[str, int] = {}
+    skipped_months: dict[str, int] = {}
+    groups: dict[tuple, list[int]] = {}
+    spot_buffer: list[tuple] = []
+    lang_buffer: list[tuple] = []
+    seen = 0
+
+    def flush() -> None:
+        conn.executemany(_INSERT_SPOT, spot_buffer)
+        conn.executemany(_INSERT_ASSIGNMENT, lang_buffer)
+        spot_buffer.clear()
+        lang_buffer.clear()
+
+    for sheet in workbook.sheets:
+        for row_number, cells in sheet.rows:
+            seen += 1
+            if progress and seen % 2000 == 0:
+                progress(seen)
+            if len(cells) < 29:
+                cells = list(cells) + [""] * (29 - len(cells))
+            outcome = normalizer.normalize(cells)
+            if outcome is None:
+                continue
+            result.rows_read += 1
+            if not isinstance(outcome, NormalRow):
+                result.rows_rejected += 1
+                for reject in outcome:
+                    result.rejects.append(RejectRecord(sheet.name, row_number, reject.column,
+                                                       reject.value, reject.reason))
+                continue
+            values = outcome.values
+            month = values["broadcast_month"]
+            if month in skip:
+                skipped_months[month] = skipped_months.get(month, 0) + 1
+                result.rows_skipped += 1
+                continue
+            if month not in before:
+                before[month] = _month_stats(conn, month)
+                month_rows[month] = 0
+            month_rows[month] += 1
+            bill_code = values["bill_code"]
+            customer_id, agency_id = resolver.customer_for(bill_code)
+            ae_id = resolver.ae_for(values["sales_person"], bill_code)
+            resolver.note_market(values["market_code"])
+            values["ae_id"] = ae_id
+            values["customer_id"], values["agency_id"] = customer_id, agency_id
+            language = assigner.assign(values["language_category"], values["language_code"])
+            spot_buffer.append(
+                (next_id, batch_id, file_name, sheet.name, row_number,
+                 *[values[c] for c in _VALUE_COLUMNS])
+            )
+            lang_buffer.append((next_id, language.language_code, language.status,
+                                language.confidence, language.requires_review, language.method,
+                                language.bucket, now))
+            if not values["is_trade"]:
+                key = (month, ae_id, customer_id, agency_id, values["market_code"],
+                       values["revenue_type"], values["spot_type"], language.bucket)
+                sums = groups.get(key)
+                if sums is None:
+                    sums = groups[key] = [0, 0, 0]
+                sums[0] += values["gross_rate_micros"] or 0
+                sums[1] += values["station_net_micros"] or 0
+                sums[2] += 1
+            next_id += 1
+            if len(spot_buffer) >= FLUSH_EVERY:
+                flush()
+    flush()
+    if progress:
+        progress(seen)
+    _finish(conn, result, normalizer, resolver, mode=mode, closed_by=closed_by, strict=strict,
+            closed=closed, skip=skip, before=before, month_rows=month_rows,
+            skipped_months=skipped_months, groups=groups, now=now)
+
+
+def _finish(conn, result: ImportResult, normalizer, resolver, *, mode, closed_by, strict, closed,
+            skip, before, month_rows, skipped_months, groups, now) -> None:
+    name = Path(result.source_file).name
+    if result.rows_read == 0:
+        raise WorkbookError(f"{name} has a header row but no spot rows; nothing was imported.")
+    if result.rows_rejected == result.rows_read:
+        first = result.rejects[0]
+        raise ImportFailed(
+            f"Every row of {name} was rejected ({result.rows_rejected} rows; first: sheet "
+            f"'{first.sheet}' row {first.row_number}, {first.column}: {first.reason}); "
+            "nothing was imported."
+        )
+    if strict and result.rejects:
+        first = result.rejects[0]
+        raise ImportFailed(
+            f"--strict: {result.rows_rejected} row(s) of {name} were rejected (first: sheet "
+            f"'{first.sheet}' row {first.row_number}, {first.column}: {first.reason}); "
+            "nothing was imported."
+        )
+    months = sorted(month_rows)
+    batch_id = result.batch_id or 0
+    for month in months:
+        cur = conn.execute(
+            "DELETE FROM spots WHERE broadcast_month = ? AND import_batch_id != ?",
+            (month, batch_id),
+        )
+        result.rows_deleted += cur.rowcount
+    missing = conn.execute(
+        "SELECT COUNT(*) FROM spots s LEFT JOIN language_assignments la "
+        "ON la.spot_id = s.spot_id WHERE s.import_batch_id = ? AND la.spot_id IS NULL",
+        (batch_id,),
+    ).fetchone()[0]
+    if missing:
+        raise ImportFailed(f"Language assignment failed for {missing} spots; nothing was imported.")
+    result.language_assignment_ok = True
+    write_summary(conn, months, groups)
+    if mode == "historical":
+        close_months(conn, months, closed_by, f"historical import of {name}", batch_id or None)
+        result.months_closed = months
+    result.months_replaced = months
+    result.rows_inserted = sum(month_rows.values())
+    result.months_in_file = sorted(set(months) | set(skipped_months))
+    for month in months:
+        rows_before, gross_before = before[month]
+        rows_after, gross_after = _month_stats(conn, month)
+        result.changes.append(
+            MonthChange(month, rows_before, gross_before, rows_after, gross_after, "replaced")
+        )
+    for month, count in sorted(skipped_months.items()):
+        rows, gross = _month_stats(conn, month)
+        result.changes.append(MonthChange(month, rows, gross, rows, gross, skip[month]))
+        result.warnings.append(
+            f"{count} rows of {broadcast_calendar.label(month)} skipped ({skip[month]})"
+        )
+    _collect_warnings(result, normalizer, resolver)
+    result.status = "completed"
+    if batch_id:
+        conn.execute(
+            "UPDATE import_batches SET status = 'completed', finished_at = ?, months_affected = ?,"
+            " rows_read = ?, rows_inserted = ?, rows_deleted = ?, rows_rejected = ?,"
+            " rows_skipped = ?, warnings = ?, changes = ? WHERE batch_id = ?",
+            (utc_now(), json.dumps(months), result.rows_read, result.rows_inserted,
+             result.rows_deleted, result.rows_rejected, result.rows_skipped,
+             json.dumps(result.warnings), json.dumps([c.to_dict() for c in result.changes]),
+             batch_id),
+        )
+        _store_rejects(conn, result)
+
+
+def _collect_warnings(result: ImportResult, normalizer: RowNormalizer,
+                      resolver: EntityResolver) -> None:
+    counters = normalizer.counters
+    warn = result.warnings.append
+    if result.rows_rejected:
+        warn(f"{result.rows_rejected} rows rejected (see the rejects list)")
+    if counters.footer:
+        warn(f"{counters.footer} totals/footer rows ignored")
+    if counters.month_derived:
+        warn(f"{counters.month_derived} rows had no usable Month; derived from the air date")
+    if counters.month_mismatch:
+        warn(f"{counters.month_mismatch} rows have a Month that differs from the calendar month "
+             "of their air date (the Month column was kept)")
+    for raw, count in sorted(counters.unknown_spot_types.items()):
+        warn(f"{count} rows have unknown spot type '{raw}' (stored as blank)")
+    for raw, count in sorted(counters.unknown_revenue_types.items()):
+        warn(f"{count} rows have unknown revenue type '{raw}' (kept as is)")
+    for column, count in sorted(counters.bad_cells.items()):
+        warn(f"{count} unreadable values in column {column} (stored as blank)")
+    created = resolver.created
+    for code, count in sorted(created.unknown_markets.items()):
+        warn(f"{count} rows have unknown market '{code}' (kept; --auto-setup adds it)")
+    result.created = {
+        "customers": created.customers, "agencies": created.agencies, "aes": created.aes,
+        "ae_aliases": created.ae_aliases, "markets": created.markets,
+    }

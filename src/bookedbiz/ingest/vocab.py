@@ -1,0 +1,146 @@
+"""Controlled vocabularies: spot types, revenue types, billing and flag values, bill codes."""
+
+from __future__ import annotations
+
+import re
+
+SPOT_TYPES = frozenset({"AV", "BB", "BNS", "COM", "CRD", "PKG", "PRD", "PRG", "SVC"})
+_SPOT_TYPE_ALIASES = {
+    "SPOT": "COM", "COMMERCIAL": "COM", "COMM": "COM", "BONUS": "BNS", "BON": "BNS",
+    "PROD": "PRD", "PRODUCTION": "PRD", "PROGRAM": "PRG", "PROGRAMMING": "PRG",
+    "SERVICE": "SVC", "SERVICES": "SVC", "BILLBOARD": "BB", "PACKAGE": "PKG", "CREDIT": "CRD",
+}
+
+INTERNAL_AD_SALES = "Internal Ad Sales"
+DIRECT_RESPONSE = "Direct Response Sales"
+PAID_PROGRAMMING = "Paid Programming"
+BRANDED_CONTENT = "Branded Content"
+OTHER = "Other"
+SERVICES = "Services"
+LOCAL = "Local"
+TRADE = "Trade"
+
+_REVENUE_TYPES = {
+    "internaladsales": INTERNAL_AD_SALES, "ao": INTERNAL_AD_SALES, "aando": INTERNAL_AD_SALES,
+    "internal": INTERNAL_AD_SALES,
+    "directresponsesales": DIRECT_RESPONSE, "directresponse": DIRECT_RESPONSE,
+    "paidprogramming": PAID_PROGRAMMING, "brandedcontent": BRANDED_CONTENT,
+    "other": OTHER, "services": SERVICES, "service": SERVICES, "local": LOCAL, "trade": TRADE,
+}
+
+
+def spot_type(raw: str | None) -> str:
+    """Upper-cased canonical spot type; aliases mapped; anything else becomes ''."""
+    if not raw:
+        return ""
+    key = raw.strip().upper()
+    if key in SPOT_TYPES:
+        return key
+    return _SPOT_TYPE_ALIASES.get(key, "")
+
+
+def revenue_type(raw: str | None) -> tuple[str, bool]:
+    """(canonical revenue type, known?). Legacy ``A&O`` is Internal Ad Sales."""
+    if not raw:
+        return "", True
+    key = re.sub(r"[^a-z0-9]", "", raw.lower().replace("&", "and"))
+    canonical = _REVENUE_TYPES.get(key)
+    if canonical is None:
+        return " ".join(raw.split()), False
+    return canonical, True
+
+
+def billing_type(raw: str | None) -> str | None:
+    if not raw:
+        return None
+    key = raw.strip().lower()
+    if key.startswith("broad"):
+        return "Broadcast"
+    if key.startswith("cal"):
+        return "Calendar"
+    return raw.strip()
+
+
+def agency_flag(raw: str | None) -> str | None:
+    if not raw:
+        return None
+    key = re.sub(r"[^a-z]", "", raw.lower())
+    if key in ("agency", "yes", "y"):
+        return "Agency"
+    if key in ("nonagency", "no", "n", "direct"):
+        return "Non-agency"
+    return raw.strip()
+
+
+def affidavit_flag(raw: str | None) -> str | None:
+    if not raw:
+        return None
+    key = raw.strip().upper()
+    if key in ("Y", "YES", "TRUE"):
+        return "Y"
+    if key in ("N", "NO", "FALSE"):
+        return "N"
+    return raw.strip()
+
+
+def contract(raw: str | None) -> str | None:
+    """The contract number; ``0`` means none."""
+    if not raw or raw.strip() in ("0", "0.0"):
+        return None
+    return raw.strip()
+
+
+def language_category(revenue: str, spot: str) -> str:
+    """Which spots need a language (SPEC §1.2): drives assignment and the language report."""
+    if revenue in (INTERNAL_AD_SALES, LOCAL) and spot in ("COM", "BNS"):
+        return "language_required"
+    if revenue in (DIRECT_RESPONSE, PAID_PROGRAMMING, BRANDED_CONTENT):
+        return "default_english"
+    if revenue == OTHER and spot in ("SVC", "PRD"):
+        return "default_english"
+    return "review"
+
+
+# --- bill codes --------------------------------------------------------------------------
+
+_TAGS = re.compile(
+    r"\s*\(\s*(?:broker\s+(?:fees|costs)\s*-+\s*)?do\s+not\s+invoice\s*\)"
+    r"|\s+credit\s+memo\b",
+    re.IGNORECASE,
+)
+_PRODUCTION_SUFFIX = re.compile(r"\s*(?:-\s*|\s)(?:production|prod)\.?$", re.IGNORECASE)
+WORLDLINK_PREFIX = "worldlink"
+
+
+def clean_bill_code(raw: str) -> str:
+    """Strip invoice tags, trim, collapse spaces (segments trimmed around colons)."""
+    cleaned = _TAGS.sub("", raw)
+    cleaned = " ".join(cleaned.split())
+    return ":".join(part.strip() for part in cleaned.split(":"))
+
+
+def split_bill_code(raw: str) -> tuple[list[str], str]:
+    """(agency segments, customer) from a bill code; the last segment is the customer, with a
+    trailing PRODUCTION / PROD / - PROD removed."""
+    parts = [p for p in clean_bill_code(raw).split(":") if p] or [raw.strip()]
+    customer = parts[-1]
+    stripped = _PRODUCTION_SUFFIX.sub("", customer).strip()
+    if stripped:
+        customer = stripped
+    return parts[:-1], customer
+
+
+def customer_identity(raw: str) -> tuple[str, str | None]:
+    """(agency-qualified customer name, agency name or None), e.g. ``Agency:Customer``."""
+    agencies, customer = split_bill_code(raw)
+    name = ":".join([*agencies, customer])
+    return name, (agencies[0] if agencies else None)
+
+
+def name_key(name: str) -> str:
+    """Case-insensitive identity key."""
+    return " ".join(name.split()).casefold()
+
+
+def is_worldlink(bill_code: str) -> bool:
+    return bill_code.strip().casefold().startswith(WORLDLINK_PREFIX)

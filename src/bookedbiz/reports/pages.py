@@ -1,0 +1,179 @@
+"""Page-shaped report queries: customer × month matrix, AE summary with last year, customer detail.
+
+They read ``spot_summary`` (one row per month and reporting dimension, Trade excluded, refreshed
+inside every import transaction), so a page over years of spots stays fast. The CLI, the web
+pages and the JSON API all call these, so a number is defined once.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+from bookedbiz.broadcast_calendar import months_of_year
+from bookedbiz.ingest.cells import micros_to_dollars
+from bookedbiz.reports.filters import ReportFilters
+
+
+def money(micros: int | None) -> Decimal:
+    """Integer micro-dollars → dollars rounded to the cent (the data core's rounding)."""
+    return micros_to_dollars(int(micros or 0))
+
+
+def pct_change(current: Decimal, prior: Decimal | None) -> Decimal | None:
+    if not prior:
+        return None
+    return ((current - prior) / prior * 100).quantize(Decimal("0.1"))
+
+
+def summary_where(filters: ReportFilters, alias: str = "s") -> tuple[str, dict[str, Any]]:
+    """The data core's AE/market/type/customer conditions, without the year (pages choose
+    their own month range)."""
+    return filters.with_year(None).where(alias)
+
+
+def _measure_column(filters: ReportFilters) -> str:
+    return "net_micros" if filters.measure == "net" else "gross_micros"
+
+
+def customer_month_matrix(
+    conn: Connection, filters: ReportFilters, search: str | None = None
+) -> list[dict[str, Any]]:
+    """One row per customer × AE for ``filters.year``: 12 months, total, new-this-year flag.
+
+    A customer is *new* when it has no booked business (any AE) before this year.
+    """
+    assert filters.year is not None
+    months = months_of_year(filters.year)
+    where, params = summary_where(filters)
+    measure = _measure_column(filters)
+    params.update(start=months[0], end=months[-1])
+    sql = (
+        f"SELECT s.customer_id, s.ae_id, s.broadcast_month, SUM(s.{measure}), SUM(s.spots) "  # noqa: S608
+        "FROM spot_summary s "
+        f"WHERE s.broadcast_month BETWEEN :start AND :end AND {where} "
+        "GROUP BY s.customer_id, s.ae_id, s.broadcast_month"
+    )
+    cells: dict[tuple[int, int], dict[str, int]] = defaultdict(dict)
+    spot_counts: dict[tuple[int, int], int] = defaultdict(int)
+    for customer_id, ae_id, month, amount, spots in conn.execute(text(sql), params):
+        cells[(customer_id, ae_id)][month] = amount or 0
+        spot_counts[(customer_id, ae_id)] += spots or 0
+    if not cells:
+        return []
+    customer_ids = sorted({c for c, _ in cells})
+    names = _names(conn, "customers", "customer_id", customer_ids)
+    ae_names = _names(conn, "aes", "ae_id", sorted({a for _, a in cells}))
+    earlier = _customers_before(conn, customer_ids, months[0])
+    needle = (search or "").strip().lower()
+    rows = []
+    for (customer_id, ae_id), by_month in cells.items():
+        name = names.get(customer_id, f"#{customer_id}")
+        ae = ae_names.get(ae_id, "Unassigned")
+        if needle and needle not in name.lower() and needle not in ae.lower():
+            continue
+        total_micros = sum(by_month.values())
+        rows.append(
+            {
+                "customer_id": customer_id,
+                "customer": name,
+                "ae": ae,
+                "months": {m: money(by_month.get(m)) for m in months},
+                "total": money(total_micros),
+                "total_micros": total_micros,
+                "spots": spot_counts[(customer_id, ae_id)],
+                "is_new": customer_id not in earlier,
+            }
+        )
+    rows.sort(key=lambda r: (r["ae"].lower(), r["customer"].lower()))
+    return rows
+
+
+def _names(conn: Connection, table: str, key: str, ids: list[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    found: dict[int, str] = {}
+    for chunk_start in range(0, len(ids), 500):
+        chunk = ids[chunk_start : chunk_start + 500]
+        marks = ", ".join(f":i{n}" for n in range(len(chunk)))
+        sql = f"SELECT {key}, name FROM {table} WHERE {key} IN ({marks})"  # noqa: S608
+        found.update(
+            conn.execute(text(sql), {f"i{n}": v for n, v in enumerate(chunk)}).tuples().all()
+        )
+    return found
+
+
+def _customers_before(conn: Connection, customer_ids: list[int], month: str) -> set[int]:
+    """Customers among ``customer_ids`` with any summary row before ``month``."""
+    sql = (
+        "SELECT DISTINCT customer_id FROM spot_summary "
+        "WHERE customer_id = :c AND broadcast_month < :m LIMIT 1"
+    )
+    found: set[int] = set()
+    stmt = text(sql)
+    for customer_id in customer_ids:
+        if conn.execute(stmt, {"c": customer_id, "m": month}).first():
+            found.add(customer_id)
+    return found
+
+
+def ae_summary(conn: Connection, filters: ReportFilters) -> list[dict[str, Any]]:
+    """One row per AE: 12 months of ``filters.year``, total, last year's total, change."""
+    assert filters.year is not None
+    months = months_of_year(filters.year)
+    prior_months = months_of_year(filters.year - 1)
+    where, params = summary_where(filters)
+    measure = _measure_column(filters)
+    params.update(start=prior_months[0], end=months[-1])
+    sql = (
+        f"SELECT s.ae_id, s.broadcast_month, SUM(s.{measure}), "  # noqa: S608
+        "COUNT(DISTINCT s.customer_id), SUM(s.spots) FROM spot_summary s "
+        f"WHERE s.broadcast_month BETWEEN :start AND :end AND {where} "
+        "GROUP BY s.ae_id, s.broadcast_month"
+    )
+    current: dict[int, dict[str, int]] = defaultdict(dict)
+    prior: dict[int, int] = defaultdict(int)
+    spots: dict[int, int] = defaultdict(int)
+    for ae_id, month, amount, _customers, count in conn.execute(text(sql), params):
+        if month >= months[0]:
+            current[ae_id][month] = amount or 0
+            spots[ae_id] += count or 0
+        else:
+            prior[ae_id] += amount or 0
+    customers = _distinct_customers_per_ae(conn, filters, months[0], months[-1])
+    ae_ids = sorted(set(current) | set(prior))
+    names = _names(conn, "aes", "ae_id", ae_ids)
+    rows = []
+    for ae_id in ae_ids:
+        total = money(sum(current[ae_id].values()))
+        last_year = money(prior[ae_id])
+        rows.append(
+            {
+                "ae_id": ae_id,
+                "ae": names.get(ae_id, "Unassigned"),
+                "months": {m: money(current[ae_id].get(m)) for m in months},
+                "total": total,
+                "prior_total": last_year,
+                "change": total - last_year,
+                "change_pct": pct_change(total, last_year),
+                "customers": customers.get(ae_id, 0),
+                "spots": spots[ae_id],
+            }
+        )
+    rows.sort(key=lambda r: (-r["total"], r["ae"].lower()))
+    return rows
+
+
+def _distinct_customers_per_ae(
+    conn: Connection, filters: ReportFilters, start: str, end: str
+) -> dict[int, int]:
+    where, params = summary_where(filters)
+    params.update(start=start, end=end)
+    sql = (
+        "SELECT s.ae_id, COUNT(DISTINCT s.customer_id) FROM spot_summary s "  # noqa: S608
+        f"WHERE s.broadcast_month BETWEEN :start AND :end AND {where} GROUP BY s.ae_id"
+    )
+    return dict(conn.execute(text(sql), params).tuples().all())

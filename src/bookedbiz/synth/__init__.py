@@ -1,0 +1,1 @@
+"""Deterministic synthetic commercial logs for the demo, the tests and the benchmarks."""

@@ -1,0 +1,172 @@
+"""The Flask application factory: configuration, security, error pages, blueprints (once)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from collections.abc import Mapping
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, jsonify, redirect, render_template, request, url_for
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import HTTPException
+
+from bookedbiz.config import Settings, load_settings, resolve_database_path
+from bookedbiz.errors import BookedBizError, NotFoundError
+from bookedbiz.web import formatting
+from bookedbiz.web.auth import init_auth, is_api_request
+from bookedbiz.web.db import ENGINE_KEY, close_conn, make_read_engine
+
+log = logging.getLogger(__name__)
+
+csrf = CSRFProtect()
+
+CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app. ``config`` overrides Flask config keys (e.g. DATABASE_PATH, SECRET_KEY)."""
+    app = Flask(__name__)
+    overrides = dict(config or {})
+    settings: Settings = overrides.pop("SETTINGS", None) or load_settings()
+    db_file = overrides.get("DATABASE_PATH") or os.environ.get("BOOKEDBIZ_WEB_DB")
+    db_path = resolve_database_path(settings, db_file)
+    app.config.update(
+        DATABASE_PATH=str(db_path),
+        DATA_PATH=str(settings.resolved_data_path()),
+        DISPLAY_TIMEZONE=settings.broadcast_timezone,
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=8),
+        SESSION_COOKIE_NAME="bookedbiz_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.session_cookie_secure,
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_SECURE=settings.session_cookie_secure,
+        WTF_CSRF_TIME_LIMIT=8 * 3600,
+        MAX_CONTENT_LENGTH=settings.web_upload_max_mib * 1024 * 1024,
+        FRESHNESS_CACHE_SECONDS=300,
+        LOGIN_FAIL_LIMIT=5,
+        LOGIN_FAIL_WINDOW=15 * 60,
+        JSON_SORT_KEYS=False,
+    )
+    app.config.update(overrides)
+    app.config["DATABASE_PATH"] = str(db_path)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = settings.secret_key or _persistent_secret(
+            Path(app.config["DATA_PATH"])
+        )
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+
+    app.extensions[ENGINE_KEY] = make_read_engine(db_path)
+    app.teardown_appcontext(close_conn)
+    csrf.init_app(app)
+    init_auth(app)
+    formatting.init_app(app)
+    _security_headers(app)
+    _error_pages(app)
+
+    from bookedbiz.web.blueprints import register_blueprints
+
+    register_blueprints(app, csrf)
+
+    @app.get("/")
+    def root():  # noqa: ANN202 - the deploy check: anonymous curl of / must get 302 → /reports/
+        return redirect(url_for("reports.overview"), code=302)
+
+    return app
+
+
+def _persistent_secret(data_dir: Path) -> str:
+    """SECRET_KEY when none is configured: generated once, kept in <data dir>/secret_key (0600)
+    so sessions survive restarts."""
+    path = data_dir / "secret_key"
+    try:
+        value = path.read_text(encoding="ascii").strip()
+        if len(value) >= 32:
+            return value
+    except OSError:
+        pass
+    value = secrets.token_hex(32)
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as handle:
+            handle.write(value + "\n")
+    except FileExistsError:
+        return path.read_text(encoding="ascii").strip()  # another worker wrote it first
+    except OSError as exc:
+        log.warning("Cannot store the session key in %s (%s); sessions end at restart.", path, exc)
+    return value
+
+
+def _security_headers(app: Flask) -> None:
+    @app.after_request
+    def _headers(response):  # noqa: ANN001, ANN202
+        headers = response.headers
+        headers.setdefault("Content-Security-Policy", CSP)
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        if request.endpoint not in ("static", "vendor.plotly"):
+            headers.setdefault("Cache-Control", "no-store")
+        if app.config["SESSION_COOKIE_SECURE"]:
+            headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        return response
+
+
+_MESSAGES = {
+    400: ("Bad request", "The request could not be understood."),
+    403: ("Not allowed", "Your role does not allow this. Ask an admin if you need it."),
+    404: ("Page not found", "There is nothing at this address."),
+    405: ("Not allowed", "This address does not accept that kind of request."),
+    413: ("File too large", "The upload is larger than the allowed size."),
+    429: ("Too many attempts", "Too many attempts; wait a while and try again."),
+    500: ("Something went wrong", "The server hit an error; it has been logged."),
+    503: ("Unavailable", "The database is not available right now."),
+}
+
+
+def error_response(status: int, message: str | None = None):  # noqa: ANN201
+    title, default = _MESSAGES.get(status, _MESSAGES[500])
+    text = message or default
+    if is_api_request() or request.path == "/health":
+        return jsonify(error=text, status=status), status
+    return render_template("error.html", status=status, title=title, message=text), status
+
+
+def _error_pages(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def _csrf(exc: CSRFError):  # noqa: ANN202
+        return error_response(
+            400,
+            "The form was missing its security token or it expired; reload the page and "
+            "try again.",
+        )
+
+    @app.errorhandler(BookedBizError)
+    def _bookedbiz(exc: BookedBizError):  # noqa: ANN202
+        return error_response(404 if isinstance(exc, NotFoundError) else 400, str(exc))
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException):  # noqa: ANN202
+        status = exc.code or 500
+        message = exc.description if status in (400, 429) and exc.description else None
+        if status == 429:
+            message = getattr(exc, "description", None)
+        response = error_response(status, message)
+        return response
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):  # noqa: ANN202
+        log.exception("Unhandled error on %s %s", request.method, request.path)
+        return error_response(500)

@@ -1,0 +1,28 @@
+"""Every blueprint is registered here and nowhere else."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_wtf.csrf import CSRFProtect
+
+
+def register_blueprints(app: Flask, csrf: CSRFProtect) -> None:
+    from bookedbiz.web.blueprints import (
+        admin,
+        aes,
+        api,
+        auth,
+        breakdowns,
+        customers,
+        health,
+        imports,
+        months,
+        reports,
+        vendor,
+    )
+
+    for module in (auth, reports, customers, aes, breakdowns, months, imports, admin, health,
+                   vendor):
+        app.register_blueprint(module.bp)
+    csrf.exempt(api.bp)  # token-authenticated, read-only GETs: no cookies, no CSRF exposure
+    app.register_blueprint(api.bp)

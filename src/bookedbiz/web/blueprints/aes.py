@@ -1,0 +1,69 @@
+"""AEs: one row per AE with monthly booked, last year and change; drill into an AE's customers."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from flask import Blueprint, url_for
+
+from bookedbiz.reports.pages import ae_summary, pct_change
+from bookedbiz.web import tables as tbl
+from bookedbiz.web.db import read_conn
+from bookedbiz.web.view import current_filters, filter_query, month_table_columns, render_report
+
+bp = Blueprint("aes", __name__, url_prefix="/reports/aes")
+
+
+def aes_table(filters) -> tuple[tbl.Table, dict[str, Any]]:  # noqa: ANN001
+    rows = ae_summary(read_conn(), filters)
+    month_cols = month_table_columns(filters.year)
+    fq = filter_query(filters)
+    out = []
+    for r in rows:
+        row: dict[str, Any] = {
+            "ae": r["ae"],
+            "customers": r["customers"],
+            "total": r["total"],
+            "prior": r["prior_total"],
+            "change": r["change"],
+            "change_pct": r["change_pct"],
+            "_links": {"ae": url_for("customers.index", **dict(fq, ae=r["ae"]))},
+        }
+        row.update(r["months"])
+        out.append(row)
+    totals: dict[str, Any] = {"ae": "All AEs", "customers": None}
+    for col in month_cols:
+        totals[col.key] = sum((r["months"][col.key] for r in rows), Decimal(0))
+    for key, source in (("total", "total"), ("prior", "prior_total"), ("change", "change")):
+        totals[key] = sum((r[source] for r in rows), Decimal(0))
+    totals["change_pct"] = pct_change(totals["total"], totals["prior"])
+    columns = [
+        tbl.Column("ae", "AE"),
+        *month_cols,
+        tbl.Column("total", "Total", "money"),
+        tbl.Column("prior", f"{filters.year - 1}", "money", title="Same filters, last year"),
+        tbl.Column("change", "Change", "money"),
+        tbl.Column("change_pct", "Change %", "pct"),
+        tbl.Column("customers", "Customers", "int"),
+    ]
+    measure = "net" if filters.measure == "net" else "gross"
+    table = tbl.Table("aes", f"AEs {filters.year} ({measure})", columns, out,
+                      totals=[totals] if rows else [])
+    chart = {
+        "kind": "hbars",
+        "title": f"{measure.title()} by AE: {filters.year} vs {filters.year - 1}",
+        "y": [r["ae"] for r in rows][::-1],
+        "series": [
+            {"name": str(filters.year), "x": [float(r["total"]) for r in rows][::-1]},
+            {"name": str(filters.year - 1), "x": [float(r["prior_total"]) for r in rows][::-1]},
+        ],
+    }
+    return table, {"chart": chart}
+
+
+@bp.get("/")
+def index():  # noqa: ANN201
+    filters = current_filters()
+    table, context = aes_table(filters)
+    return render_report("reports/aes.html", "AEs", filters, [table], **context)

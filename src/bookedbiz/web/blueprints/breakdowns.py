@@ -1,0 +1,94 @@
+"""Breakdowns of booked revenue by market, language, revenue type, agency and spot type."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from flask import Blueprint, abort, redirect, url_for
+
+from bookedbiz.reports import revenue
+from bookedbiz.web import tables as tbl
+from bookedbiz.web.db import read_conn
+from bookedbiz.web.view import current_filters, filter_query, render_report
+
+bp = Blueprint("breakdowns", __name__, url_prefix="/reports/breakdowns")
+
+# URL segment → (grouping name in bookedbiz.reports.revenue, row key, title)
+DIMENSIONS = {
+    "market": ("market", "market", "Market"),
+    "language": ("language", "language", "Language"),
+    "revenue-type": ("revenue-type", "revenue_type", "Revenue type"),
+    "agency": ("agency", "agency", "Agency"),
+    "spot-type": ("spot-type", "spot_type", "Spot type"),
+}
+_VALUE_KEYS = {"gross", "net", "spots"}
+
+
+def breakdown_table(filters, dimension: str) -> tuple[tbl.Table, dict[str, Any]]:  # noqa: ANN001
+    grouping, key, title = DIMENSIONS[dimension]
+    rows = revenue.revenue_by(read_conn(), grouping, filters)
+    measure = "net" if filters.measure == "net" else "gross"
+    total = sum((r[measure] for r in rows), Decimal(0))
+    label_keys = [k for k in (rows[0].keys() if rows else [key]) if k not in _VALUE_KEYS]
+    if key in label_keys:  # the grouping key first, any extra labels (e.g. language group) next
+        label_keys.remove(key)
+        label_keys.insert(0, key)
+    out = []
+    for r in rows:
+        row = {k: ("" if r.get(k) is None else r.get(k)) for k in label_keys}
+        row.update(gross=r["gross"], net=r["net"], spots=r["spots"])
+        row["share"] = (r[measure] / total * 100).quantize(Decimal("0.1")) if total else None
+        out.append(row)
+    columns = [tbl.Column(k, _label(k, title, key)) for k in label_keys] + [
+        tbl.Column("gross", "Gross", "money"),
+        tbl.Column("net", "Net", "money"),
+        tbl.Column("spots", "Spots", "int"),
+        tbl.Column("share", f"Share of {measure} %", "pct"),
+    ]
+    totals = {k: "" for k in label_keys}
+    totals[label_keys[0]] = "Total"
+    totals.update(
+        gross=sum((r["gross"] for r in rows), Decimal(0)),
+        net=sum((r["net"] for r in rows), Decimal(0)),
+        spots=sum(r["spots"] for r in rows),
+        share=Decimal("100.0") if total else None,
+    )
+    table = tbl.Table(f"by-{dimension}", f"{title} {filters.year} ({measure})", columns, out,
+                      totals=[totals] if rows else [])
+    top = sorted(out, key=lambda r: r[measure], reverse=True)[:25]
+    chart = {
+        "kind": "hbars",
+        "title": f"{measure.title()} by {title.lower()}, {filters.year}",
+        "y": [str(r[label_keys[0]]) or "(blank)" for r in top][::-1],
+        "series": [{"name": measure.title(), "x": [float(r[measure]) for r in top][::-1]}],
+    }
+    return table, {"chart": chart}
+
+
+def _label(column: str, title: str, key: str) -> str:
+    if column == key:
+        return title
+    return column.replace("_", " ").capitalize()
+
+
+@bp.get("/")
+def index():  # noqa: ANN201
+    return redirect(url_for("breakdowns.show", dimension="market", **filter_query(current_filters())))
+
+
+@bp.get("/<dimension>")
+def show(dimension: str):  # noqa: ANN201
+    if dimension not in DIMENSIONS:
+        abort(404)
+    filters = current_filters()
+    table, context = breakdown_table(filters, dimension)
+    return render_report(
+        "reports/breakdown.html",
+        f"By {DIMENSIONS[dimension][2].lower()}",
+        filters,
+        [table],
+        dimension=dimension,
+        dimensions={k: v[2] for k, v in DIMENSIONS.items()},
+        **context,
+    )

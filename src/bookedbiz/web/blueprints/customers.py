@@ -1,0 +1,157 @@
+"""Customers: customer × AE rows with 12 months and a total; one customer's detail page."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from flask import Blueprint, request, url_for
+
+from bookedbiz.broadcast_calendar import label
+from bookedbiz.reports import customer_detail as cdetail
+from bookedbiz.reports.pages import customer_month_matrix
+from bookedbiz.web import tables as tbl
+from bookedbiz.web.db import read_conn
+from bookedbiz.web.view import current_filters, filter_query, month_table_columns, render_report
+
+bp = Blueprint("customers", __name__, url_prefix="/reports/customers")
+
+SORTS = {
+    "ae": ("AE, then customer", lambda r: (r["ae"].lower(), r["customer"].lower())),
+    "total_desc": ("Total, largest first", lambda r: (-r["total"], r["customer"].lower())),
+    "customer": ("Customer name", lambda r: (r["customer"].lower(), r["ae"].lower())),
+    "total_asc": ("Total, smallest first", lambda r: (r["total"], r["customer"].lower())),
+}
+
+
+def customers_table(filters, search: str, sort: str, new_only: bool) -> tuple[tbl.Table, dict]:  # noqa: ANN001
+    rows = customer_month_matrix(read_conn(), filters, search)
+    if new_only:
+        rows = [r for r in rows if r["is_new"]]
+    rows.sort(key=SORTS.get(sort, SORTS["ae"])[1])
+    month_cols = month_table_columns(filters.year)
+    fq = filter_query(filters)
+    out = []
+    for r in rows:
+        row: dict[str, Any] = {
+            "customer": r["customer"],
+            "ae": r["ae"],
+            "new": "NEW" if r["is_new"] else "",
+            "total": r["total"],
+            "_links": {"customer": url_for("customers.detail", customer_id=r["customer_id"],
+                                           **fq)},
+            "_class": "is-new" if r["is_new"] else "",
+        }
+        row.update(r["months"])
+        out.append(row)
+    totals: dict[str, Any] = {"customer": "Monthly totals", "ae": "", "new": ""}
+    for col in month_cols:
+        totals[col.key] = sum((r["months"][col.key] for r in rows), Decimal(0))
+    totals["total"] = sum((r["total"] for r in rows), Decimal(0))
+    columns = [
+        tbl.Column("customer", "Customer"),
+        tbl.Column("ae", "AE"),
+        tbl.Column("new", "New", title="No booked business in any earlier year"),
+        *month_cols,
+        tbl.Column("total", "Total", "money"),
+    ]
+    measure = "net" if filters.measure == "net" else "gross"
+    table = tbl.Table("customers", f"Customers {filters.year} ({measure})", columns, out,
+                      totals=[totals] if rows else [])
+    customer_ids = {r["customer_id"] for r in rows}
+    cards = {
+        "customers": len(customer_ids),
+        "active": len({r["customer_id"] for r in rows if r["total"] != 0}),
+        "new": len({r["customer_id"] for r in rows if r["is_new"]}),
+        "rows": len(rows),
+        "total": totals["total"],
+    }
+    return table, cards
+
+
+@bp.get("/")
+def index():  # noqa: ANN201
+    filters = current_filters()
+    search = (request.args.get("q") or "").strip()[:100]
+    sort = request.args.get("sort") if request.args.get("sort") in SORTS else "ae"
+    new_only = request.args.get("new") == "1"
+    table, cards = customers_table(filters, search, sort, new_only)
+    return render_report(
+        "reports/customers.html",
+        "Customers",
+        filters,
+        [table],
+        cards=cards,
+        search=search,
+        sort=sort,
+        sorts={k: v[0] for k, v in SORTS.items()},
+        new_only=new_only,
+    )
+
+
+@bp.get("/<int:customer_id>")
+def detail(customer_id: int):  # noqa: ANN201
+    filters = current_filters()
+    conn = read_conn()
+    header = cdetail.customer_header(conn, customer_id)
+    history = cdetail.customer_history(conn, customer_id, filters)
+    measure = "net" if filters.measure == "net" else "gross"
+    month_keys = [f"{m:02d}" for m in range(1, 13)]
+    year_rows = []
+    for year, months in sorted(history["years"].items(), reverse=True):
+        row: dict[str, Any] = {"year": str(year)}
+        for mm in month_keys:
+            row[mm] = months.get(f"{year}-{mm}")
+        row["total"] = sum(months.values(), Decimal(0))
+        year_rows.append(row)
+    month_names = [label(f"2000-{mm}")[:3] for mm in month_keys]
+    history_table = tbl.Table(
+        "history",
+        f"Monthly history ({measure}, all years)",
+        [tbl.Column("year", "Year")]
+        + [tbl.Column(mm, name, "money") for mm, name in zip(month_keys, month_names,
+                                                              strict=True)]
+        + [tbl.Column("total", "Total", "money")],
+        year_rows,
+        empty_message="This customer has no booked business for these filters.",
+    )
+    breakdown_tables = []
+    for dimension, title in (("ae", "AEs"), ("agency", "Agencies"), ("market", "Markets"),
+                             ("language", "Languages"), ("revenue_type", "Revenue types")):
+        rows = cdetail.customer_breakdown(conn, customer_id, filters, dimension)
+        breakdown_tables.append(
+            tbl.Table(
+                f"by-{dimension}",
+                f"{title} {filters.year}",
+                [tbl.Column("label", title[:-1] if title != "Agencies" else "Agency"),
+                 tbl.Column("gross", "Gross", "money"), tbl.Column("net", "Net", "money"),
+                 tbl.Column("spots", "Spots", "int"), tbl.Column("share", "Share %", "pct")],
+                rows,
+                totals=[_total(rows)] if rows else [],
+                empty_message=f"No booked business in {filters.year}.",
+            )
+        )
+    chart = {
+        "kind": "line",
+        "title": f"{measure.title()} by broadcast month",
+        "x": [m["month"] for m in history["months"]],
+        "series": [{"name": measure.title(), "y": [float(m[measure]) for m in history["months"]]}],
+    }
+    return render_report(
+        "reports/customer_detail.html",
+        header["name"],
+        filters,
+        [history_table, *breakdown_tables],
+        customer=header,
+        chart=chart,
+    )
+
+
+def _total(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "label": "Total",
+        "gross": sum((r["gross"] for r in rows), Decimal(0)),
+        "net": sum((r["net"] for r in rows), Decimal(0)),
+        "spots": sum(r["spots"] for r in rows),
+        "share": Decimal("100.0"),
+    }

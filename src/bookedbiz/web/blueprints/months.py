@@ -1,0 +1,94 @@
+"""Months: open/closed status, who closed them and when; close and reopen for admins."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, redirect, request, url_for
+
+from bookedbiz import months as month_service
+from bookedbiz.broadcast_calendar import label
+from bookedbiz.errors import BookedBizError
+from bookedbiz.reports.month_events import closure_events
+from bookedbiz.reports.pages import money
+from bookedbiz.web import tables as tbl
+from bookedbiz.web.auth import actor_name, admin_required
+from bookedbiz.web.db import db_path, read_conn
+from bookedbiz.web.view import current_filters, render_report
+
+bp = Blueprint("months", __name__, url_prefix="/months")
+
+
+def raw_conn():  # noqa: ANN201 - the sqlite3 connection under the request's read connection
+    return read_conn().connection.driver_connection
+
+
+def months_table(year: int | None) -> tbl.Table:
+    rows: list[dict[str, Any]] = []
+    for m in month_service.list_months(raw_conn()):
+        if year is not None and not m["month"].startswith(f"{year:04d}-"):
+            continue
+        rows.append(
+            {
+                "month": m["month"],
+                "label": m["label"],
+                "weeks": m["weeks"],
+                "status": "Closed" if m["status"] == "closed" else "Open",
+                "spots": m["spots"],
+                "gross": money(m["gross_micros"]),
+                "closed_by": m["closed_by"] or "",
+                "closed_at": m["closed_at"] or "",
+                "_class": m["status"],
+            }
+        )
+    columns = [
+        tbl.Column("label", "Month"),
+        tbl.Column("weeks", "Weeks", "int"),
+        tbl.Column("status", "Status"),
+        tbl.Column("spots", "Spots", "int"),
+        tbl.Column("gross", "Gross", "money"),
+        tbl.Column("closed_by", "Closed by"),
+        tbl.Column("closed_at", "Closed at (UTC)"),
+    ]
+    title = f"Months {year}" if year else "All months"
+    return tbl.Table("months", title, columns, rows,
+                     empty_message="No months with data for this year.")
+
+
+@bp.get("/")
+def index():  # noqa: ANN201
+    filters = current_filters()
+    show_all = request.args.get("all") == "1"
+    table = months_table(None if show_all else filters.year)
+    return render_report(
+        "months.html",
+        "Months",
+        filters,
+        [table],
+        events=closure_events(read_conn(), 30),
+        show_all=show_all,
+    )
+
+
+@bp.post("/<month>/close")
+@admin_required
+def close(month: str):  # noqa: ANN201
+    reason = (request.form.get("reason") or "").strip() or "closed in the web app"
+    try:
+        key = month_service.close_month(db_path(), month, actor_name(), reason[:500])
+        flash(f"{label(key)} is closed.", "success")
+    except BookedBizError as exc:
+        flash(str(exc), "error")
+    return redirect(url_for("months.index"))
+
+
+@bp.post("/<month>/reopen")
+@admin_required
+def reopen(month: str):  # noqa: ANN201
+    reason = (request.form.get("reason") or "").strip()
+    try:
+        key = month_service.reopen_month(db_path(), month, actor_name(), reason[:500])
+        flash(f"{label(key)} is open again.", "success")
+    except BookedBizError as exc:
+        flash(str(exc), "error")
+    return redirect(url_for("months.index"))

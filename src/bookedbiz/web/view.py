@@ -1,0 +1,163 @@
+"""What every report page shares: filters from the URL, the filter bar, and render-or-export."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+from typing import Any
+
+from flask import Response, abort, render_template, request, url_for
+
+from bookedbiz.broadcast_calendar import broadcast_weeks, label, months_of_year
+from bookedbiz.reports import revenue
+from bookedbiz.reports.filters import ReportFilters
+from bookedbiz.web import tables as tbl
+from bookedbiz.web.db import read_conn
+
+# Query-string keys that belong to the shared filter bar (kept in every link and export).
+FILTER_KEYS = ("year", "measure", "ae", "market", "revenue_type")
+
+
+def current_filters(extra_keys: tuple[str, ...] = ()) -> ReportFilters:
+    """The filters in the URL (validated by the data core), with the year defaulted."""
+    args = {k: v for k, v in request.args.items() if k in FILTER_KEYS + extra_keys and v != ""}
+    filters = ReportFilters.from_mapping(args)
+    if filters.year is None:
+        filters = replace(filters, year=default_year())
+    return filters
+
+
+def default_year() -> int:
+    """This year when it has data, else the latest year that does (a fresh demo still shows)."""
+    years = revenue.available_years(read_conn())
+    this_year = date.today().year
+    if not years or this_year in years:
+        return this_year
+    earlier = [y for y in years if y <= this_year]
+    return max(earlier) if earlier else min(years)
+
+
+def filter_query(filters: ReportFilters, **extra: Any) -> dict[str, Any]:
+    """URL parameters that reproduce ``filters`` (plus ``extra``), without empty values."""
+    values = {
+        "year": filters.year,
+        "measure": filters.measure if filters.measure != "gross" else None,
+        "ae": filters.ae,
+        "market": filters.market,
+        "revenue_type": filters.revenue_type,
+    }
+    values.update(extra)
+    return {k: v for k, v in values.items() if v not in (None, "")}
+
+
+def month_columns(year: int) -> list[dict[str, Any]]:
+    """The 12 month headers of a year: key, label, weeks, status (closed/open)."""
+    closed = revenue_month_status(year)
+    return [
+        {
+            "month": m,
+            "label": label(m),
+            "weeks": broadcast_weeks(m),
+            "status": "closed" if m in closed else "open",
+        }
+        for m in months_of_year(year)
+    ]
+
+
+def revenue_month_status(year: int) -> set[str]:
+    from sqlalchemy import text
+
+    rows = read_conn().execute(
+        text("SELECT broadcast_month FROM month_closures WHERE broadcast_month BETWEEN :a AND :b"),
+        {"a": f"{year:04d}-01", "b": f"{year:04d}-12"},
+    )
+    return {r[0] for r in rows}
+
+
+def month_table_columns(year: int) -> list[tbl.Column]:
+    return [
+        tbl.Column(
+            m["month"],
+            m["label"],
+            "money",
+            header_class=m["status"],
+            sub=f"{m['weeks']} wks",
+            title=f"{m['label']}: {m['status']}, {m['weeks']} broadcast weeks",
+        )
+        for m in month_columns(year)
+    ]
+
+
+def filter_bar(filters: ReportFilters) -> dict[str, Any]:
+    conn = read_conn()
+    options = revenue.filter_options(conn, filters.year)
+    years = sorted(set(revenue.available_years(conn)) | {filters.year}, reverse=True)
+    return {"years": years, "options": options, "filters": filters}
+
+
+def describe_filters(filters: ReportFilters) -> dict[str, str]:
+    return {
+        "year": str(filters.year or ""),
+        "measure": filters.measure,
+        "ae": filters.ae or "",
+        "market": filters.market or "",
+        "revenue type": filters.revenue_type or "",
+    }
+
+
+def render_report(
+    template: str,
+    title: str,
+    filters: ReportFilters,
+    tables: list[tbl.Table],
+    **context: Any,
+) -> Response | str:
+    """Render the page, or export one of its tables when ``?format=csv|xlsx`` is asked for."""
+    fmt = request.args.get("format")
+    if fmt:
+        return export(title, filters, tables, fmt, request.args.get("table"))
+    exports = {
+        t.name: {
+            "csv": export_url(format="csv", table=t.name),
+            "xlsx": export_url(format="xlsx", table=t.name),
+        }
+        for t in tables
+    }
+    return render_template(
+        template,
+        title=title,
+        tables={t.name: t for t in tables},
+        exports=exports,
+        bar=filter_bar(filters),
+        filters=filters,
+        fq=filter_query(filters),
+        **context,
+    )
+
+
+def export_url(**params: Any) -> str:
+    args = {k: v for k, v in request.args.items() if k not in ("format", "table")}
+    args.update(params)
+    return url_for(request.endpoint, **(request.view_args or {}), **args)
+
+
+def export(
+    title: str, filters: ReportFilters, tables: list[tbl.Table], fmt: str, name: str | None
+) -> Response:
+    chosen = [t for t in tables if name is None or t.name == name]
+    if not chosen:
+        abort(404)
+    meta = describe_filters(filters)
+    if fmt == "csv":
+        body = tbl.to_csv(chosen[0])
+        mime = "text/csv; charset=utf-8"
+        download = tbl.filename(chosen[0], meta, "csv")
+    elif fmt == "xlsx":
+        body = tbl.to_xlsx(chosen, title, meta)
+        mime = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        download = tbl.filename(chosen[0], meta, "xlsx")
+    else:
+        abort(400, description="Unknown export format; use csv or xlsx.")
+    response = Response(body, mimetype=mime)
+    response.headers["Content-Disposition"] = f'attachment; filename="{download}"'
+    return response
