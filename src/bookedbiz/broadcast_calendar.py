@@ -102,6 +102,7 @@ def _two_digit_year(value: int) -> int:
 
 _LABEL_RE = re.compile(r"^([A-Za-z]{3,9})\.?[\s\-/']*(\d{2}|\d{4})$")
 _ISO_RE = re.compile(r"^(\d{4})[-/.](\d{1,2})(?:[-/.](\d{1,2}))?(?:[ T].*)?$")
+_MONTH_YEAR_RE = re.compile(r"^(\d{1,2})[-/.](\d{4})$")
 _US_RE = re.compile(r"^(\d{1,2})[-/.](\d{1,2})(?:[-/.](\d{2}|\d{4}))?(?: .*)?$")
 
 
@@ -126,6 +127,9 @@ def parse_month(value: object) -> str | None:
         match = _ISO_RE.match(text)
         if match:
             return month_key(int(match.group(1)), int(match.group(2)))
+        match = _MONTH_YEAR_RE.match(text)
+        if match:
+            return month_key(int(match.group(2)), int(match.group(1)))
         match = _US_RE.match(text)
         if match:
             first, second, third = match.groups()

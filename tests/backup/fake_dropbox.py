@@ -54,7 +54,7 @@ class Session:
 
 @dataclass
 class Fault:
-    """Inject ``kind`` into calls whose route ends with ``route``: skip ``after``, then ``times``."""
+    """Inject ``kind`` into calls to routes ending with ``route``: skip ``after``, hit ``times``."""
 
     route: str
     kind: str  # "500" | "timeout" | "drop" | "wrong_offset" | "expire_token" | "hang"
@@ -220,7 +220,10 @@ def _make_handler(fake: FakeDropbox) -> type[BaseHTTPRequestHandler]:
             if drop_midway:
                 self.rfile.read(length // 2)
                 self.close_connection = True
-                self.connection.shutdown(2)
+                try:
+                    self.connection.shutdown(2)
+                except OSError:
+                    pass
                 raise _Dropped()
             return self.rfile.read(length) if length else b""
 
@@ -266,7 +269,7 @@ def _make_handler(fake: FakeDropbox) -> type[BaseHTTPRequestHandler]:
                     self._error(400, "unknown route", "unknown")
                     return
                 handler(self, fault)
-            except (_Dropped, BrokenPipeError, ConnectionResetError, ssl.SSLError):
+            except (_Dropped, OSError):
                 self.close_connection = True
 
         def _delay_if_timeout(self, fault: Fault | None) -> None:

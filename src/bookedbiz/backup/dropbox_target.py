@@ -46,7 +46,7 @@ class DropboxTarget:
 
     kind = "dropbox"
 
-    def __init__(self, settings: Settings, *, before_commit: Callable[[], None] | None = None):
+    def __init__(self, settings: Settings):
         if not dropbox_configured(settings):
             raise ConfigError(
                 "Dropbox is not configured: set DROPBOX_APP_KEY, DROPBOX_APP_SECRET and "
@@ -58,7 +58,6 @@ class DropboxTarget:
         self._secrets = _secrets(settings)
         self._client: Any = None
         self.uses_refresh_token = bool(settings.dropbox_refresh_token and settings.dropbox_app_key)
-        self.before_commit = before_commit
 
     def describe(self) -> str:
         return "Dropbox app folder"
@@ -151,19 +150,20 @@ class DropboxTarget:
                                 "list folder")
             entries = [_entry(m) for m in result.entries]
             while result.has_more:
-                cursor = result.cursor
-                result = with_retry(lambda: self.client.files_list_folder_continue(cursor),
-                                    self.policy, "list folder")
+                result = with_retry(
+                    lambda c=result.cursor: self.client.files_list_folder_continue(c),
+                    self.policy, "list folder")
                 entries.extend(_entry(m) for m in result.entries)
         return sorted(entries, key=lambda e: e.name)
 
-    def upload(self, local: Path, path: str, *, local_hash: str, overwrite: bool) -> RemoteEntry:
+    def upload(self, local: Path, path: str, *, local_hash: str, overwrite: bool,
+               before_commit: Callable[[], object] | None = None) -> RemoteEntry:
         path = normalize_file(path)
         with self._errors("upload", path):
             try:
                 meta = upload_file(self.client, local, path, chunk_bytes=self.chunk_bytes,
                                    policy=self.policy, overwrite=overwrite,
-                                   before_commit=self.before_commit)
+                                   before_commit=before_commit)
             except BookedBizError:
                 raise
             except Exception:

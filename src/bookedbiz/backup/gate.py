@@ -94,6 +94,20 @@ def check_sanity(spot_count: int, previous: int | None, max_shrink: float,
         )
 
 
+def _remove_stale_snapshots(folder: Path) -> None:
+    """Delete temp snapshots left by a process that was killed (its pid is gone)."""
+    for stale in folder.glob(".bookedbiz-snapshot-*-*.db"):
+        try:
+            pid = int(stale.name.split("-")[2])
+            os.kill(pid, 0)
+        except (ValueError, IndexError):
+            continue
+        except ProcessLookupError:
+            stale.unlink(missing_ok=True)
+        except PermissionError:
+            continue
+
+
 @contextmanager
 def taken_snapshot(settings: Settings, db_path: Path, previous_spots: int | None,
                    *, allow_shrink: bool = False) -> Iterator[Snapshot]:
@@ -101,6 +115,7 @@ def taken_snapshot(settings: Settings, db_path: Path, previous_spots: int | None
     folder = data_dir(settings, db_path)
     if not folder.is_dir():
         raise BookedBizError(f"The data directory {folder} does not exist.")
+    _remove_stale_snapshots(folder)
     _check_space(folder, db_path)
     tmp = folder / f".bookedbiz-snapshot-{os.getpid()}-{threading.get_ident()}.db"
     try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -61,8 +62,13 @@ class Target(Protocol):
     def list_folder(self, folder: str) -> list[RemoteEntry]:
         """Every entry directly in ``folder`` (all pages); NotFoundError if it is absent."""
 
-    def upload(self, local: Path, path: str, *, local_hash: str, overwrite: bool) -> RemoteEntry:
-        """Store ``local`` at ``path``; verify the stored content hash equals ``local_hash``."""
+    def upload(self, local: Path, path: str, *, local_hash: str, overwrite: bool,
+               before_commit: Callable[[], object] | None = None) -> RemoteEntry:
+        """Store ``local`` at ``path``; verify the stored content hash equals ``local_hash``.
+
+        ``before_commit`` runs after the bytes are transferred and before ``path`` changes; if
+        it raises, ``path`` keeps its previous content.
+        """
 
     def download(self, path: str, dest: Path) -> RemoteEntry: ...
 
@@ -150,7 +156,8 @@ class LocalTarget:
             entries.append(self._entry(path, child, with_hash=child.suffix == ".db"))
         return entries
 
-    def upload(self, local: Path, path: str, *, local_hash: str, overwrite: bool) -> RemoteEntry:
+    def upload(self, local: Path, path: str, *, local_hash: str, overwrite: bool,
+               before_commit: Callable[[], object] | None = None) -> RemoteEntry:
         path = normalize_file(path)
         dest = self._local(path)
         dest.parent.mkdir(parents=True, exist_ok=True)
@@ -169,6 +176,8 @@ class LocalTarget:
                 raise VerificationError(
                     f"The copy written to {path} does not match the snapshot's content hash."
                 )
+            if before_commit is not None:
+                before_commit()
             if overwrite:
                 tmp.replace(dest)
             else:

@@ -92,7 +92,7 @@ def upload_file(
     chunk_bytes: int,
     policy: RetryPolicy,
     overwrite: bool = True,
-    before_commit: Callable[[], None] | None = None,
+    before_commit: Callable[[], object] | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> Any:
     """Upload ``local`` to ``remote_path`` and return the committed FileMetadata.
@@ -124,7 +124,7 @@ def upload_file(
 
 def _session_upload(
     client: Any, fd: int, size: int, remote_path: str, mode: Any, chunk_bytes: int,
-    policy: RetryPolicy, before_commit: Callable[[], None] | None,
+    policy: RetryPolicy, before_commit: Callable[[], object] | None,
     progress: Callable[[int, int], None] | None,
 ) -> Any:
     from dropbox import files

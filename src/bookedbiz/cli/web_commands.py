@@ -1,9 +1,237 @@
-"""Commands of this area (filled in by its owner)."""
+"""``bookedbiz serve``, ``users``, ``tokens`` and ``demo``: running the web dashboard."""
 
 from __future__ import annotations
 
+import os
+import secrets
+from pathlib import Path
+
 import click
+
+from bookedbiz import users as user_service
+from bookedbiz.cli.common import database_path, db_option, handle_errors
+from bookedbiz.db.connection import create_db_engine
+from bookedbiz.db.migrate import require_current_schema
+from bookedbiz.errors import BookedBizError
+
+DEMO_DB = Path("var/demo/bookedbiz.db")
+
+
+def _run_uvicorn(db: Path, host: str, port: int, workers: int) -> None:
+    """Serve ``bookedbiz.web.asgi:app``; workers find the database through DATABASE_PATH."""
+    import uvicorn
+
+    os.environ["DATABASE_PATH"] = str(db.resolve())
+    uvicorn.run(
+        "bookedbiz.web.asgi:app",
+        host=host,
+        port=port,
+        workers=workers if workers > 1 else None,
+        proxy_headers=False,
+        server_header=False,
+        log_level="info",
+    )
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.option("--workers", type=click.IntRange(1, 32), default=1, show_default=True,
+              help="uvicorn worker processes.")
+@db_option
+@handle_errors
+def serve_command(host: str, port: int, workers: int, db_path: Path | None) -> None:
+    """Serve the web dashboard with uvicorn (bookedbiz.web.asgi:app)."""
+    path = database_path(db_path)
+    require_current_schema(path)
+    click.echo(f"Serving {path} on http://{host}:{port} ({workers} worker(s)).")
+    _run_uvicorn(path, host, port, workers)
+
+
+def _read_conn(path: Path):  # noqa: ANN202
+    return create_db_engine(path, readonly=True)
+
+
+def _password(value: str | None, prompt: str = "Password") -> str:
+    if value:
+        return value
+    return click.prompt(prompt, hide_input=True, confirmation_prompt=True)
+
+
+@click.group("users")
+def users_group() -> None:
+    """Web users and their roles (admin, manager, ae, viewer)."""
+
+
+@users_group.command("add")
+@click.argument("username")
+@click.option("--role", type=click.Choice(user_service.ROLES), default="viewer",
+              show_default=True)
+@click.option("--name", "full_name", default=None, help="Full name shown in the app.")
+@click.option("--password", default=None, envvar="BOOKEDBIZ_NEW_PASSWORD",
+              help="Password (prompted when omitted; or set BOOKEDBIZ_NEW_PASSWORD).")
+@db_option
+@handle_errors
+def users_add(username: str, role: str, full_name: str | None, password: str | None,
+              db_path: Path | None) -> None:
+    """Add a user who can sign in to the web dashboard."""
+    path = database_path(db_path)
+    user_service.create_user(path, username, _password(password), role, full_name=full_name)
+    click.echo(f"Added {username.strip().lower()} ({role}).")
+
+
+@users_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="JSON instead of a table.")
+@db_option
+@handle_errors
+def users_list(as_json: bool, db_path: Path | None) -> None:
+    """List users, their roles and last sign-in."""
+    engine = _read_conn(database_path(db_path))
+    try:
+        with engine.connect() as conn:
+            found = user_service.list_users(conn)
+    finally:
+        engine.dispose()
+    if as_json:
+        import json
+
+        click.echo(json.dumps([u.public() for u in found], indent=2))
+        return
+    if not found:
+        click.echo("No users yet; add one with 'bookedbiz users add NAME --role admin'.")
+        return
+    click.echo(f"{'USERNAME':<20} {'ROLE':<8} {'ACTIVE':<7} {'LAST SIGN-IN':<21} NAME")
+    for u in found:
+        click.echo(f"{u.username:<20} {u.role:<8} {'yes' if u.is_active else 'no':<7} "
+                   f"{u.last_login_at or '-':<21} {u.full_name or ''}")
+
+
+@users_group.command("passwd")
+@click.argument("username")
+@click.option("--password", default=None, envvar="BOOKEDBIZ_NEW_PASSWORD",
+              help="New password (prompted when omitted).")
+@db_option
+@handle_errors
+def users_passwd(username: str, password: str | None, db_path: Path | None) -> None:
+    """Set a user's password."""
+    user_service.set_password(database_path(db_path), username, _password(password))
+    click.echo(f"Password of {username} changed.")
+
+
+@users_group.command("disable")
+@click.argument("username")
+@click.option("--enable", is_flag=True, help="Re-enable instead of disabling.")
+@db_option
+@handle_errors
+def users_disable(username: str, enable: bool, db_path: Path | None) -> None:
+    """Disable a user (their sessions and API tokens stop working), or --enable again."""
+    user_service.set_active(database_path(db_path), username, enable)
+    click.echo(f"{username} {'enabled' if enable else 'disabled'}.")
+
+
+@users_group.command("set-role")
+@click.argument("username")
+@click.argument("role", type=click.Choice(user_service.ROLES))
+@db_option
+@handle_errors
+def users_set_role(username: str, role: str, db_path: Path | None) -> None:
+    """Change a user's role."""
+    user_service.set_role(database_path(db_path), username, role)
+    click.echo(f"{username} is now {role}.")
+
+
+@click.group("tokens")
+def tokens_group() -> None:
+    """API tokens for the JSON API (/api/v1/...), stored hashed."""
+
+
+@tokens_group.command("create")
+@click.argument("username")
+@click.option("--name", required=True, help="What the token is for, e.g. 'Revenue Master.xlsx'.")
+@db_option
+@handle_errors
+def tokens_create(username: str, name: str, db_path: Path | None) -> None:
+    """Create a token for USERNAME and print it (it is shown only this once)."""
+    token_id, token = user_service.create_token(database_path(db_path), username, name)
+    click.echo(f"Token {token_id} for {username}: {token}")
+    click.echo("Send it as 'Authorization: Bearer <token>'. It cannot be shown again.")
+
+
+@tokens_group.command("list")
+@click.option("--user", "username", default=None, help="Only this user's tokens.")
+@db_option
+@handle_errors
+def tokens_list(username: str | None, db_path: Path | None) -> None:
+    """List API tokens (never the tokens themselves)."""
+    engine = _read_conn(database_path(db_path))
+    try:
+        with engine.connect() as conn:
+            found = user_service.list_tokens(conn, username)
+    finally:
+        engine.dispose()
+    if not found:
+        click.echo("No API tokens.")
+        return
+    for t in found:
+        state = f"revoked {t.revoked_at}" if t.revoked_at else "active"
+        click.echo(f"{t.token_id:>4}  {t.username:<16} {t.name:<30} created {t.created_at}  "
+                   f"last used {t.last_used_at or '-'}  {state}")
+
+
+@tokens_group.command("revoke")
+@click.argument("token_id", type=int)
+@db_option
+@handle_errors
+def tokens_revoke(token_id: int, db_path: Path | None) -> None:
+    """Revoke an API token by its id."""
+    user_service.revoke_token(database_path(db_path), token_id)
+    click.echo(f"Token {token_id} revoked.")
+
+
+@click.command("demo")
+@click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=DEMO_DB, show_default=True, help="Where the demo database lives.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.option("--years", type=click.IntRange(1, 6), default=3, show_default=True)
+@click.option("--rebuild", is_flag=True, help="Build a new demo database even if one exists.")
+@click.option("--no-serve", is_flag=True, help="Build and print the login, but do not serve.")
+@handle_errors
+def demo_command(db_path: Path, port: int, years: int, rebuild: bool, no_serve: bool) -> None:
+    """Build a realistic demo database, create a demo admin, and serve it on 127.0.0.1."""
+    from bookedbiz.synth.demo import build_demo_database
+
+    db_path = db_path.expanduser()
+    if rebuild and db_path.exists():
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{db_path}{suffix}").unlink(missing_ok=True)
+    if db_path.exists():
+        click.echo(f"Using the existing demo database {db_path} (--rebuild for a new one).")
+    else:
+        db_path.parent.mkdir(parents=True, exist_ok=True)
+        click.echo(f"Building a demo database with {years} years of synthetic logs: {db_path}")
+        counts = build_demo_database(db_path, years=years, echo=click.echo)
+        click.echo(f"Imported {sum(counts.values()):,} spots.")
+    password = secrets.token_urlsafe(12)
+    try:
+        user_service.create_user(db_path, "demo", password, "admin", full_name="Demo Admin")
+    except BookedBizError:
+        user_service.set_password(db_path, "demo", password)
+        user_service.set_role(db_path, "demo", "admin")
+        user_service.set_active(db_path, "demo", True)
+    url = f"http://127.0.0.1:{port}"
+    click.echo("")
+    click.echo(f"  Open      {url}")
+    click.echo("  Username  demo")
+    click.echo(f"  Password  {password}")
+    click.echo("")
+    if no_serve:
+        return
+    _run_uvicorn(db_path, "127.0.0.1", port, 1)
 
 
 def register(cli: click.Group) -> None:
     """Add this module's commands to the root group."""
+    cli.add_command(serve_command)
+    cli.add_command(users_group)
+    cli.add_command(tokens_group)
+    cli.add_command(demo_command)

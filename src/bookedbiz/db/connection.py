@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -9,10 +10,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import NullPool, QueuePool
 
 from bookedbiz.errors import BookedBizError, DatabaseBusyError, NotFoundError
 
+# How long a writer waits for another writer before giving up (BOOKEDBIZ_BUSY_TIMEOUT_MS).
 BUSY_TIMEOUT_MS = 10_000
 # Tests set extra pragmas here (e.g. max_page_count to simulate a full disk).
 EXTRA_PRAGMAS: dict[str, object] = {}
@@ -36,9 +38,11 @@ def _apply_pragmas(conn: sqlite3.Connection, readonly: bool, busy_ms: int) -> No
 
 
 def connect(
-    path: str | Path, *, readonly: bool = False, busy_ms: int = BUSY_TIMEOUT_MS
+    path: str | Path, *, readonly: bool = False, busy_ms: int | None = None
 ) -> sqlite3.Connection:
     """A raw sqlite3 connection in autocommit mode; callers open transactions explicitly."""
+    if busy_ms is None:
+        busy_ms = int(os.environ.get("BOOKEDBIZ_BUSY_TIMEOUT_MS", BUSY_TIMEOUT_MS))
     path = Path(path)
     if not path.is_file():
         raise NotFoundError(f"The database {path} does not exist.")
@@ -57,7 +61,7 @@ def create_db_engine(path: str | Path, *, readonly: bool = False) -> Engine:
     engine = create_engine(
         "sqlite://",
         creator=lambda: connect(path, readonly=readonly),
-        poolclass=NullPool if not readonly else None,
+        poolclass=QueuePool if readonly else NullPool,
     )
 
     @event.listens_for(engine, "begin")

@@ -45,13 +45,14 @@ CANNED_QUERIES = {
     },
     "revenue_by_language": {
         "title": "Revenue by assigned language (Trade excluded)",
-        "description": "Gross dollars per language from language_assignments; "
+        "description": "Gross dollars per reporting language bucket from language_assignments "
+                       "(the bucket the reports use: a language code or a ~special bucket); "
                        "'Unassigned' when a spot has no assignment.",
         "sql": (
-            "SELECT COALESCE(l.name, la.language_code, 'Unassigned') AS language, "
+            "SELECT COALESCE(l.name, la.report_bucket, 'Unassigned') AS language, "
             "COUNT(*) AS spots, ROUND(SUM(s.gross_rate_micros) / 1e6, 2) AS gross_dollars "
             "FROM spots s LEFT JOIN language_assignments la ON la.spot_id = s.spot_id "
-            "LEFT JOIN languages l ON l.code = la.language_code "
+            "LEFT JOIN languages l ON l.code = la.report_bucket "
             f"WHERE s.is_trade = 0 AND {RANGE} "
             "GROUP BY 1 ORDER BY gross_dollars DESC"
         ),
@@ -82,7 +83,8 @@ TABLES = {
     "languages": {"description": "Language codes and their groups."},
     "language_assignments": {
         "description": "The language decided for each spot (join on spot_id), with status and "
-                       "confidence; requires_review = 1 needs a human.",
+                       "confidence; report_bucket is what reports group by; requires_review = 1 "
+                       "needs a human.",
     },
     "import_batches": {
         "description": "Every import run: status running/completed/failed, started_at and "

@@ -122,19 +122,16 @@ def import_workbook(
     started = time.perf_counter()
     result = ImportResult(None, mode, str(file_path), workbook.sha256, dry_run=dry_run)
     conn = connect(db_path)
+    owner = started_by or f"{socket.gethostname()}:{os.getpid()}"
     try:
         fail_abandoned_batches(conn)
         if not dry_run:
             with write_transaction(conn):
-                cur = conn.execute(
-                    "INSERT INTO import_batches (mode, source_file, source_sha256, started_at, "
-                    "status, closed_by, started_by) VALUES (?, ?, ?, ?, 'running', ?, ?)",
-                    (mode, str(file_path), workbook.sha256, utc_now(), closed_by,
-                     started_by or f"{socket.gethostname()}:{os.getpid()}"),
-                )
-                result.batch_id = int(cur.lastrowid)
+                result.batch_id = _create_batch(conn, result, closed_by, owner)
         try:
             with write_transaction(conn):
+                if dry_run:  # a batch row only inside the transaction that is rolled back
+                    result.batch_id = _create_batch(conn, result, closed_by, owner)
                 _run(conn, workbook, result, mode=mode, closed_by=closed_by, strict=strict,
                      include_previous_month=include_previous_month, auto_setup=auto_setup,
                      today=today, progress=progress)
@@ -142,6 +139,7 @@ def import_workbook(
                     raise _DryRunDone
         except _DryRunDone:
             result.status = "completed"
+            result.batch_id = None
         except BaseException as exc:
             result.status = "failed"
             result.error = str(exc) if isinstance(exc, BookedBizError) else f"{exc!r}"
@@ -153,6 +151,16 @@ def import_workbook(
         conn.close()
         result.seconds = time.perf_counter() - started
     return result
+
+
+def _create_batch(conn: sqlite3.Connection, result: ImportResult, closed_by: str | None,
+                  owner: str) -> int:
+    cur = conn.execute(
+        "INSERT INTO import_batches (mode, source_file, source_sha256, started_at, status, "
+        "closed_by, started_by) VALUES (?, ?, ?, ?, 'running', ?, ?)",
+        (result.mode, result.source_file, result.source_sha256, utc_now(), closed_by, owner),
+    )
+    return int(cur.lastrowid)
 
 
 class _DryRunDone(Exception):
@@ -305,6 +313,15 @@ def _finish(conn, result: ImportResult, normalizer, resolver, *, mode, closed_by
             "nothing was imported."
         )
     months = sorted(month_rows)
+    if not months:
+        reasons = ", ".join(
+            f"{broadcast_calendar.label(m)} ({skip[m].replace('skipped-', '')})"
+            for m in sorted(skipped_months)
+        )
+        raise ImportFailed(
+            f"Nothing in {name} can be imported: every month in it is skipped ({reasons}); "
+            "closed months change only through a historical import."
+        )
     batch_id = result.batch_id or 0
     for month in months:
         cur = conn.execute(

@@ -3,7 +3,7 @@
 Apprise reads ntfy priority and tags from the URL query, so each message gets its own URL.
 Each target is sent on its own thread with short socket timeouts and an overall deadline:
 a hanging endpoint can delay a job by at most that deadline and never changes its exit code.
-Apprise's own log records (which name ntfy topics) are captured, redacted and never propagated.
+Apprise's own log records (which name ntfy topics) are read per call, redacted, never propagated.
 """
 
 from __future__ import annotations
@@ -34,36 +34,22 @@ class Delivery:
     detail: str  # redacted
 
 
-class _ThreadCapture(logging.Handler):
-    """Collect Apprise log records per sending thread; they are redacted before anyone sees them."""
-
-    def __init__(self) -> None:
-        super().__init__(level=logging.INFO)
-        self.records: dict[int, list[str]] = {}
-        self._guard = threading.Lock()
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if record.levelno < logging.WARNING:
-            return
-        with self._guard:
-            bucket = self.records.get(record.thread or 0)
-            if bucket is not None:
-                bucket.append(record.getMessage())
-
-    def start(self) -> None:
-        with self._guard:
-            self.records[threading.get_ident()] = []
-
-    def finish(self) -> list[str]:
-        with self._guard:
-            return self.records.pop(threading.get_ident(), [])
-
-
-_capture = _ThreadCapture()
+# Apprise's records name ntfy topics and webhook tokens: never let them reach the root logger.
+# Each delivery reads its own records from Apprise's per-call capture and redacts them.
 _apprise_logger = logging.getLogger("apprise")
-_apprise_logger.addHandler(_capture)
+_apprise_logger.addHandler(logging.NullHandler())
 _apprise_logger.propagate = False
-_apprise_logger.setLevel(logging.WARNING)
+
+
+def _call_notes(result: object) -> list[str]:
+    logs = getattr(result, "logs", None)
+    if not callable(logs):
+        return []
+    try:
+        return [str(getattr(entry, "message", entry)) for entry in logs()
+                if str(getattr(entry, "level", "WARNING")) not in ("DEBUG", "INFO", "TRACE")]
+    except Exception:  # noqa: BLE001 - diagnostics only
+        return []
 
 
 def legacy_urls(settings: Settings) -> list[str]:
@@ -118,19 +104,19 @@ def _deliver_one(url: str, message: Message, redactor: Redactor, timeout: float)
     import apprise
 
     target = describe_url(url)
-    _capture.start()
     try:
         app = apprise.Apprise()
         if not app.add(url_for_message(url, message, timeout)):
             return Delivery(target, False, "not a valid Apprise URL")
         ntfy = urlsplit(url).scheme.lower() in NTFY_SCHEMES
         title = message.title if ntfy else f"{message.emoji} {message.title}"
-        ok = bool(app.notify(body=message.body, title=title, notify_type=_notify_type(message.level)))
-        notes = _capture.finish()
+        result = app.notify(body=message.body, title=title,
+                            notify_type=_notify_type(message.level))
+        ok = bool(result)
+        notes = _call_notes(result)
         detail = "delivered" if ok else ("; ".join(notes) or "the service refused the message")
         return Delivery(target, ok, redactor(detail))
     except Exception as exc:  # noqa: BLE001 - a notifier must never break the job
-        _capture.finish()
         return Delivery(target, False, redactor(f"{type(exc).__name__}: {exc}"))
 
 

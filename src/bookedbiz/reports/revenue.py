@@ -37,6 +37,23 @@ def _money(micros: object) -> Decimal:
     return micros_to_dollars(int(micros or 0))
 
 
+def apportion(micros: list[int]) -> list[Decimal]:
+    """Round each amount to the cent so that the parts add up to the rounded whole.
+
+    Rounding every group separately lets a report's column miss its own total by a few cents;
+    largest-remainder rounding keeps each part within a cent of its exact value and makes every
+    grouping sum to the same overall total."""
+    if not micros:
+        return []
+    total_cents = int(micros_to_dollars(sum(micros)) * 100)
+    floors = [m // 10_000 for m in micros]
+    remainders = sorted(range(len(micros)), key=lambda i: (-(micros[i] % 10_000), i))
+    extra = total_cents - sum(floors)
+    for i in remainders[:extra]:
+        floors[i] += 1
+    return [Decimal(c).scaleb(-2) for c in floors]
+
+
 def language_names(conn: Connection) -> dict[str, tuple[str, str]]:
     """bucket → (language name, group), including the special review buckets."""
     names = {code: (name, group) for code, name, group in conn.execute(
@@ -62,13 +79,15 @@ def revenue_by(conn: Connection, by: str, filters: ReportFilters) -> list[dict[s
     ).all()
     key_name = KEY_NAMES[by]
     names = language_names(conn) if by == "language" else {}
+    grosses = apportion([int(r[1] or 0) for r in rows])
+    nets = apportion([int(r[2] or 0) for r in rows])
     result = []
-    for key, gross, net, spots in rows:
+    for (key, _gross, _net, spots), gross, net in zip(rows, grosses, nets, strict=True):
         item: dict[str, object] = {key_name: key}
         if by == "language":
             item["language"], item["language_group"] = names.get(key, (key, key))
             item["bucket"] = key
-        item.update(gross=_money(gross), net=_money(net), spots=int(spots or 0))
+        item.update(gross=gross, net=net, spots=int(spots or 0))
         result.append(item)
     if by == "month":
         result.sort(key=lambda r: str(r["month"]))

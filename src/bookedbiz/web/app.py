@@ -36,8 +36,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__)
     overrides = dict(config or {})
     settings: Settings = overrides.pop("SETTINGS", None) or load_settings()
-    db_file = overrides.get("DATABASE_PATH") or os.environ.get("BOOKEDBIZ_WEB_DB")
-    db_path = resolve_database_path(settings, db_file)
+    db_path = resolve_database_path(settings, overrides.get("DATABASE_PATH"))
     app.config.update(
         DATABASE_PATH=str(db_path),
         DATA_PATH=str(settings.resolved_data_path()),

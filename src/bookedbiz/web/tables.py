@@ -86,7 +86,12 @@ def to_csv(table: Table) -> bytes:
     writer.writerow([c.label for c in table.columns])
     for row in list(table.rows) + list(table.totals):
         writer.writerow(
-            [_csv_text(_plain(cell_value(c, row.get(c.key)))) for c in table.columns]
+            [
+                _plain(cell_value(c, row.get(c.key)))
+                if c.numeric
+                else _csv_text(_plain(cell_value(c, row.get(c.key))))
+                for c in table.columns
+            ]
         )
     return ("\ufeff" + out.getvalue()).encode("utf-8")  # BOM: Excel opens UTF-8 correctly
 

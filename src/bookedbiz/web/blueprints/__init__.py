@@ -24,5 +24,6 @@ def register_blueprints(app: Flask, csrf: CSRFProtect) -> None:
     for module in (auth, reports, customers, aes, breakdowns, months, imports, admin, health,
                    vendor):
         app.register_blueprint(module.bp)
+    app.jinja_env.globals["plotly_url"] = vendor.plotly_url
     csrf.exempt(api.bp)  # token-authenticated, read-only GETs: no cookies, no CSRF exposure
     app.register_blueprint(api.bp)

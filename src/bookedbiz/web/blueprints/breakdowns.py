@@ -22,7 +22,7 @@ DIMENSIONS = {
     "agency": ("agency", "agency", "Agency"),
     "spot-type": ("spot-type", "spot_type", "Spot type"),
 }
-_VALUE_KEYS = {"gross", "net", "spots"}
+_VALUE_KEYS = {"gross", "net", "spots", "bucket"}
 
 
 def breakdown_table(filters, dimension: str) -> tuple[tbl.Table, dict[str, Any]]:  # noqa: ANN001
@@ -74,7 +74,8 @@ def _label(column: str, title: str, key: str) -> str:
 
 @bp.get("/")
 def index():  # noqa: ANN201
-    return redirect(url_for("breakdowns.show", dimension="market", **filter_query(current_filters())))
+    query = filter_query(current_filters())
+    return redirect(url_for("breakdowns.show", dimension="market", **query))
 
 
 @bp.get("/<dimension>")

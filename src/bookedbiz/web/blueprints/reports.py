@@ -91,9 +91,9 @@ def overview_tables(filters) -> tuple[list[tbl.Table], dict[str, Any]]:  # noqa:
 
 def _sum_rows(rows: list[dict[str, Any]], label: str, key: str) -> dict[str, Any]:
     total: dict[str, Any] = {"label": label, "status": "", "closed_by": ""}
-    for key in ("gross", "net", "prior", "change"):
-        values = [r[key] for r in rows if r[key] is not None]
-        total[key] = sum(values, Decimal(0)) if values else None
+    for name in ("gross", "net", "prior", "change"):
+        values = [r[name] for r in rows if r[name] is not None]
+        total[name] = sum(values, Decimal(0)) if values else None
     total["spots"] = sum(r["spots"] for r in rows)
     prior = total["prior"]
     total["change_pct"] = pct_change(total[key], prior) if prior is not None else None

@@ -1,0 +1,151 @@
+"""Admin pages: data stewardship (auto-created customers, merges, AE aliases, markets) and users.
+
+Every route here is admin-only, checked on the server; writes go through the service functions
+(which audit them), never through SQL in the web layer.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from bookedbiz import users
+from bookedbiz.errors import BookedBizError
+from bookedbiz.reports import admin_lists
+from bookedbiz.reports.customer_detail import search_customers
+from bookedbiz.web.auth import actor_name, admin_required
+from bookedbiz.web.db import db_path, read_conn
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+def _stewardship():  # noqa: ANN202 - imported late: the module belongs to the data core
+    from bookedbiz.entities import stewardship
+
+    return stewardship
+
+
+@bp.get("/stewardship")
+@admin_required
+def stewardship():  # noqa: ANN201
+    conn = read_conn()
+    query = (request.args.get("q") or "").strip()[:100]
+    return render_template(
+        "admin/stewardship.html",
+        title="Data stewardship",
+        auto_created=_stewardship().auto_created_customers(conn),
+        aliases=admin_lists.ae_aliases(conn),
+        ae_names=admin_lists.ae_names(conn),
+        markets=admin_lists.markets(conn),
+        query=query,
+        matches=search_customers(conn, query) if query else [],
+    )
+
+
+def _int(name: str) -> int | None:
+    value = (request.form.get(name) or "").strip().lstrip("#")
+    return int(value) if value.isdigit() else None
+
+
+@bp.post("/stewardship/merge")
+@admin_required
+def merge():  # noqa: ANN201
+    survivor, merged = _int("survivor_id"), _int("merged_id")
+    if survivor is None or merged is None:
+        flash("Give both customer numbers: the one to keep and the duplicate.", "error")
+    elif survivor == merged:
+        flash("A customer cannot be merged into itself.", "error")
+    else:
+        try:
+            _stewardship().merge_customers(db_path(), survivor, merged, actor_name())
+            flash(f"Customer #{merged} is merged into #{survivor}; its spots moved and later "
+                  "imports will land on the survivor.", "success")
+        except BookedBizError as exc:
+            flash(str(exc), "error")
+    return redirect(url_for("admin.stewardship"))
+
+
+@bp.post("/stewardship/ae-alias")
+@admin_required
+def ae_alias():  # noqa: ANN201
+    alias = (request.form.get("alias") or "").strip()
+    ae = (request.form.get("ae") or "").strip()
+    if not alias or not ae:
+        flash("Give the sales-person text and the AE it means.", "error")
+    else:
+        try:
+            _stewardship().add_ae_alias(db_path(), alias[:200], ae[:200], actor_name())
+            flash(f"'{alias}' now counts as {ae}.", "success")
+        except BookedBizError as exc:
+            flash(str(exc), "error")
+    return redirect(url_for("admin.stewardship"))
+
+
+@bp.get("/users")
+@admin_required
+def users_page():  # noqa: ANN201
+    conn = read_conn()
+    return render_template(
+        "admin/users.html",
+        title="Users",
+        users=users.list_users(conn),
+        roles=users.ROLES,
+        tokens=users.list_tokens(conn),
+    )
+
+
+@bp.post("/users")
+@admin_required
+def add_user():  # noqa: ANN201
+    form = request.form
+    try:
+        users.create_user(
+            db_path(),
+            form.get("username") or "",
+            form.get("password") or "",
+            form.get("role") or "",
+            full_name=form.get("full_name"),
+            actor=actor_name(),
+        )
+        flash(f"User {form.get('username', '').strip().lower()} is added.", "success")
+    except BookedBizError as exc:
+        flash(str(exc), "error")
+    return redirect(url_for("admin.users_page"))
+
+
+@bp.post("/users/<username>/role")
+@admin_required
+def set_role(username: str):  # noqa: ANN201
+    try:
+        users.set_role(db_path(), username, request.form.get("role") or "", actor=actor_name())
+        flash(f"{username} is now {request.form.get('role')}.", "success")
+    except BookedBizError as exc:
+        flash(str(exc), "error")
+    return redirect(url_for("admin.users_page"))
+
+
+@bp.post("/users/<username>/active")
+@admin_required
+def set_active(username: str):  # noqa: ANN201
+    active = request.form.get("active") == "1"
+    if not active and username == current_user.username:
+        flash("You cannot disable your own account.", "error")
+        return redirect(url_for("admin.users_page"))
+    try:
+        users.set_active(db_path(), username, active, actor=actor_name())
+        flash(f"{username} is {'enabled' if active else 'disabled'}.", "success")
+    except BookedBizError as exc:
+        flash(str(exc), "error")
+    return redirect(url_for("admin.users_page"))
+
+
+@bp.post("/users/<username>/password")
+@admin_required
+def reset_password(username: str):  # noqa: ANN201
+    try:
+        users.set_password(db_path(), username, request.form.get("password") or "",
+                           actor=actor_name())
+        flash(f"The password of {username} is changed.", "success")
+    except BookedBizError as exc:
+        flash(str(exc), "error")
+    return redirect(url_for("admin.users_page"))

@@ -1,0 +1,141 @@
+"""JSON API for spreadsheets that pull booked business: ``Authorization: Bearer <token>``.
+
+Tokens are per user, created with ``bookedbiz tokens create`` or on the account page, and stored
+only as SHA-256 hashes. Amounts are JSON numbers in dollars (two decimals); every endpoint takes
+the same filters as the pages (year, measure, ae, market, revenue_type).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict
+from decimal import Decimal
+from typing import Any
+
+from flask import Blueprint, Response, current_app, g, json, request
+
+from bookedbiz import users
+from bookedbiz.errors import BookedBizError, NotFoundError
+from bookedbiz.reports import customer_detail, revenue
+from bookedbiz.reports.imports import import_batch, import_history
+from bookedbiz.reports.pages import ae_summary, customer_month_matrix
+from bookedbiz.web.db import db_path, read_conn
+from bookedbiz.web.view import current_filters
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def reply(data: Any, status: int = 200, **meta: Any) -> Response:
+    body = {"data": _plain(data), **_plain(meta)}
+    return Response(json.dumps(body), status=status, mimetype="application/json")
+
+
+_TOUCHED: dict[int, float] = {}
+TOUCH_EVERY_SECONDS = 300.0
+
+
+@bp.before_request
+def _touch() -> None:
+    """Record a token's last use, at most every few minutes (no write on every request)."""
+    token_id = g.get("api_token_id")
+    now = time.monotonic()
+    if token_id is not None and now - _TOUCHED.get(token_id, float("-inf")) > TOUCH_EVERY_SECONDS:
+        _TOUCHED[token_id] = now
+        users.touch_token(db_path(), token_id)
+
+
+@bp.errorhandler(BookedBizError)
+def _error(exc: BookedBizError) -> Response:
+    status = 404 if isinstance(exc, NotFoundError) else 400
+    return Response(json.dumps({"error": str(exc)}), status=status, mimetype="application/json")
+
+
+def _filters_meta(filters) -> dict[str, Any]:  # noqa: ANN001
+    return {"filters": asdict(filters), "trade_excluded": True}
+
+
+@bp.get("/revenue")
+def revenue_report() -> Response:
+    """Revenue grouped ``by`` month, ae, customer, agency, market, language, revenue-type or
+    spot-type, plus the total for the same filters."""
+    by = request.args.get("by", "month")
+    if by not in revenue.GROUPINGS:
+        choices = ", ".join(revenue.GROUPINGS)
+        raise BookedBizError(f"Unknown grouping '{by[:30]}'; use one of {choices}.")
+    filters = current_filters(("customer_id",))
+    conn = read_conn()
+    return reply(revenue.revenue_by(conn, by, filters), by=by,
+                 total=revenue.revenue_total(conn, filters), **_filters_meta(filters))
+
+
+@bp.get("/overview")
+def overview() -> Response:
+    filters = current_filters()
+    return reply(revenue.monthly_overview(read_conn(), filters), **_filters_meta(filters))
+
+
+@bp.get("/customers")
+def customers() -> Response:
+    filters = current_filters()
+    rows = customer_month_matrix(read_conn(), filters, request.args.get("q"))
+    for row in rows:
+        row.pop("total_micros", None)
+    return reply(rows, **_filters_meta(filters))
+
+
+@bp.get("/customers/<int:customer_id>")
+def customer(customer_id: int) -> Response:
+    filters = current_filters()
+    conn = read_conn()
+    data = customer_detail.customer_header(conn, customer_id)
+    data["history"] = customer_detail.customer_history(conn, customer_id, filters)["months"]
+    return reply(data, **_filters_meta(filters))
+
+
+@bp.get("/aes")
+def aes() -> Response:
+    filters = current_filters()
+    return reply(ae_summary(read_conn(), filters), **_filters_meta(filters))
+
+
+@bp.get("/months")
+def months() -> Response:
+    from bookedbiz import months as month_service
+
+    return reply(month_service.list_months(read_conn().connection.driver_connection))
+
+
+@bp.get("/imports")
+def imports() -> Response:
+    return reply(import_history(read_conn(), 100))
+
+
+@bp.get("/imports/<int:batch_id>")
+def batch(batch_id: int) -> Response:
+    return reply(import_batch(read_conn(), batch_id))
+
+
+@bp.get("/filters")
+def filter_values() -> Response:
+    """Years with data and the AE, market and revenue-type values for a year."""
+    filters = current_filters()
+    conn = read_conn()
+    return reply({"years": revenue.available_years(conn),
+                  **revenue.filter_options(conn, filters.year)})
+
+
+@bp.get("/me")
+def me() -> Response:
+    user = g.api_user
+    current_app.logger.debug("API token check for %s", user.username)
+    return reply(user.public())

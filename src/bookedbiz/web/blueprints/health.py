@@ -1,0 +1,52 @@
+"""/health: JSON for monitors — 200 when the database answers and its schema is current."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from flask import Blueprint, current_app, jsonify
+
+from bookedbiz.db.migrate import current_version, head_version
+from bookedbiz.reports import freshness
+from bookedbiz.web.db import read_conn
+
+bp = Blueprint("health", __name__)
+
+
+@lru_cache(maxsize=1)
+def _head() -> str:
+    return head_version()
+
+
+@bp.get("/health")
+def health():  # noqa: ANN201
+    path = Path(current_app.config["DATABASE_PATH"])
+    body: dict[str, object] = {
+        "status": "healthy",
+        "database": {"reachable": False, "schema_version": None, "schema_head": _head()},
+        "last_import": None,
+    }
+    problems: list[str] = []
+    try:
+        if not path.is_file():
+            raise FileNotFoundError(path)
+        version = current_version(path)
+        body["database"] = {"reachable": True, "schema_version": version,
+                            "schema_head": _head()}
+        if version != _head():
+            problems.append("the database schema is not current; run 'bookedbiz init'")
+        finished = freshness.last_completed_import_at(read_conn())
+        info = freshness.describe(finished, timezone=current_app.config["DISPLAY_TIMEZONE"])
+        body["last_import"] = {"finished_at": info["at"], "age_hours": info["age_hours"],
+                               "stale": info["stale"] if finished else None}
+    except Exception as exc:  # noqa: BLE001 - any failure to read means unhealthy
+        current_app.logger.warning("Health check: database unreachable: %s", exc)
+        problems.append("the database cannot be read")
+    if problems:
+        body["status"] = "unhealthy"
+        body["problems"] = problems
+    response = jsonify(body)
+    response.status_code = 503 if problems else 200
+    response.headers["Cache-Control"] = "no-store"
+    return response

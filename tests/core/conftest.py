@@ -1,0 +1,45 @@
+"""Workbooks for the data-core tests: generated once per session, plus hand-made bad files."""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from bookedbiz.synth.generator import LogSpec
+from bookedbiz.synth.writer import write_log
+
+DATA_TABLES = (
+    "spots", "customers", "agencies", "customer_aliases", "aes", "ae_aliases", "markets",
+    "language_assignments", "spot_summary", "month_closures", "month_closure_events",
+)
+
+
+@pytest.fixture(scope="session")
+def workbooks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("workbooks")
+    specs = {
+        "daily": LogSpec("2025-10", 4, 600, seed=3, kind="daily"),
+        "daily_b": LogSpec("2025-10", 4, 500, seed=4, kind="daily"),
+        "recap": LogSpec("2024-01", 3, 800, seed=5, kind="recap"),
+    }
+    paths = {}
+    for name, spec in specs.items():
+        paths[name] = folder / f"{name}.xlsx"
+        write_log(spec, paths[name])
+    return paths
+
+
+def data_checksum(db: Path) -> str:
+    """A digest of every row of every data table: equal means 'exactly as before'."""
+    digest = hashlib.sha256()
+    conn = sqlite3.connect(db)
+    try:
+        for table in DATA_TABLES:
+            for row in conn.execute(f"SELECT * FROM {table} ORDER BY 1, 2"):
+                digest.update(repr(row).encode())
+    finally:
+        conn.close()
+    return digest.hexdigest()

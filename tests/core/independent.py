@@ -1,0 +1,56 @@
+"""An independent reading of a commercial log with openpyxl and plain rules, to check the
+importer's totals against: no code shared with bookedbiz.ingest."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from datetime import date, datetime
+from decimal import Decimal
+
+import openpyxl
+
+SHEETS = ("Commercials", "Worldlink Lines", "Add to booked business", "Pending", "Data")
+ABBR = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
+
+
+def _money(value: object) -> Decimal:
+    if value is None or value == "":
+        return Decimal(0)
+    if isinstance(value, int | float):
+        return Decimal(repr(value))
+    text = str(value).strip()
+    negative = text.startswith("(") or text.startswith("-") or "-" in text
+    digits = re.sub(r"[^0-9.]", "", text)
+    amount = Decimal(digits)
+    return -amount if negative else amount
+
+
+def _month(value: object) -> str:
+    if isinstance(value, datetime | date):
+        return f"{value.year:04d}-{value.month:02d}"
+    text = str(value).strip()
+    mon, yy = text.split("-")
+    return f"20{yy}-{ABBR.index(mon.lower()[:3]) + 1:02d}"
+
+
+def sums_by(path, key_column: int | None = None) -> dict[str, dict[str, Decimal | int]]:
+    """Gross, net and spots per month (or per the given column), Trade excluded."""
+    book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    out: dict[str, dict] = defaultdict(lambda: {"gross": Decimal(0), "net": Decimal(0),
+                                                 "spots": 0})
+    for name in book.sheetnames:
+        if name not in SHEETS:
+            continue
+        for row in book[name].iter_rows(min_row=2, values_only=True):
+            row = list(row) + [None] * (29 - len(row))
+            if not row[0] or not row[1]:
+                continue  # blank or totals row
+            if str(row[23] or "").strip().lower() == "trade":
+                continue
+            key = _month(row[18]) if key_column is None else str(row[key_column] or "")
+            bucket = out[key]
+            bucket["gross"] += _money(row[15])
+            bucket["net"] += _money(row[21])
+            bucket["spots"] += 1
+    return dict(out)

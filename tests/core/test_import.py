@@ -1,0 +1,228 @@
+"""The import service end to end on real SQLite files and real workbooks."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from tests.core.handmade import spot_row, write_workbook
+from tests.core.independent import sums_by
+
+from bookedbiz.db.connection import create_db_engine
+from bookedbiz.db.summary import refresh_summary
+from bookedbiz.errors import BookedBizError, ConfigError, ImportFailed
+from bookedbiz.ingest.service import import_workbook
+from bookedbiz.reports.filters import ReportFilters
+from bookedbiz.reports.revenue import GROUPINGS, revenue_by, revenue_total
+
+TODAY = date(2025, 11, 5)
+CENT = Decimal("0.01")
+
+
+def _totals(db: Path, by: str, filters: ReportFilters | None = None) -> list[dict]:
+    engine = create_db_engine(db, readonly=True)
+    with engine.connect() as conn:
+        rows = revenue_by(conn, by, filters or ReportFilters())
+    engine.dispose()
+    return rows
+
+
+def test_historical_totals_equal_an_independent_sum(db_path: Path, workbooks) -> None:
+    result = import_workbook(db_path, workbooks["recap"], mode="historical", closed_by="Fin",
+                             today=TODAY)
+    assert result.success and result.rows_rejected == 0
+    expected = sums_by(workbooks["recap"])
+    by_month = {r["month"]: r for r in _totals(db_path, "month")}
+    assert set(by_month) == set(expected)
+    for month, sums in expected.items():  # parts are within a cent; totals are exact
+        assert abs(by_month[month]["gross"] - sums["gross"]) < CENT
+        assert abs(by_month[month]["net"] - sums["net"]) < CENT
+        assert by_month[month]["spots"] == sums["spots"]
+    grand_gross = sum(s["gross"] for s in expected.values()).quantize(Decimal("0.01"))
+    grand_spots = sum(s["spots"] for s in expected.values())
+    for by in GROUPINGS:
+        rows = _totals(db_path, by)
+        assert sum(r["gross"] for r in rows) == grand_gross, by
+        assert sum(r["spots"] for r in rows) == grand_spots, by
+    markets = {r["market"]: r for r in _totals(db_path, "market")}
+    for code, sums in sums_by(workbooks["recap"], key_column=28).items():
+        assert abs(markets[code]["gross"] - sums["gross"]) < CENT
+    assert result.months_closed == sorted(expected)
+
+
+def test_weekly_skips_previous_month_and_reimport_replaces(db_path: Path, workbooks) -> None:
+    first = import_workbook(db_path, workbooks["daily"], today=TODAY)
+    assert first.success
+    assert "2025-10" not in first.months_replaced
+    assert [c.action for c in first.changes if c.month == "2025-10"] == ["skipped-previous-month"]
+    again = import_workbook(db_path, workbooks["daily"], today=TODAY)
+    assert again.rows_deleted == first.rows_inserted == again.rows_inserted
+    expected = sums_by(workbooks["daily"])
+    by_month = {r["month"]: r for r in _totals(db_path, "month")}
+    assert set(by_month) == {"2025-11", "2025-12", "2026-01"}
+    for month, row in by_month.items():
+        assert abs(row["gross"] - expected[month]["gross"]) < CENT
+        assert row["spots"] == expected[month]["spots"]
+    with_previous = import_workbook(db_path, workbooks["daily"], today=TODAY,
+                                    include_previous_month=True)
+    assert "2025-10" in with_previous.months_replaced
+
+
+def test_weekly_never_touches_closed_months(db_path: Path, workbooks) -> None:
+    import_workbook(db_path, workbooks["daily"], today=TODAY)
+    before = {r["month"]: r for r in _totals(db_path, "month")}
+    conn = sqlite3.connect(db_path)
+    conn.execute("INSERT INTO month_closures VALUES ('2025-12', 'x', 'Fin', NULL, NULL)")
+    conn.commit()
+    conn.close()
+    result = import_workbook(db_path, workbooks["daily_b"], today=TODAY)
+    after = {r["month"]: r for r in _totals(db_path, "month")}
+    assert after["2025-12"] == before["2025-12"]
+    assert after["2025-11"] != before["2025-11"]
+    assert "2025-12" not in result.months_replaced
+
+
+def test_historical_replaces_closed_months(db_path: Path, workbooks) -> None:
+    import_workbook(db_path, workbooks["daily"], today=TODAY, include_previous_month=True)
+    result = import_workbook(db_path, workbooks["daily_b"], mode="historical", closed_by="Fin",
+                             today=TODAY)
+    assert result.months_closed == ["2025-10", "2025-11", "2025-12", "2026-01"]
+    expected = sums_by(workbooks["daily_b"])
+    for row in _totals(db_path, "month"):
+        assert row["spots"] == expected[row["month"]]["spots"]
+
+
+def test_dry_run_writes_nothing(db_path: Path, workbooks) -> None:
+    from tests.core.conftest import data_checksum
+
+    before = data_checksum(db_path)
+    result = import_workbook(db_path, workbooks["daily"], today=TODAY, dry_run=True)
+    assert result.dry_run and result.rows_inserted > 0 and result.batch_id is None
+    assert data_checksum(db_path) == before
+    conn = sqlite3.connect(db_path)
+    assert conn.execute("SELECT COUNT(*) FROM import_batches").fetchone()[0] == 0
+
+
+def test_summary_equals_sql_definition(db_path: Path, workbooks) -> None:
+    import_workbook(db_path, workbooks["daily"], today=TODAY)
+    conn = sqlite3.connect(db_path)
+    query = "SELECT * FROM spot_summary ORDER BY 1, 2, 3, 4, 5, 6, 7, 8"
+    fast = conn.execute(query).fetchall()
+    months = [m for (m,) in conn.execute("SELECT DISTINCT broadcast_month FROM spot_summary")]
+    refresh_summary(conn, months)
+    assert conn.execute(query).fetchall() == fast
+
+
+def test_quirky_rows(tmp_path: Path, db_path: Path) -> None:
+    rows = [
+        spot_row(),
+        spot_row(gross_rate="$1,234.00", station_net="$1,048.90", spot_value="$1,234.00"),
+        spot_row(broadcast_month="Mar-25", air_date="3/5/2025"),
+        spot_row(revenue_type="Trade", gross_rate=500.0),
+        spot_row(gross_rate=-40.0, station_net=-34.0, comments="credit"),
+        spot_row(broadcast_month=None, air_date=date(2025, 3, 30)),
+        spot_row(sales_person="Charmaine Lane - TRANSFER"),
+        spot_row(sales_person="  charmaine   LANE "),
+        spot_row(sales_person=None),
+        spot_row(bill_code="WorldLink:Vita Direct", sales_person="House",
+                 revenue_type="Direct Response Sales"),
+        spot_row(language_code="L"), spot_row(language_code="X"), spot_row(language_code=None),
+        spot_row(spot_type="Bonus", gross_rate=None, station_net=None, spot_value=None),
+        spot_row(market="NEWMKT", time_in="7:00:00 PM"),
+        [None] * 29,
+        [None] * 15 + [99999.0] + [None] * 13,
+    ]
+    path = write_workbook(tmp_path / "quirks.xlsx", {"Commercials": rows})
+    result = import_workbook(db_path, path, mode="historical", closed_by="Fin", today=TODAY)
+    assert result.rows_rejected == 0 and result.success
+    total = _totals(db_path, "month")
+    assert sum(r["gross"] for r in total) == Decimal("100") * 11 + Decimal("1234") - 40
+    aes = {r["ae"]: r["spots"] for r in _totals(db_path, "ae")}
+    assert aes == {"Charmaine Lane": 12, "Unassigned": 1, "WorldLink": 1}
+    months = {r["month"] for r in total}
+    assert months == {"2025-03"}  # 3/30/2025 is in broadcast March
+    languages = {r["bucket"]: r["spots"] for r in _totals(db_path, "language")}
+    assert languages["~undetermined"] == 1 and languages["~invalid"] == 1
+    assert languages["~not_targeted"] == 1  # the WorldLink line
+    conn = sqlite3.connect(db_path)
+    assert conn.execute("SELECT COUNT(*) FROM spots WHERE is_trade = 1").fetchone()[0] == 1
+    assert conn.execute("SELECT time_in FROM spots WHERE market_code = 'NEWMKT'").fetchone() == (
+        "19:00:00",)
+    assert any("NEWMKT" in w for w in result.warnings)
+    assert any("totals" in w for w in result.warnings)
+
+
+def test_rejects_are_reported_and_strict_fails(tmp_path: Path, db_path: Path) -> None:
+    from tests.core.conftest import data_checksum
+
+    rows = [spot_row(), spot_row(bill_code=None), spot_row(air_date="someday"),
+            spot_row(gross_rate="lots"), spot_row()]
+    path = write_workbook(tmp_path / "rejects.xlsx", {"Commercials": rows})
+    before = data_checksum(db_path)
+    with pytest.raises(ImportFailed, match="--strict: 3 row"):
+        import_workbook(db_path, path, mode="historical", closed_by="x", strict=True, today=TODAY)
+    assert data_checksum(db_path) == before
+    result = import_workbook(db_path, path, mode="historical", closed_by="x", today=TODAY)
+    assert result.rows_inserted == 2 and result.rows_rejected == 3
+    reasons = {(r.row_number, r.reason) for r in result.rejects}
+    assert reasons == {(3, "missing bill code"), (4, "unreadable date"), (5, "unparseable money")}
+    conn = sqlite3.connect(db_path)
+    stored = conn.execute(
+        "SELECT row_number, column_name, value, reason FROM import_rejects WHERE batch_id = ? "
+        "ORDER BY row_number", (result.batch_id,)).fetchall()
+    assert stored[2] == (5, "Unit rate Gross (P)", "lots", "unparseable money")
+    failed = conn.execute("SELECT status, error FROM import_batches ORDER BY batch_id").fetchall()
+    assert failed[0][0] == "failed" and "--strict" in failed[0][1]
+
+
+def test_customer_resolution_alias_then_name_then_new(db_path: Path, tmp_path: Path) -> None:
+    conn = sqlite3.connect(db_path)
+    conn.execute("INSERT INTO customers (customer_id, name, name_key, created_at) "
+                 "VALUES (50, 'Acme Agency:Acme Foods', 'acme agency:acme foods', 'x')")
+    conn.execute("INSERT INTO customers (customer_id, name, name_key, created_at) "
+                 "VALUES (60, 'Big Bank', 'big bank', 'x')")
+    conn.execute("INSERT INTO customer_aliases (alias_key, alias_text, customer_id, created_by, "
+                 "created_at) VALUES ('odd code:bigbank prod', 'Odd Code:BigBank PROD', 60, "
+                 "'t', 'x')")
+    conn.commit()
+    rows = [spot_row(bill_code="ACME AGENCY:acme foods"),
+            spot_row(bill_code="Odd Code:BigBank PROD"),
+            spot_row(bill_code="New Agency:New Client PRODUCTION")]
+    path = write_workbook(tmp_path / "c.xlsx", {"Commercials": rows})
+    import_workbook(db_path, path, mode="historical", closed_by="x", today=TODAY)
+    got = dict(conn.execute("SELECT bill_code, customer_id FROM spots").fetchall())
+    assert got["ACME AGENCY:acme foods"] == 50
+    assert got["Odd Code:BigBank PROD"] == 60
+    new = conn.execute("SELECT c.name, c.auto_created, a.name FROM customers c JOIN agencies a "
+                       "ON a.agency_id = c.agency_id WHERE c.customer_id = ?",
+                       (got["New Agency:New Client PRODUCTION"],)).fetchone()
+    assert new == ("New Agency:New Client", 1, "New Agency")
+
+
+def test_historical_needs_closed_by(db_path: Path, workbooks) -> None:
+    with pytest.raises(ConfigError, match="closed-by"):
+        import_workbook(db_path, workbooks["recap"], mode="historical")
+
+
+def test_everything_closed_is_an_error(db_path: Path, workbooks) -> None:
+    import_workbook(db_path, workbooks["recap"], mode="historical", closed_by="x", today=TODAY)
+    with pytest.raises(BookedBizError, match="every month in it is skipped"):
+        import_workbook(db_path, workbooks["recap"], today=TODAY)
+
+
+def test_report_filters(db_path: Path, workbooks) -> None:
+    import_workbook(db_path, workbooks["recap"], mode="historical", closed_by="x", today=TODAY)
+    engine = create_db_engine(db_path, readonly=True)
+    with engine.connect() as conn:
+        everything = revenue_total(conn, ReportFilters(year=2024))
+        by_ae = revenue_by(conn, "ae", ReportFilters(year=2024))
+        one = revenue_total(conn, ReportFilters(year=2024, ae=str(by_ae[0]["ae"]).upper()))
+        sea = revenue_total(conn, ReportFilters(year=2024, market="SEA"))
+        none = revenue_total(conn, ReportFilters(year=2030))
+    engine.dispose()
+    assert one["gross"] == by_ae[0]["gross"]
+    assert 0 < sea["gross"] < everything["gross"]
+    assert none == {"gross": Decimal("0.00"), "net": Decimal("0.00"), "spots": 0}
