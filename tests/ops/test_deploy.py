@@ -125,7 +125,8 @@ def test_logrotate_and_scripts(rendered: Path) -> None:
     rotate = (rendered / "logrotate" / "bookedbiz").read_text()
     assert f"{DATA}/logs/daily-update.log" in rotate and "create 0640 bookedbiz bookedbiz" in rotate
     assert subprocess.run(["bash", "-n", str(rendered / "install.sh")]).returncode == 0
-    assert subprocess.run(["sh", "-n", str(rendered / "lib" / "bookedbiz-alert.sh")]).returncode == 0
+    alert = rendered / "lib" / "bookedbiz-alert.sh"
+    assert subprocess.run(["sh", "-n", str(alert)]).returncode == 0
     admin = rendered / "bin" / "bookedbiz-admin"
     assert os.access(admin, os.X_OK) and "systemd-run" in admin.read_text()
     install = (rendered / "install.sh").read_text()

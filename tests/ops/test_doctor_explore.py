@@ -14,12 +14,11 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
-from conftest import cli_command
 from opscli import root_cli
 
-from bookedbiz.config import Settings
 from bookedbiz.deploy.doctor import check_web, doctor_exit_code, run_doctor
 from bookedbiz.deploy.explore import CANNED_QUERIES, build_metadata
+from conftest import cli_command
 
 NOW = datetime.now(UTC)
 
@@ -216,7 +215,3 @@ def test_explore_serves_read_only_on_loopback(sub_env, db_path) -> None:
 def test_explore_refuses_a_missing_database(runner, tmp_path) -> None:
     result = runner.invoke(root_cli(), ["explore", "--db", str(tmp_path / "none.db")])
     assert result.exit_code == 4 and "does not exist" in result.output
-
-
-def test_settings_type_is_used(ops_settings: Settings) -> None:
-    assert ops_settings.notify_timeout_seconds == 1.0

@@ -7,13 +7,15 @@ import subprocess
 import time
 
 import pytest
+
 from conftest import cli_command
 
 
 def job_rows(db_path) -> list[tuple]:  # noqa: ANN001
     conn = sqlite3.connect(db_path)
     try:
-        return conn.execute("SELECT job, status, exit_code FROM job_runs ORDER BY run_id").fetchall()
+        sql = "SELECT job, status, exit_code FROM job_runs ORDER BY run_id"
+        return conn.execute(sql).fetchall()
     finally:
         conn.close()
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -249,9 +249,15 @@ class SyncService:
         return outcome
 
     def _backup(self, db: Path, name: str | None, allow_shrink: bool) -> Outcome:
-        now = datetime.now(UTC)
+        now = datetime.now(UTC).replace(microsecond=0)
         if name is None:
-            dest_name, dest = nightly_name(now), join(self.folder, nightly_name(now))
+            dest_name = nightly_name(now)
+            for _ in range(10):  # a rerun within the same second takes the next free second
+                if self.target.metadata(join(self.folder, dest_name)) is None:
+                    break
+                now += timedelta(seconds=1)
+                dest_name = nightly_name(now)
+            dest = join(self.folder, dest_name)
         else:
             dest_name = custom_name(name)
             dest = join(manual_folder(self.folder), dest_name)

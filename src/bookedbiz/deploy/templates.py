@@ -123,8 +123,10 @@ if [ -n "$mainpid" ] && [ -f "$beat" ] && grep -q "\\"pid\\": $mainpid," "$beat"
   logger -t bookedbiz-alert "unit $unit failed (status $status); the runner already alerted"
   exit 0
 fi
-msg="systemd unit $unit failed on $host (exit status ${status:-unknown}) before BookedBiz could report it. Check: journalctl -u $unit -n 50"
-if @@BIN@@ notify send --level failure --title "BookedBiz unit $unit FAILED on $host" --message "$msg"; then
+msg="systemd unit $unit failed on $host (exit status ${status:-unknown})"
+msg="$msg before BookedBiz could report it. Check: journalctl -u $unit -n 50"
+title="BookedBiz unit $unit FAILED on $host"
+if @@BIN@@ notify send --level failure --title "$title" --message "$msg"; then
   exit 0
 fi
 logger -p user.crit -t bookedbiz-alert "$msg (and 'bookedbiz notify send' failed)"

@@ -25,7 +25,7 @@ def markets(conn: Connection) -> list[dict[str, object]]:
     counts = dict(
         conn.execute(
             text("SELECT market_code, SUM(spots) FROM spot_summary GROUP BY market_code")
-        ).tuples().all()
+        ).all()
     )
     rows = conn.execute(
         text("SELECT code, name, auto_created, created_at FROM markets ORDER BY code")

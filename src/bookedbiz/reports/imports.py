@@ -85,8 +85,6 @@ def import_health(conn: Connection) -> dict[str, Any]:
         "last_failed": one(base + " WHERE status = 'failed' ORDER BY batch_id DESC LIMIT 1"),
         "running": one(base + " WHERE status = 'running' ORDER BY batch_id DESC LIMIT 1"),
         "counts": dict(
-            conn.execute(text("SELECT status, COUNT(*) FROM import_batches GROUP BY status"))
-            .tuples()
-            .all()
+            conn.execute(text("SELECT status, COUNT(*) FROM import_batches GROUP BY status")).all()
         ),
     }

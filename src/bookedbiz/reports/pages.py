@@ -82,6 +82,7 @@ def customer_month_matrix(
                 "customer": name,
                 "ae": ae,
                 "months": {m: money(by_month.get(m)) for m in months},
+                "months_micros": {m: by_month.get(m, 0) for m in months},
                 "total": money(total_micros),
                 "total_micros": total_micros,
                 "spots": spot_counts[(customer_id, ae_id)],
@@ -101,7 +102,7 @@ def _names(conn: Connection, table: str, key: str, ids: list[int]) -> dict[int, 
         marks = ", ".join(f":i{n}" for n in range(len(chunk)))
         sql = f"SELECT {key}, name FROM {table} WHERE {key} IN ({marks})"  # noqa: S608
         found.update(
-            conn.execute(text(sql), {f"i{n}": v for n, v in enumerate(chunk)}).tuples().all()
+            conn.execute(text(sql), {f"i{n}": v for n, v in enumerate(chunk)}).all()
         )
     return found
 
@@ -148,15 +149,19 @@ def ae_summary(conn: Connection, filters: ReportFilters) -> list[dict[str, Any]]
     names = _names(conn, "aes", "ae_id", ae_ids)
     rows = []
     for ae_id in ae_ids:
-        total = money(sum(current[ae_id].values()))
+        total_micros = sum(current[ae_id].values())
+        total = money(total_micros)
         last_year = money(prior[ae_id])
         rows.append(
             {
                 "ae_id": ae_id,
                 "ae": names.get(ae_id, "Unassigned"),
                 "months": {m: money(current[ae_id].get(m)) for m in months},
+                "months_micros": {m: current[ae_id].get(m, 0) for m in months},
                 "total": total,
+                "total_micros": total_micros,
                 "prior_total": last_year,
+                "prior_micros": prior[ae_id],
                 "change": total - last_year,
                 "change_pct": pct_change(total, last_year),
                 "customers": customers.get(ae_id, 0),
@@ -176,4 +181,16 @@ def _distinct_customers_per_ae(
         "SELECT s.ae_id, COUNT(DISTINCT s.customer_id) FROM spot_summary s "  # noqa: S608
         f"WHERE s.broadcast_month BETWEEN :start AND :end AND {where} GROUP BY s.ae_id"
     )
-    return dict(conn.execute(text(sql), params).tuples().all())
+    return dict(conn.execute(text(sql), params).all())
+
+
+def matrix_totals(rows: list[dict[str, Any]], months: list[str]) -> dict[str, Any]:
+    """Column totals of a month matrix, summed in micro-dollars and rounded once (so they equal
+    the overview and the CLI to the cent)."""
+    totals: dict[str, Any] = {
+        m: money(sum(r["months_micros"][m] for r in rows)) for m in months
+    }
+    totals["total"] = money(sum(r["total_micros"] for r in rows))
+    if rows and "prior_micros" in rows[0]:
+        totals["prior_total"] = money(sum(r["prior_micros"] for r in rows))
+    return totals

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Blueprint, url_for
 
-from bookedbiz.reports.pages import ae_summary, pct_change
+from bookedbiz.reports.pages import ae_summary, matrix_totals, pct_change
 from bookedbiz.web import tables as tbl
 from bookedbiz.web.db import read_conn
 from bookedbiz.web.view import current_filters, filter_query, month_table_columns, render_report
@@ -33,10 +33,9 @@ def aes_table(filters) -> tuple[tbl.Table, dict[str, Any]]:  # noqa: ANN001
         row.update(r["months"])
         out.append(row)
     totals: dict[str, Any] = {"ae": "All AEs", "customers": None}
-    for col in month_cols:
-        totals[col.key] = sum((r["months"][col.key] for r in rows), Decimal(0))
-    for key, source in (("total", "total"), ("prior", "prior_total"), ("change", "change")):
-        totals[key] = sum((r[source] for r in rows), Decimal(0))
+    totals.update(matrix_totals(rows, [c.key for c in month_cols]))
+    totals["prior"] = totals.pop("prior_total", Decimal("0.00"))
+    totals["change"] = totals["total"] - totals["prior"]
     totals["change_pct"] = pct_change(totals["total"], totals["prior"])
     columns = [
         tbl.Column("ae", "AE"),

@@ -48,10 +48,9 @@ def breakdown_table(filters, dimension: str) -> tuple[tbl.Table, dict[str, Any]]
     ]
     totals = {k: "" for k in label_keys}
     totals[label_keys[0]] = "Total"
+    overall = revenue.revenue_total(read_conn(), filters)  # rounded once, like the CLI
     totals.update(
-        gross=sum((r["gross"] for r in rows), Decimal(0)),
-        net=sum((r["net"] for r in rows), Decimal(0)),
-        spots=sum(r["spots"] for r in rows),
+        gross=overall["gross"], net=overall["net"], spots=overall["spots"],
         share=Decimal("100.0") if total else None,
     )
     table = tbl.Table(f"by-{dimension}", f"{title} {filters.year} ({measure})", columns, out,

@@ -9,7 +9,7 @@ from flask import Blueprint, request, url_for
 
 from bookedbiz.broadcast_calendar import label
 from bookedbiz.reports import customer_detail as cdetail
-from bookedbiz.reports.pages import customer_month_matrix
+from bookedbiz.reports.pages import customer_month_matrix, matrix_totals
 from bookedbiz.web import tables as tbl
 from bookedbiz.web.db import read_conn
 from bookedbiz.web.view import current_filters, filter_query, month_table_columns, render_report
@@ -45,9 +45,7 @@ def customers_table(filters, search: str, sort: str, new_only: bool) -> tuple[tb
         row.update(r["months"])
         out.append(row)
     totals: dict[str, Any] = {"customer": "Monthly totals", "ae": "", "new": ""}
-    for col in month_cols:
-        totals[col.key] = sum((r["months"][col.key] for r in rows), Decimal(0))
-    totals["total"] = sum((r["total"] for r in rows), Decimal(0))
+    totals.update(matrix_totals(rows, [c.key for c in month_cols]))
     columns = [
         tbl.Column("customer", "Customer"),
         tbl.Column("ae", "AE"),

@@ -1,0 +1,98 @@
+"""Fixtures for the web tests: a small generated database imported through the real import
+service, one user per role, logged-in test clients, and helpers for CSRF tokens."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from bookedbiz import users
+from bookedbiz.synth.demo import build_demo_database
+from bookedbiz.web import create_app
+
+ROLES = ("admin", "manager", "ae", "viewer")
+TODAY = date(2026, 6, 15)
+YEAR = 2026
+
+
+def password_for(role: str) -> str:
+    return f"pass-{role}-0123456789"
+
+
+@pytest.fixture(scope="session")
+def base_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two years of closed history and a few open months, plus one user per role."""
+    folder = tmp_path_factory.mktemp("webdb")
+    path = folder / "bookedbiz.db"
+    build_demo_database(path, years=2, seed=11, rows_per_month=120, today=TODAY)
+    for role in ROLES:
+        users.create_user(path, role, password_for(role), role, full_name=f"{role.title()} User")
+    return path
+
+
+@pytest.fixture()
+def db_copy(base_db: Path, tmp_path: Path) -> Path:
+    """A private copy for tests that write (closing months, merging, adding users)."""
+    dest = tmp_path / "data" / "bookedbiz.db"
+    dest.parent.mkdir(parents=True)
+    shutil.copyfile(base_db, dest)
+    return dest
+
+
+def make_app(db: Path, **config: object) -> Flask:
+    settings = {"DATABASE_PATH": str(db), "SECRET_KEY": "test-secret-" + "x" * 32,
+                "DATA_PATH": str(db.parent)}
+    settings.update(config)
+    return create_app(settings)
+
+
+@pytest.fixture(scope="session")
+def app(base_db: Path) -> Flask:
+    return make_app(base_db)
+
+
+def csrf_from(html: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "the page has no CSRF token"
+    return match.group(1)
+
+
+def login(client: FlaskClient, username: str, password: str | None = None):  # noqa: ANN201
+    page = client.get("/login")
+    token = csrf_from(page.get_data(as_text=True))
+    return client.post(
+        "/login",
+        data={"username": username, "password": password or password_for(username),
+              "csrf_token": token},
+    )
+
+
+def csrf_token(client: FlaskClient, path: str = "/account") -> str:
+    """A valid CSRF token for the client's session (any page with a form has one)."""
+    return csrf_from(client.get(path).get_data(as_text=True))
+
+
+@pytest.fixture(scope="session")
+def clients(app: Flask) -> dict[str, FlaskClient]:
+    """One signed-in client per role (read-only tests share them)."""
+    out = {}
+    for role in ROLES:
+        client = app.test_client()
+        response = login(client, role)
+        assert response.status_code == 302, response.get_data(as_text=True)
+        out[role] = client
+    return out
+
+
+@pytest.fixture()
+def admin_client(db_copy: Path) -> Iterator[FlaskClient]:
+    client = make_app(db_copy).test_client()
+    assert login(client, "admin").status_code == 302
+    yield client
