@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+import shutil
 import ssl
 import threading
 import time
@@ -33,6 +34,15 @@ def content_hash(data: bytes) -> str:
         hashlib.sha256(data[i:i + BLOCK]).digest() for i in range(0, len(data), BLOCK)
     )
     return hashlib.sha256(digests).hexdigest()
+
+
+def file_hash(path: Path) -> str:
+    """Streamed variant of :func:`content_hash` for big stored files."""
+    digests = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(BLOCK):
+            digests.update(hashlib.sha256(block).digest())
+    return digests.hexdigest()
 
 
 @dataclass
@@ -434,8 +444,7 @@ def _session_finish(h: Any, fault: Fault | None) -> None:
                                                      "conflict": {".tag": "file"}}},
                      "path/conflict/file/")
             return
-        whole = session.blob.read_bytes()
-        rec = fake._commit(path, session.blob, len(whole), content_hash(whole))
+        rec = fake._commit(path, session.blob, session.offset, file_hash(session.blob))
     h._delay_if_timeout(fault)
     h._json(200, fake.metadata_json(rec))
 
@@ -519,7 +528,9 @@ def _copy(h: Any, fault: Fault | None) -> None:
                                                  "conflict": {".tag": "file"}}},
                      "to/conflict/file/")
             return
-        rec = fake.put_file(arg["to_path"], src.blob.read_bytes())
+        blob = fake.blobs / secrets.token_hex(8)
+        shutil.copyfile(src.blob, blob)
+        rec = fake._commit(arg["to_path"], blob, src.size, src.content_hash)
     h._json(200, {"metadata": fake.metadata_json(rec)})
 
 

@@ -8,13 +8,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import DROPBOX_ENV, add_spots
+from backup_helpers import DROPBOX_ENV, add_spots
 
 from bookedbiz.backup import last_backup_info
 from bookedbiz.backup.manifest import ATTEMPT_KEY, write_state
 from bookedbiz.backup.naming import nightly_name
-from bookedbiz.cli.main import cli
 from bookedbiz.cli.backup_commands import sync
+from bookedbiz.cli.main import cli
 
 VERBS = ["test", "upload", "backup", "info", "list-backups", "list", "download", "restore",
          "prune", "verify"]

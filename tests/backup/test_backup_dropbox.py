@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import add_spots
+from backup_helpers import add_spots
 from fake_dropbox import content_hash as reference_hash
 
 from bookedbiz.backup.content_hash import file_content_hash

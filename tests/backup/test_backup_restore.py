@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import add_spots, spot_count
+from backup_helpers import add_spots, spot_count
 
 from bookedbiz.cli.main import cli
 from bookedbiz.db.connection import connect

@@ -9,10 +9,10 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import add_spots, spot_count
+from backup_helpers import add_spots, spot_count
 
-from bookedbiz.backup.gate import taken_snapshot
 from bookedbiz.backup.content_hash import file_content_hash
+from bookedbiz.backup.gate import taken_snapshot
 from bookedbiz.cli.main import cli
 from bookedbiz.config import Settings
 from bookedbiz.db.migrate import init_database

@@ -24,7 +24,8 @@ HERE = Path(__file__).parent
 CLI_ENTRY = HERE / "cli_entry.py"
 LEGACY_VARS = ("NTFY_TOPIC", "SLACK_WEBHOOK_URL", "JOB_LOCK_DIR", "JOB_TIME_BUDGET_SECONDS",
                "HEARTBEAT_MAX_AGE_HOURS", "SECRET_KEY", "NOTIFY_SUCCESS",
-               "NOTIFY_TIMEOUT_SECONDS", "ALERT_FALLBACK_NTFY_URL")
+               "NOTIFY_TIMEOUT_SECONDS", "ALERT_FALLBACK_NTFY_URL",
+               "INVOCATION_ID")  # set when the suite itself runs under systemd
 
 
 @pytest.fixture(autouse=True)
@@ -118,7 +119,8 @@ def sub_env(db_path: Path, data_dir: Path) -> dict[str, str]:
     """Environment for a subprocess run of the CLI against the temp database."""
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("DATABASE_PATH", "DATA_PATH", "DROPBOX_", "NOTIFY_", "NTFY_",
-                                "SLACK_", "BOOKEDBIZ_", "JOB_", "HEARTBEAT_"))}
+                                "SLACK_", "BOOKEDBIZ_", "JOB_", "HEARTBEAT_",
+                                "INVOCATION_ID"))}
     env.update(DATABASE_PATH=str(db_path), DATA_PATH=str(data_dir), NOTIFY_TIMEOUT_SECONDS="1",
                PYTHONUNBUFFERED="1")
     return env

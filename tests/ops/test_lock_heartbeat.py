@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from bookedbiz.config import Settings
+from bookedbiz.errors import ConfigError
 from bookedbiz.jobs.heartbeat import check_freshness, heartbeat_report
 from bookedbiz.jobs.lock import JobLock, LockBusyError, job_lock_path, lock_holder, lock_is_held
 
@@ -44,6 +45,17 @@ def test_lock_is_exclusive_and_probing_does_not_take_it(tmp_path) -> None:
         assert busy.value.exit_code == 75
     assert not lock_is_held(settings)
     with JobLock(settings, "again"):
+        pass
+
+
+def test_lock_in_a_private_tmp_is_refused_under_systemd(tmp_path, monkeypatch) -> None:
+    in_tmp = Settings(data_path=tmp_path, job_lock_dir=Path("/tmp/bookedbiz-never-created"))
+    monkeypatch.setenv("INVOCATION_ID", "0123abcd")
+    with pytest.raises(ConfigError, match="private"):
+        JobLock(in_tmp, "backup").acquire()
+    assert not Path("/tmp/bookedbiz-never-created").exists()
+    monkeypatch.delenv("INVOCATION_ID")
+    with JobLock(Settings(data_path=tmp_path), "backup"):
         pass
 
 

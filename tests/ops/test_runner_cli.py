@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import signal
 import sqlite3
 import subprocess
 import time
@@ -77,3 +79,17 @@ def test_options_after_double_dash_reach_the_job(sub_env) -> None:
                           env=sub_env, text=True, capture_output=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert "extra args: --file x.xlsx" in proc.stdout
+
+
+def test_sigterm_is_recorded_and_the_step_is_stopped(sub_env, db_path, data_dir) -> None:
+    env = {**sub_env, "FAKE_SLEEP": "30"}
+    proc = subprocess.Popen(cli_command("jobs", "run", "fake-sleep"), env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert "step sleep" in proc.stdout.readline() + proc.stdout.readline()
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 143, out + err
+    assert job_rows(db_path) == [("fake-sleep", "failed", 143)]
+    beat = json.loads((data_dir / "heartbeats" / "fake-sleep.json").read_text())
+    assert beat["exit_code"] == 143 and "SIGTERM" in beat["summary"]

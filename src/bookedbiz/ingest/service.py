@@ -26,7 +26,7 @@ from bookedbiz.db.summary import write_summary
 from bookedbiz.entities.resolver import EntityResolver
 from bookedbiz.errors import BookedBizError, ConfigError, ImportFailed, WorkbookError
 from bookedbiz.ingest.normalize import NormalRow, RowNormalizer
-from bookedbiz.ingest.reader import open_workbook
+from bookedbiz.ingest.reader import Workbook, open_workbook
 from bookedbiz.ingest.result import ImportResult, MonthChange, RejectRecord
 from bookedbiz.languages.assign import LanguageAssigner
 from bookedbiz.months import close_months
@@ -117,7 +117,29 @@ def import_workbook(
     if mode == "historical" and not (closed_by and closed_by.strip()):
         raise ConfigError("A historical import closes months, so it needs --closed-by NAME.")
     require_current_schema(db_path)
-    workbook = open_workbook(Path(file_path))
+    return import_opened(
+        db_path, open_workbook(Path(file_path)), mode=mode, closed_by=closed_by, strict=strict,
+        dry_run=dry_run, include_previous_month=include_previous_month, auto_setup=auto_setup,
+        today=today, progress=progress, started_by=started_by,
+    )
+
+
+def import_opened(
+    db_path: Path,
+    workbook: Workbook,
+    *,
+    mode: str,
+    closed_by: str | None,
+    strict: bool,
+    dry_run: bool,
+    include_previous_month: bool,
+    auto_setup: bool,
+    today: date | None,
+    progress: Progress | None,
+    started_by: str | None,
+) -> ImportResult:
+    """Import an opened workbook (or any source of positional rows shaped like one)."""
+    file_path = workbook.path
     today = today or date.today()
     started = time.perf_counter()
     result = ImportResult(None, mode, str(file_path), workbook.sha256, dry_run=dry_run)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from bookedbiz.config import Settings
 from bookedbiz.db.connection import utc_now
-from bookedbiz.errors import EXIT_LOCK_BUSY, BookedBizError
+from bookedbiz.errors import EXIT_LOCK_BUSY, BookedBizError, ConfigError
 
 LOCK_NAME = "bookedbiz-jobs.lock"
 
@@ -77,6 +77,13 @@ class JobLock:
 
     def acquire(self) -> None:
         path = self.path
+        if os.environ.get("INVOCATION_ID") and str(path).startswith(("/tmp/", "/var/tmp/")):
+            # INVOCATION_ID is set by systemd: with PrivateTmp=yes this /tmp is ours alone
+            raise ConfigError(
+                f"The job lock {path} is in a temporary folder that systemd makes private to "
+                "this unit, so it would exclude nothing; set DATA_PATH or JOB_LOCK_DIR to a "
+                "persistent folder."
+            )
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o664)

@@ -25,15 +25,24 @@ from typing import TextIO
 
 from bookedbiz.config import Settings, resolve_database_path
 from bookedbiz.db.connection import utc_now
-from bookedbiz.errors import EXIT_USAGE, BookedBizError, ConfigError
+from bookedbiz.errors import BookedBizError, ConfigError
 from bookedbiz.jobs import records
-from bookedbiz.jobs.definitions import JOBS, JobContext, Step
+from bookedbiz.jobs.definitions import JOBS, JobContext, JobDefinition, Step
 from bookedbiz.jobs.lock import JobLock, LockBusyError
 from bookedbiz.notify import Level, Message, Redactor, failure_body, send_message, tail_lines
 
 EXIT_TIMEOUT = 124
+EXIT_TERMINATED = 143  # 128 + SIGTERM
 SKIPPED_LINE = "skipped: another job holds the lock"
 KILL_GRACE_SECONDS = 5.0
+
+
+class _Terminated(Exception):  # noqa: N818 - a signal, not an error
+    """SIGTERM (systemctl stop, TimeoutStartSec): record and alert before exiting."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise _Terminated()
 
 
 @dataclass
@@ -111,6 +120,9 @@ def _run_step(step: Step, env: dict[str, str], out: _Output, remaining: float) -
         _kill_group(proc)
         reader.join(2)
         return None
+    except BaseException:
+        _kill_group(proc)  # terminated ourselves: never leave the step running unrecorded
+        raise
     reader.join(5)
     return code
 
@@ -157,6 +169,8 @@ def run_job(
     lock: JobLock | None = None
     data_dir: Path | None = None
     db_path: Path | None = None
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _raise_terminated) if in_main else None
     try:
         definition = JOBS.get(name)
         if definition is None:
@@ -182,7 +196,8 @@ def run_job(
     except LockBusyError as exc:
         result.status, result.exit_code = "skipped", exc.exit_code
         result.summary = f"{SKIPPED_LINE} ({exc})"
-        (out.line if out else lambda t, **_: console.write(t + "\n"))(SKIPPED_LINE)
+        assert out is not None  # the lock is taken after the log is opened
+        out.line(SKIPPED_LINE)
     except BookedBizError as exc:
         result.exit_code = exc.exit_code
         result.summary = redactor(str(exc))
@@ -191,11 +206,17 @@ def run_job(
             out.line(message, runner=True)
         else:
             console.write(message + "\n")
+    except _Terminated:
+        result.status, result.exit_code = "failed", EXIT_TERMINATED
+        result.summary = "terminated by SIGTERM (service stopped or systemd timeout)"
+        console.write(f"error: {result.summary}\n")
     except Exception as exc:  # noqa: BLE001 - the runner itself must still record and alert
         result.exit_code = 1
         result.summary = redactor(f"the job runner crashed: {type(exc).__name__}: {exc}")
         console.write(f"error: {result.summary}\n")
     finally:
+        if in_main:
+            signal.signal(signal.SIGTERM, previous)
         result.finished_at = utc_now()
         try:
             _record(result, settings, db_path, data_dir, out)
@@ -210,14 +231,15 @@ def run_job(
     return result
 
 
-def _execute(definition, ctx: JobContext, extra: tuple[str, ...], result: RunResult,
-             out: _Output, budget: float) -> None:  # noqa: ANN001
+def _execute(definition: JobDefinition, ctx: JobContext, extra: tuple[str, ...],
+             result: RunResult, out: _Output, budget: float) -> None:
     deadline = time.monotonic() + budget
     if definition.in_process is not None:
         code = definition.in_process(ctx, extra)
         result.status, result.exit_code = ("success" if code == 0 else "failed"), code
         result.summary = _summary(result, out, None if code == 0 else definition.name)
         return
+    assert definition.steps is not None
     steps = definition.steps(ctx, extra)
     env = {**os.environ, "DATABASE_PATH": str(ctx.db_path), "PYTHONUNBUFFERED": "1",
            "BOOKEDBIZ_JOB": definition.name}
@@ -304,7 +326,3 @@ def _notify(result: RunResult, settings: Settings, out: _Output | None,
     for delivery in deliveries:  # type: ignore[attr-defined]
         state = "delivered" if delivery.ok else f"FAILED: {delivery.detail}"
         say(f"notification to {delivery.target}: {state}")
-
-
-def exit_code_for(result: RunResult) -> int:
-    return result.exit_code if result.exit_code is not None else EXIT_USAGE

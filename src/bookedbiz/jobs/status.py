@@ -77,8 +77,9 @@ def render_status(status: dict[str, object]) -> str:
             lines.append(f"Freshness: {item['error']}")
             continue
         state = "STALE" if item["stale"] else "ok"
+        when = (f"{item['last_at']} ({_fmt_age(item['age_hours'])})" if item["last_at"]
+                else "never recorded")
         lines.append(
-            f"Last {item['what']}: {item['last_at'] or 'never'} "
-            f"({_fmt_age(item['age_hours'])}, limit {item['max_age_hours']:g} h) {state}"
+            f"Last {item['what']}: {when}, limit {item['max_age_hours']:g} h: {state}"
         )
     return "\n".join(lines)

@@ -16,6 +16,7 @@ from sqlalchemy import Connection, text
 from bookedbiz.broadcast_calendar import months_of_year
 from bookedbiz.ingest.cells import micros_to_dollars
 from bookedbiz.reports.filters import ReportFilters
+from bookedbiz.reports.revenue import apportion
 
 
 def money(micros: int | None) -> Decimal:
@@ -68,27 +69,24 @@ def customer_month_matrix(
     names = _names(conn, "customers", "customer_id", customer_ids)
     ae_names = _names(conn, "aes", "ae_id", sorted({a for _, a in cells}))
     earlier = _customers_before(conn, customer_ids, months[0])
-    needle = (search or "").strip().lower()
     rows = []
     for (customer_id, ae_id), by_month in cells.items():
-        name = names.get(customer_id, f"#{customer_id}")
-        ae = ae_names.get(ae_id, "Unassigned")
-        if needle and needle not in name.lower() and needle not in ae.lower():
-            continue
         total_micros = sum(by_month.values())
         rows.append(
             {
                 "customer_id": customer_id,
-                "customer": name,
-                "ae": ae,
-                "months": {m: money(by_month.get(m)) for m in months},
+                "customer": names.get(customer_id, f"#{customer_id}"),
+                "ae": ae_names.get(ae_id, "Unassigned"),
                 "months_micros": {m: by_month.get(m, 0) for m in months},
-                "total": money(total_micros),
                 "total_micros": total_micros,
                 "spots": spot_counts[(customer_id, ae_id)],
                 "is_new": customer_id not in earlier,
             }
         )
+    apportion_rows(rows, months)
+    needle = (search or "").strip().lower()
+    if needle:
+        rows = [r for r in rows if needle in r["customer"].lower() or needle in r["ae"].lower()]
     rows.sort(key=lambda r: (r["ae"].lower(), r["customer"].lower()))
     return rows
 
@@ -149,25 +147,22 @@ def ae_summary(conn: Connection, filters: ReportFilters) -> list[dict[str, Any]]
     names = _names(conn, "aes", "ae_id", ae_ids)
     rows = []
     for ae_id in ae_ids:
-        total_micros = sum(current[ae_id].values())
-        total = money(total_micros)
-        last_year = money(prior[ae_id])
         rows.append(
             {
                 "ae_id": ae_id,
                 "ae": names.get(ae_id, "Unassigned"),
-                "months": {m: money(current[ae_id].get(m)) for m in months},
                 "months_micros": {m: current[ae_id].get(m, 0) for m in months},
-                "total": total,
-                "total_micros": total_micros,
-                "prior_total": last_year,
+                "total_micros": sum(current[ae_id].values()),
                 "prior_micros": prior[ae_id],
-                "change": total - last_year,
-                "change_pct": pct_change(total, last_year),
                 "customers": customers.get(ae_id, 0),
                 "spots": spots[ae_id],
             }
         )
+    apportion_rows(rows, months)
+    for row, last_year in zip(rows, apportion([r["prior_micros"] for r in rows]), strict=True):
+        row["prior_total"] = last_year
+        row["change"] = row["total"] - last_year
+        row["change_pct"] = pct_change(row["total"], last_year)
     rows.sort(key=lambda r: (-r["total"], r["ae"].lower()))
     return rows
 
@@ -182,6 +177,17 @@ def _distinct_customers_per_ae(
         f"WHERE s.broadcast_month BETWEEN :start AND :end AND {where} GROUP BY s.ae_id"
     )
     return dict(conn.execute(text(sql), params).all())
+
+
+def apportion_rows(rows: list[dict[str, Any]], months: list[str]) -> None:
+    """Set each row's ``months`` and ``total`` in dollars, rounded like the data core does
+    (largest remainder), so every column and the totals add up exactly to the CLI's figures."""
+    for month in months:
+        for row, value in zip(rows, apportion([r["months_micros"][month] for r in rows]),
+                              strict=True):
+            row.setdefault("months", {})[month] = value
+    for row, value in zip(rows, apportion([r["total_micros"] for r in rows]), strict=True):
+        row["total"] = value
 
 
 def matrix_totals(rows: list[dict[str, Any]], months: list[str]) -> dict[str, Any]:

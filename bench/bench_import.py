@@ -1,0 +1,143 @@
+"""Import speed and memory.
+
+1. Daily update of a 10,000-row log, end to end (`bookedbiz daily-update` as a process, so
+   start-up is included), median of several runs.  Target: ≤ 1.0 s.
+2. Historical import of a 500,000-row recap vs python-calamine alone reading the same file,
+   each in its own process, medians; peak RSS of the import.  Target: ≤ 2× calamine, ≤ 400 MB.
+
+    .venv/bin/python bench/bench_import.py [--recap-rows 500000] [--runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+OUT = Path(__file__).resolve().parent / "out"
+PY = sys.executable
+
+CALAMINE_ONLY = """
+import sys, time, python_calamine
+t = time.perf_counter()
+book = python_calamine.CalamineWorkbook.from_path(sys.argv[1])
+n = 0
+for name in book.sheet_names:
+    for row in book.get_sheet_by_name(name).iter_rows():
+        n += 1
+print(time.perf_counter() - t, n)
+"""
+
+
+def run_timed(args: list[str]) -> tuple[float, int, str]:
+    """Wall time, peak RSS (MB) of the child, stdout."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    started = time.perf_counter()
+    proc = subprocess.run(args, capture_output=True, text=True, check=False)
+    elapsed = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise SystemExit(f"failed: {' '.join(args)}\n{proc.stdout}\n{proc.stderr}")
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return elapsed, max(peak, before) // 1024, proc.stdout
+
+
+def peak_rss_mb(args: list[str]) -> int:
+    """Peak RSS of one child, measured with GNU time when available."""
+    if shutil.which("/usr/bin/time"):
+        proc = subprocess.run(["/usr/bin/time", "-f", "%M", *args], capture_output=True,
+                              text=True, check=False)
+        return int(proc.stderr.strip().splitlines()[-1]) // 1024
+    return run_timed(args)[1]
+
+
+def bookedbiz(*args: str) -> list[str]:
+    return [PY, "-m", "bookedbiz", *args]
+
+
+def ensure_workbook(path: Path, kind: str, start: str, months: int, per_month: int) -> Path:
+    if not path.exists():
+        OUT.mkdir(exist_ok=True)
+        print(f"generating {path.name} …", flush=True)
+        subprocess.run(bookedbiz("generate-log", str(path), "--start", start, "--months",
+                                 str(months), "--rows-per-month", str(per_month), "--kind",
+                                 kind), check=True, capture_output=True)
+    return path
+
+
+def bench_daily(runs: int) -> dict[str, float]:
+    log = ensure_workbook(OUT / "daily-10k.xlsx", "daily", "2026-10", 5, 2000)
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "b.db"
+        subprocess.run(bookedbiz("init", "--db", str(db)), check=True, capture_output=True)
+        subprocess.run(bookedbiz("import", str(log), "--mode", "historical", "--closed-by", "x",
+                                 "--db", str(db)), check=True, capture_output=True)
+        subprocess.run(bookedbiz("months", "reopen", "Nov-26", "--by", "x", "--reason", "b",
+                                 "--db", str(db)), check=True, capture_output=True)
+        for month in ("Dec-26", "Jan-27", "Feb-27"):
+            subprocess.run(bookedbiz("months", "reopen", month, "--by", "x", "--reason", "b",
+                                     "--db", str(db)), check=True, capture_output=True)
+        times = []
+        for _ in range(runs):
+            elapsed, _peak, _out = run_timed(bookedbiz(
+                "daily-update", str(log), "--unattended", "--auto-setup", "--today",
+                "2026-11-20", "--db", str(db)))
+            times.append(elapsed)
+    return {"daily_update_10k_median_s": statistics.median(times),
+            "daily_update_10k_runs": times}
+
+
+def bench_recap(rows: int, runs: int) -> dict[str, object]:
+    per_month = rows // 12
+    recap = ensure_workbook(OUT / f"recap-{rows}.xlsx", "recap", "2025-01", 12, per_month)
+    calamine, imports, peaks = [], [], []
+    for _ in range(runs):
+        out = run_timed([PY, "-c", CALAMINE_ONLY, str(recap)])[2]
+        calamine.append(float(out.split()[0]))
+        with tempfile.TemporaryDirectory() as tmp:
+            db = Path(tmp) / "r.db"
+            subprocess.run(bookedbiz("init", "--db", str(db)), check=True, capture_output=True)
+            args = bookedbiz("import", str(recap), "--mode", "historical", "--closed-by", "x",
+                             "--json", "--db", str(db))
+            elapsed, _peak, out = run_timed(args)
+            imports.append(json.loads(out)["seconds"])
+        with tempfile.TemporaryDirectory() as tmp:
+            db = Path(tmp) / "r.db"
+            subprocess.run(bookedbiz("init", "--db", str(db)), check=True, capture_output=True)
+            peaks.append(peak_rss_mb(bookedbiz("import", str(recap), "--mode", "historical",
+                                               "--closed-by", "x", "--db", str(db))))
+    calamine_median = statistics.median(calamine)
+    import_median = statistics.median(imports)
+    calamine_peak = peak_rss_mb([PY, "-c", CALAMINE_ONLY, str(recap)])
+    return {
+        "recap_rows": rows,
+        "calamine_read_median_s": round(calamine_median, 2),
+        "import_median_s": round(import_median, 2),
+        "ratio_import_to_calamine": round(import_median / calamine_median, 2),
+        "import_peak_rss_mb": max(peaks),
+        "calamine_alone_peak_rss_mb": calamine_peak,
+        "runs": {"calamine": calamine, "import": imports},
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--recap-rows", type=int, default=500_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--skip-recap", action="store_true")
+    args = parser.parse_args()
+    results: dict[str, object] = bench_daily(args.runs + 2)
+    print(json.dumps(results, indent=2), flush=True)
+    if not args.skip_recap:
+        recap = bench_recap(args.recap_rows, args.runs)
+        print(json.dumps(recap, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,177 @@
+"""End to end in a real browser: a real uvicorn on a free loopback port, Debian's Chromium
+driven by Playwright; sign in, open every report, change a filter, download CSV and XLSX and
+check their totals against the CLI report. Screenshots go to test-output/."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from decimal import Decimal
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from tests.web.conftest import YEAR, password_for
+from tests.web.test_web_numbers import cli_report
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+OUT = Path(__file__).resolve().parents[2] / "test-output" / "web"
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed"),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(base_db, tmp_path_factory):  # noqa: ANN001, ANN201
+    folder = tmp_path_factory.mktemp("e2e")
+    db = folder / "bookedbiz.db"
+    shutil.copyfile(base_db, db)
+    port = free_port()
+    env = dict(os.environ, DATABASE_PATH=str(db), DATA_PATH=str(folder),
+               SECRET_KEY="e2e-secret-" + "y" * 32)
+    log = open(folder / "uvicorn.log", "wb")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "bookedbiz.web.asgi:app", "--host", "127.0.0.1",
+         "--port", str(port), "--log-level", "warning"],
+        env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(base + "/health", timeout=2) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                log.close()
+                raise RuntimeError((folder / "uvicorn.log").read_text()) from None
+            time.sleep(0.2)
+    yield base, db
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+def test_root_redirect_over_real_http(server) -> None:
+    base, _ = server
+    request = urllib.request.Request(base + "/")
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+            return None
+
+    opener = urllib.request.build_opener(NoRedirect)
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        opener.open(request)
+    assert caught.value.code == 302 and caught.value.headers["Location"] == "/reports/"
+
+
+def test_browser_session(server) -> None:
+    from playwright.sync_api import sync_playwright
+
+    base, db = server
+    OUT.mkdir(parents=True, exist_ok=True)
+    errors: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        context = browser.new_context(viewport={"width": 1440, "height": 1000},
+                                      accept_downloads=True)
+        page = context.new_page()
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(base + "/reports/")
+        assert "/login" in page.url
+        page.screenshot(path=str(OUT / "00-login.png"))
+        page.fill("input[name=username]", "manager")
+        page.fill("input[name=password]", password_for("manager"))
+        page.click("button[type=submit]")
+        page.wait_for_url("**/reports/")
+
+        pages = [
+            ("01-overview", f"/reports/?year={YEAR}"),
+            ("02-customers", f"/reports/customers/?year={YEAR}"),
+            ("03-aes", f"/reports/aes/?year={YEAR}"),
+            ("04-by-market", f"/reports/breakdowns/market?year={YEAR}"),
+            ("05-by-language", f"/reports/breakdowns/language?year={YEAR}"),
+            ("06-by-revenue-type", f"/reports/breakdowns/revenue-type?year={YEAR}"),
+            ("07-by-agency", f"/reports/breakdowns/agency?year={YEAR}"),
+            ("08-by-spot-type", f"/reports/breakdowns/spot-type?year={YEAR}"),
+            ("09-customer-detail", "/reports/customers/1"),
+            ("10-months", "/months/"),
+            ("11-imports", "/imports/"),
+            ("12-import-batch", "/imports/1"),
+            ("13-account", "/account"),
+        ]
+        for name, path in pages:
+            response = page.goto(base + path)
+            assert response is not None and response.status == 200, path
+            assert page.locator("footer.freshness").inner_text().startswith("Data last updated")
+            if page.locator("[data-chart]").count():
+                page.wait_for_selector("[data-chart][data-rendered='1'] svg", timeout=15000)
+            page.screenshot(path=str(OUT / f"{name}.png"), full_page=False)
+
+        # change a filter: the measure radio submits the form and keeps it in the URL
+        page.goto(base + f"/reports/?year={YEAR}")
+        page.check("input[name=measure][value=net]")
+        page.wait_for_url("**measure=net**")
+        assert f"year={YEAR}" in page.url
+        page.select_option("select[name=market]", "SEA")
+        page.wait_for_url("**market=SEA**")
+        assert "measure=net" in page.url
+        page.screenshot(path=str(OUT / "14-overview-net-sea.png"))
+        filters = {"year": YEAR, "measure": "net", "market": "SEA"}
+        expected = cli_report(db, "month", filters)
+        expected_net = sum((Decimal(r["net"]) for r in expected), Decimal(0))
+        card = page.locator("[data-card=total]").inner_text()
+        assert Decimal(card.replace("$", "").replace(",", "")) == expected_net
+
+        with page.expect_download() as info:
+            page.locator("#table-months a[data-export=csv]").click()
+        csv_rows = list(csv.DictReader(io.StringIO(
+            Path(info.value.path()).read_text(encoding="utf-8-sig"))))
+        assert Decimal(csv_rows[-1]["Net"]) == expected_net
+        with page.expect_download() as info:
+            page.locator("#table-months a[data-export=xlsx]").click()
+        assert info.value.suggested_filename.endswith(".xlsx")
+        book = openpyxl.load_workbook(io.BytesIO(Path(info.value.path()).read_bytes()))
+        sheet = book.active
+        header = [c.value for c in sheet[4]]
+        last = [c.value for c in sheet[sheet.max_row]]
+        assert last[0] == "Year total"
+        assert Decimal(str(last[header.index("Net")])).quantize(Decimal("0.01")) == expected_net
+
+        # customers: export totals equal the CLI for the same filters
+        page.goto(base + f"/reports/customers/?year={YEAR}&measure=net&market=SEA")
+        with page.expect_download() as info:
+            page.locator("a[data-export=csv]").first.click()
+        rows = list(csv.DictReader(io.StringIO(
+            Path(info.value.path()).read_text(encoding="utf-8-sig"))))
+        assert Decimal(rows[-1]["Total"]) == expected_net
+        page.screenshot(path=str(OUT / "15-customers-net-sea.png"))
+
+        # print layout renders
+        page.emulate_media(media="print")
+        page.screenshot(path=str(OUT / "16-customers-print.png"))
+        browser.close()
+    assert not errors, errors
