@@ -37,6 +37,7 @@ import sys, pathlib
 sys.path.insert(0, sys.argv[1])
 from fake_dropbox import FakeDropbox
 fake = FakeDropbox(pathlib.Path(sys.argv[2]))
+fake.state.bandwidth = float(sys.argv[3]) or None
 print(fake.host, fake.ca_path, flush=True)
 sys.stdin.read()
 fake.stop()
@@ -74,9 +75,10 @@ def build_database(path: Path, spots: int) -> None:
     conn.close()
 
 
-def start_server(workdir: Path) -> tuple[subprocess.Popen[str], str, str]:
+def start_server(workdir: Path, bandwidth: float = 0.0) -> tuple[subprocess.Popen[str], str, str]:
     proc = subprocess.Popen(
-        [sys.executable, "-c", SERVER, str(ROOT / "tests" / "backup"), str(workdir)],
+        [sys.executable, "-c", SERVER, str(ROOT / "tests" / "backup"), str(workdir),
+         str(bandwidth)],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     host, ca = proc.stdout.readline().split()
@@ -90,12 +92,14 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--chunk-mib", type=int, default=48)
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
+    parser.add_argument("--uplink-mbit", type=float, default=0.0,
+                        help="throttle the fake server to this uplink (0 = unthrottled)")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="bench-backup-"))
     for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
         os.environ.pop(name, None)
-    server, host, ca = start_server(work / "server")
+    server, host, ca = start_server(work / "server", args.uplink_mbit * 1e6 / 8)
     for var in ("DROPBOX_API_HOST", "DROPBOX_API_CONTENT_HOST", "DROPBOX_API_NOTIFY_HOST"):
         os.environ[var] = host  # before the SDK is imported (below)
     try:
@@ -122,6 +126,8 @@ def run(args: argparse.Namespace, work: Path, ca: str) -> None:
         started = time.perf_counter()
         build_database(db, args.spots)
         print(f"built {args.spots} spots in {time.perf_counter() - started:.1f}s")
+    if args.uplink_mbit:
+        print(f"fake server throttled to {args.uplink_mbit:g} Mbit/s")
     size = db.stat().st_size
     print(f"database: {db} ({size / 2**20:.0f} MiB), chunk {args.chunk_mib} MiB, "
           f"{args.runs} runs")

@@ -90,6 +90,7 @@ class FakeState:
     auth_headers: list[str] = field(default_factory=list)
     refreshes: int = 0
     page_size: int = 3
+    bandwidth: float | None = None  # bytes/s the server accepts (None: as fast as possible)
     next_rev: int = 0x100000000
 
 
@@ -235,7 +236,16 @@ def _make_handler(fake: FakeDropbox) -> type[BaseHTTPRequestHandler]:
                 except OSError:
                     pass
                 raise _Dropped()
-            return self.rfile.read(length) if length else b""
+            rate = fake.state.bandwidth
+            if not rate or length < 1 << 20:
+                return self.rfile.read(length) if length else b""
+            parts, started = [], time.monotonic()
+            while (got := sum(map(len, parts))) < length:
+                parts.append(self.rfile.read(min(1 << 20, length - got)))
+                ahead = got / rate - (time.monotonic() - started)
+                if ahead > 0:
+                    time.sleep(ahead)
+            return b"".join(parts)
 
         def _fault(self, route: str) -> Fault | None:
             with fake.lock:

@@ -188,3 +188,49 @@ def test_dropped_connections_until_exit_keep_previous_copy(dropbox_env, fake, ru
     assert "Could not upload" in result.stderr
     assert fake.file("/database.db").content_hash == old.content_hash
     assert not list(live_db.parent.glob(".bookedbiz-snapshot-*"))
+
+
+def test_cli_session_upload_sends_per_chunk_hashes(dropbox_env, fake, runner, live_db,
+                                                   monkeypatch) -> None:
+    add_spots(live_db, 60_000)
+    fake.add_fault("upload_session/append_v2", "wrong_offset", after=1, times=1)
+    seen: list[str | None] = []
+    from dropbox import files
+
+    original = files.UploadSessionAppendArg.__init__
+
+    def spy(self, cursor=None, close=None, content_hash=None):  # what the SDK is asked to send
+        seen.append(content_hash)
+        original(self, cursor, close, content_hash)
+
+    monkeypatch.setattr(files.UploadSessionAppendArg, "__init__", spy)
+    result = runner.invoke(cli, ["sync", "upload", "--json"])
+    assert result.exit_code == 0, result.output
+    assert seen and all(h is not None and len(h) == 64 for h in seen)
+    remote = fake.file("/database.db")
+    assert remote.size > 8 * MIB
+    assert reference_hash(fake.read("/database.db")) == remote.content_hash
+
+
+def test_configured_ca_bundle_beats_requests_ca_bundle(dropbox_env, fake, monkeypatch,
+                                                       tmp_path) -> None:
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(_unrelated_ca(tmp_path)))
+    target = DropboxTarget(Settings(_env_file=None))  # type: ignore[call-arg]
+    assert target.check() == "Dropbox account Fake Owner"
+
+
+def test_certificate_failure_is_not_retried(dropbox_env, fake, monkeypatch) -> None:
+    monkeypatch.delenv("DROPBOX_CA_CERTS")
+    target = DropboxTarget(Settings(_env_file=None))  # type: ignore[call-arg]
+    with pytest.raises(BookedBizError, match="SSLError"):
+        target.check()
+    assert fake.state.calls == []  # the TLS handshake failed; nothing reached the handler
+
+
+def _unrelated_ca(tmp_path: Path) -> Path:
+    """A valid PEM bundle that does not contain the fake's CA."""
+    import trustme
+
+    path = tmp_path / "unrelated-ca.pem"
+    trustme.CA().cert_pem.write_to_path(str(path))
+    return path

@@ -102,3 +102,17 @@ def test_retention_protects_given_names_and_ignores_string_order() -> None:
     assert oldest in plan.keep
     assert set(plan.keep) == {oldest, backups[-1][0], backups[-2][0]}
     assert "newest verified" in plan.reasons[oldest]
+
+
+def test_range_hash_from_block_digests(tmp_path) -> None:
+    from bookedbiz.backup.content_hash import file_hasher, range_content_hash
+
+    data = bytes(range(256)) * (3 * MIB4 // 256) + b"x" * 1000
+    file = tmp_path / "f.bin"
+    file.write_bytes(data)
+    blocks = file_hasher(file).blocks
+    assert len(blocks) == 4
+    assert range_content_hash(blocks, MIB4, MIB4) == reference_hash(data[MIB4:2 * MIB4])
+    assert range_content_hash(blocks, 2 * MIB4, len(data) - 2 * MIB4) == reference_hash(
+        data[2 * MIB4:])
+    assert range_content_hash(blocks, 100, MIB4) is None

@@ -175,3 +175,9 @@ def test_generate_log_is_deterministic(tmp_path: Path, runner: CliRunner) -> Non
     assert names[:2] == ["Commercials", "Worldlink Lines"]
     bad = runner.invoke(cli, ["generate-log", str(daily), "--start", "soon"])
     assert bad.exit_code == 2
+
+
+def test_schema_head_constant_matches_alembic() -> None:
+    from bookedbiz.db.migrate import SCHEMA_HEAD, alembic_head
+
+    assert alembic_head() == SCHEMA_HEAD

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 from flask import Flask
-
 from tests.web.conftest import csrf_token, login, make_app
 
 PUBLIC = {"/", "/login", "/health"}
@@ -165,6 +164,7 @@ def test_every_form_rejects_a_missing_csrf_token(db_copy) -> None:
 
 def test_login_form_itself_needs_a_csrf_token(app: Flask) -> None:
     client = app.test_client()
-    response = client.post("/login", data={"username": "admin", "password": "pass-admin-0123456789"})
+    response = client.post("/login", data={"username": "admin",
+                                           "password": "pass-admin-0123456789"})
     assert response.status_code == 400
     assert client.get("/reports/").status_code == 302

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-
 from tests.web.conftest import YEAR, csrf_token
 
 

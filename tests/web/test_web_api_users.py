@@ -8,12 +8,12 @@ from decimal import Decimal
 
 import pytest
 from click.testing import CliRunner
+from tests.web.conftest import YEAR, make_app
+from tests.web.test_web_numbers import cli_report
 
 from bookedbiz import users
 from bookedbiz.cli.main import cli
 from bookedbiz.errors import BookedBizError
-from tests.web.conftest import YEAR, make_app
-from tests.web.test_web_numbers import cli_report
 
 
 def test_api_needs_a_valid_token(db_copy) -> None:

@@ -18,7 +18,6 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-
 from tests.web.conftest import YEAR, password_for
 from tests.web.test_web_numbers import cli_report
 

@@ -13,9 +13,9 @@ from decimal import Decimal
 
 import pytest
 from click.testing import CliRunner
+from tests.web.conftest import YEAR
 
 from bookedbiz.cli.main import cli
-from tests.web.conftest import YEAR
 
 FILTER_SETS = [
     {"year": YEAR},

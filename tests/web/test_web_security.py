@@ -7,7 +7,6 @@ import sqlite3
 from datetime import timedelta
 
 import pytest
-
 from tests.web.conftest import YEAR, login, make_app
 
 HOSTILE = [

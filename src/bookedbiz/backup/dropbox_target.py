@@ -13,9 +13,17 @@ from datetime import UTC
 from pathlib import Path
 from typing import Any, TypeVar
 
+import requests
+
 from bookedbiz.backup.naming import normalize_file, normalize_folder
 from bookedbiz.backup.targets import RemoteEntry
-from bookedbiz.backup.upload import RetryPolicy, is_transient, upload_file, with_retry
+from bookedbiz.backup.upload import (
+    RetryPolicy,
+    is_certificate_error,
+    is_transient,
+    upload_file,
+    with_retry,
+)
 from bookedbiz.config import Settings
 from bookedbiz.errors import BookedBizError, ConfigError, NotFoundError, VerificationError
 
@@ -75,7 +83,9 @@ class DropboxTarget:
                 "user_agent": "BookedBiz-backup",
             }
             if s.dropbox_ca_certs:
-                common["ca_certs"] = str(s.dropbox_ca_certs)
+                session = dropbox.create_session(ca_certs=str(s.dropbox_ca_certs))
+                session.__class__ = _PinnedSession
+                common["session"] = session
             if self.uses_refresh_token:
                 self._client = dropbox.Dropbox(
                     oauth2_refresh_token=s.dropbox_refresh_token, app_key=s.dropbox_app_key,
@@ -112,6 +122,16 @@ class DropboxTarget:
             raise BookedBizError(
                 f"Dropbox rejected the request to {what}: "
                 f"{redact(str(exc.message), self._secrets)[:200]}."
+            ) from None
+        except requests.exceptions.SSLError as exc:
+            if not is_certificate_error(exc):
+                raise BookedBizError(
+                    f"Could not {what}: the connection to Dropbox failed (SSLError) after "
+                    f"{self.policy.attempts} retries."
+                ) from None
+            raise BookedBizError(
+                f"Could not {what}: the TLS certificate of the Dropbox server could not be "
+                "verified (SSLError); check DROPBOX_CA_CERTS or the system CA bundle."
             ) from None
         except Exception as exc:
             if is_transient(exc) or isinstance(exc, dbx_exc.DropboxException):
@@ -157,13 +177,15 @@ class DropboxTarget:
         return sorted(entries, key=lambda e: e.name)
 
     def upload(self, local: Path, path: str, *, local_hash: str, overwrite: bool,
-               before_commit: Callable[[], object] | None = None) -> RemoteEntry:
+               before_commit: Callable[[], object] | None = None,
+               blocks: list[bytes] | None = None) -> RemoteEntry:
         path = normalize_file(path)
         with self._errors("upload", path):
             try:
                 meta = upload_file(self.client, local, path, chunk_bytes=self.chunk_bytes,
                                    policy=self.policy, overwrite=overwrite,
-                                   before_commit=before_commit)
+                                   before_commit=before_commit,
+                                   blocks=blocks)
             except BookedBizError:
                 raise
             except Exception:
@@ -214,6 +236,19 @@ class DropboxTarget:
         path = normalize_file(path)
         self._call("upload", lambda: self.client.files_upload(
             data, path, mode=files.WriteMode.overwrite, mute=True), path)
+
+
+class _PinnedSession(requests.Session):
+    """A session whose CA bundle (DROPBOX_CA_CERTS) is not overridden by REQUESTS_CA_BUNDLE.
+
+    requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE replace the session's ``verify`` for
+    every request, which would silently ignore the configured bundle.
+    """
+
+    def merge_environment_settings(self, url, proxies, stream, verify, cert):  # type: ignore[no-untyped-def]  # noqa: ANN001, ANN201, E501
+        merged = super().merge_environment_settings(url, proxies, stream, verify, cert)
+        merged["verify"] = self.verify
+        return merged
 
 
 def _tag(error: Any) -> str:

@@ -210,7 +210,8 @@ class SyncService:
         check = BackgroundCheck(snap.path)
         try:
             return self.target.upload(snap.path, dest, local_hash=snap.content_hash,
-                                      overwrite=overwrite, before_commit=check.wait)
+                                      overwrite=overwrite, before_commit=check.wait,
+                                      blocks=snap.blocks)
         finally:
             try:
                 check.wait()

@@ -63,7 +63,8 @@ class Target(Protocol):
         """Every entry directly in ``folder`` (all pages); NotFoundError if it is absent."""
 
     def upload(self, local: Path, path: str, *, local_hash: str, overwrite: bool,
-               before_commit: Callable[[], object] | None = None) -> RemoteEntry:
+               before_commit: Callable[[], object] | None = None,
+               blocks: list[bytes] | None = None) -> RemoteEntry:
         """Store ``local`` at ``path``; verify the stored content hash equals ``local_hash``.
 
         ``before_commit`` runs after the bytes are transferred and before ``path`` changes; if
@@ -157,7 +158,8 @@ class LocalTarget:
         return entries
 
     def upload(self, local: Path, path: str, *, local_hash: str, overwrite: bool,
-               before_commit: Callable[[], object] | None = None) -> RemoteEntry:
+               before_commit: Callable[[], object] | None = None,
+               blocks: list[bytes] | None = None) -> RemoteEntry:
         path = normalize_file(path)
         dest = self._local(path)
         dest.parent.mkdir(parents=True, exist_ok=True)

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 import requests
 
+from bookedbiz.backup.content_hash import range_content_hash
 from bookedbiz.errors import BookedBizError
 
 log = logging.getLogger(__name__)
@@ -38,10 +39,17 @@ class RetryPolicy:
         return raw * (0.5 + random.random() / 2)
 
 
+def is_certificate_error(exc: BaseException) -> bool:
+    """A TLS verification failure (as opposed to a connection cut during TLS)."""
+    return isinstance(exc, requests.exceptions.SSLError) and "certificate" in str(exc).lower()
+
+
 def is_transient(exc: BaseException) -> bool:
     """Network trouble and 5xx answers are worth retrying; API errors are not."""
     from dropbox import exceptions as dbx_exc
 
+    if is_certificate_error(exc):
+        return False  # a certificate problem does not heal by retrying
     if isinstance(exc, requests.exceptions.RequestException):
         return True
     return isinstance(exc, dbx_exc.InternalServerError)
@@ -77,6 +85,13 @@ def _offset_error(exc: BaseException) -> int | None:
     return None
 
 
+def _chunk_hash(blocks: list[bytes] | None, offset: int, length: int, size: int) -> str | None:
+    """A request's content hash from the file's block digests (None: let the SDK hash it)."""
+    if blocks is None or (length % (4 * MIB) and offset + length != size):
+        return None
+    return range_content_hash(blocks, offset, length)
+
+
 def _read(fd: int, offset: int, length: int) -> bytes:
     data = os.pread(fd, length, offset)
     if len(data) != length:
@@ -94,11 +109,13 @@ def upload_file(
     overwrite: bool = True,
     before_commit: Callable[[], object] | None = None,
     progress: Callable[[int, int], None] | None = None,
+    blocks: list[bytes] | None = None,
 ) -> Any:
     """Upload ``local`` to ``remote_path`` and return the committed FileMetadata.
 
-    ``before_commit`` runs after every byte is on the server and before the commit; raising
-    there abandons the session (used to finish verification concurrently with the transfer).
+    ``before_commit`` runs before the commit; raising there abandons the session (used to
+    finish verification concurrently with the transfer). ``blocks`` are the file's 4 MiB block
+    digests: each request then carries its content hash without hashing the bytes again.
     """
     from dropbox import files
 
@@ -112,12 +129,14 @@ def upload_file(
             data = _read(fd, 0, size)
             if before_commit:
                 before_commit()
+            digest = _chunk_hash(blocks, 0, size, size)
             return with_retry(
-                lambda: client.files_upload(data, remote_path, mode=mode, mute=True),
+                lambda: client.files_upload(data, remote_path, mode=mode, mute=True,
+                                            content_hash=digest),
                 policy, "upload",
             )
         return _session_upload(client, fd, size, remote_path, mode, chunk_bytes, policy,
-                               before_commit, progress)
+                               before_commit, progress, blocks)
     finally:
         os.close(fd)
 
@@ -125,12 +144,14 @@ def upload_file(
 def _session_upload(
     client: Any, fd: int, size: int, remote_path: str, mode: Any, chunk_bytes: int,
     policy: RetryPolicy, before_commit: Callable[[], object] | None,
-    progress: Callable[[int, int], None] | None,
+    progress: Callable[[int, int], None] | None, blocks: list[bytes] | None,
 ) -> Any:
     from dropbox import files
 
     first = _read(fd, 0, chunk_bytes)
-    start = with_retry(lambda: client.files_upload_session_start(first), policy, "session start")
+    first_hash = _chunk_hash(blocks, 0, chunk_bytes, size)
+    start = with_retry(lambda: client.files_upload_session_start(first, content_hash=first_hash),
+                       policy, "session start")
     session_id = start.session_id
     offset = len(first)
     failures = 0
@@ -146,9 +167,11 @@ def _session_upload(
         cursor = files.UploadSessionCursor(session_id=session_id, offset=offset)
         try:
             data = _read(fd, offset, length)
+            digest = _chunk_hash(blocks, offset, length, size)
             if final:
-                return client.files_upload_session_finish(data, cursor, commit)
-            client.files_upload_session_append_v2(data, cursor)
+                return client.files_upload_session_finish(data, cursor, commit,
+                                                          content_hash=digest)
+            client.files_upload_session_append_v2(data, cursor, content_hash=digest)
             offset += length
             failures = resyncs = 0
             if progress:

@@ -8,11 +8,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-
-from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.pool import NullPool, QueuePool
+from typing import TYPE_CHECKING
 
 from bookedbiz.errors import BookedBizError, DatabaseBusyError, NotFoundError
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 # How long a writer waits for another writer before giving up (BOOKEDBIZ_BUSY_TIMEOUT_MS).
 BUSY_TIMEOUT_MS = 10_000
@@ -56,7 +57,13 @@ def connect(
 
 
 def create_db_engine(path: str | Path, *, readonly: bool = False) -> Engine:
-    """A SQLAlchemy engine over :func:`connect`, so Core queries get the same pragmas."""
+    """A SQLAlchemy engine over :func:`connect`, so Core queries get the same pragmas.
+
+    SQLAlchemy is imported here, not at module level: the daily import does not need it and
+    start-up time counts on a Raspberry Pi."""
+    from sqlalchemy import create_engine, event
+    from sqlalchemy.pool import NullPool, QueuePool
+
     path = Path(path)
     engine = create_engine(
         "sqlite://",

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-
 from bookedbiz.db.connection import connect, create_db_engine, utc_now, write_transaction
-from bookedbiz.db.snapshot import snapshot_database
 from bookedbiz.errors import BookedBizError
 
 LANGUAGE_SEED = (
@@ -56,25 +51,40 @@ class InitResult:
     snapshot: Path | None
 
 
-def _alembic_config() -> Config:
+# The newest migration's revision. Kept as a constant so commands can check the schema without
+# importing Alembic (a test asserts it equals Alembic's head).
+SCHEMA_HEAD = "0001"
+
+
+def _alembic_config():  # noqa: ANN202 - alembic is imported lazily
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(files("bookedbiz.db") / "migrations"))
     return cfg
 
 
+def alembic_head() -> str | None:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(_alembic_config()).get_current_head()
+
+
 def head_version() -> str:
-    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
-    assert head is not None
-    return head
+    return SCHEMA_HEAD
 
 
 def current_version(path: Path) -> str | None:
-    engine = create_db_engine(path, readonly=True)
+    """The database's schema revision, or None for a file without BookedBiz tables."""
+    conn = connect(path, readonly=True)
     try:
-        with engine.connect() as conn:
-            return MigrationContext.configure(conn).get_current_revision()
+        try:
+            row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+        except sqlite3.OperationalError:
+            return None
+        return row[0] if row else None
     finally:
-        engine.dispose()
+        conn.close()
 
 
 def init_database(path: Path, snapshot_dir: Path | None = None) -> InitResult:
@@ -82,8 +92,6 @@ def init_database(path: Path, snapshot_dir: Path | None = None) -> InitResult:
     created = not path.exists()
     if created:
         path.parent.mkdir(parents=True, exist_ok=True)
-        import sqlite3
-
         sqlite3.connect(path).close()
     from_version = None if created else current_version(path)
     target = head_version()
@@ -92,6 +100,7 @@ def init_database(path: Path, snapshot_dir: Path | None = None) -> InitResult:
         folder = snapshot_dir or path.parent / "backups"
         stamp = utc_now().replace(":", "").replace("-", "")
         snap = folder / f"pre-migration-{stamp}-{path.stem}.db"
+        from bookedbiz.db.snapshot import snapshot_database
         try:
             snapshot_database(path, snap)
         except BookedBizError as exc:
@@ -99,6 +108,8 @@ def init_database(path: Path, snapshot_dir: Path | None = None) -> InitResult:
                 raise
             snap = None  # an empty file that was never initialised has nothing to keep
             del exc
+    from alembic import command
+
     engine = create_db_engine(path)
     try:
         with engine.begin() as conn:

@@ -51,8 +51,10 @@ class EntityResolver:
         self._aes = dict(conn.execute("SELECT name_key, ae_id FROM aes"))
         self._ae_aliases = dict(conn.execute("SELECT alias_key, ae_id FROM ae_aliases"))
         self._markets = {row[0] for row in conn.execute("SELECT code FROM markets")}
+        self._markets.add("")
+        self.known_markets = self._markets
         self._bill_cache: dict[str, tuple[int, int | None]] = {}
-        self._ae_cache: dict[tuple[str | None, bool], int] = {}
+        self._ae_cache: dict[tuple[str | None, str], int] = {}
 
     # -- customers -----------------------------------------------------------------------
     def _survivor(self, customer_id: int) -> int:
@@ -109,11 +111,10 @@ class EntityResolver:
 
     # -- AEs -------------------------------------------------------------------------------
     def ae_for(self, sales_person: str | None, bill_code: str) -> int:
-        worldlink = is_worldlink(bill_code)
-        cache_key = (sales_person, worldlink)
-        cached = self._ae_cache.get(cache_key)
+        cached = self._ae_cache.get((sales_person, bill_code))
         if cached is not None:
             return cached
+        worldlink = is_worldlink(bill_code)
         if worldlink:
             ae_id = self._ae(WORLDLINK_AE)
         elif not sales_person or not sales_person.strip():
@@ -135,7 +136,7 @@ class EntityResolver:
                     self.created.ae_aliases.append(display)
                 else:
                     ae_id = self._ae(display)
-        self._ae_cache[cache_key] = ae_id
+        self._ae_cache[(sales_person, bill_code)] = ae_id
         return ae_id
 
     def _ae(self, display: str) -> int:

@@ -1,13 +1,15 @@
 """Turning one positional log row into typed spot values, or a list of reasons to reject it.
 
-Conversions of repeated values (bill codes, dates, months, times) are memoised per run: a daily
-log repeats a few hundred distinct values across ten thousand rows.
+Every column has a memoised converter: a daily log repeats a few hundred distinct values across
+ten thousand rows (and a recap a few thousand across half a million), so after the first sight
+of a value its conversion is a dictionary lookup. The row comes out as a list in the order of
+``VALUE_COLUMNS``, ready for the INSERT.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
 
 from bookedbiz import broadcast_calendar
 from bookedbiz.ingest import vocab
@@ -22,11 +24,21 @@ from bookedbiz.ingest.cells import (
     to_seconds,
     to_time_text,
 )
-from bookedbiz.ingest.layout import COLUMNS, HEADERS_2024, INDEX, MONEY_COLUMNS
+from bookedbiz.ingest.layout import HEADERS_2024, INDEX
 
+# Spot columns filled from the row, in INSERT order (the service adds batch and source fields).
+VALUE_COLUMNS = (
+    "bill_code", "air_date", "end_date", "day_of_week", "time_in", "time_out", "length_text",
+    "length_seconds", "media", "comments", "language_code", "format", "units", "line_number",
+    "spot_type", "spot_type_raw", "estimate", "gross_rate_micros", "make_good",
+    "spot_value_micros", "broadcast_month", "month_derived", "broker_fees_micros", "priority",
+    "station_net_micros", "sales_person", "ae_id", "revenue_type", "is_trade", "billing_type",
+    "agency_flag", "affidavit_flag", "contract", "market_code", "customer_id", "agency_id",
+    "language_category",
+)
+V = {name: i for i, name in enumerate(VALUE_COLUMNS)}
 _I = INDEX
-_MONEY = tuple((name, _I[name]) for name in MONEY_COLUMNS)
-_TEXT_FIELDS = ("day_of_week", "media", "comments", "format", "estimate", "make_good")
+_ERROR = object()
 
 
 @dataclass
@@ -34,12 +46,6 @@ class Reject:
     column: str | None
     value: str | None
     reason: str
-
-
-@dataclass
-class NormalRow:
-    values: dict[str, object]
-    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -60,162 +66,173 @@ def column_label(name: str) -> str:
     return f"{HEADERS_2024[index]} ({letter})"
 
 
-def _cache_key(value: object) -> tuple[type, object]:
-    return type(value), value
+def _memo(convert: Callable[[object], object]) -> Callable[[object], object]:
+    """Memoise a converter; failures are memoised as ``_ERROR``. Booleans bypass the cache
+    (True == 1 would share a dictionary slot with the number 1)."""
+    cache: dict[object, object] = {}
+
+    def converted(value: object) -> object:
+        if value.__class__ is bool:
+            try:
+                return convert(value)
+            except CellError:
+                return _ERROR
+        try:
+            return cache[value]
+        except KeyError:
+            try:
+                result = convert(value)
+            except CellError:
+                result = _ERROR
+            cache[value] = result
+            return result
+
+    return converted
+
+
+def _spot_type(raw: object) -> tuple[str, str | None]:
+    label = text(raw)
+    return vocab.spot_type(label), label
+
+
+def _market(raw: object) -> str:
+    return (text(raw) or "").upper()
 
 
 class RowNormalizer:
-    """Stateful per import run: memoises conversions and counts soft problems."""
+    """Stateful per import run: memoised converters and counters of soft problems."""
 
     def __init__(self) -> None:
         self.counters = RowCounters()
-        self._dates: dict[tuple[type, object], date | None | CellError] = {}
-        self._months: dict[tuple[type, object], str | None] = {}
-        self._times: dict[tuple[type, object], str | None] = {}
-        self._lengths: dict[tuple[type, object], int | None] = {}
-        self._derived: dict[tuple[date, str | None], str] = {}
+        self._text = [_memo(text) for _ in range(29)]
+        self._date = _memo(to_date)
+        self._month = _memo(_month_cell)
+        self._time = _memo(to_time_text)
+        self._length = _memo(to_seconds)
+        self._length_text = _memo(seconds_text)
+        self._int = _memo(to_int)
+        self._money = _memo(money_micros)
+        self._spot = _memo(_spot_type)
+        self._revenue = _memo(lambda raw: vocab.revenue_type(text(raw)))
+        self._billing = _memo(lambda raw: vocab.billing_type(text(raw)))
+        self._agency_flag = _memo(lambda raw: vocab.agency_flag(text(raw)))
+        self._affidavit = _memo(lambda raw: vocab.affidavit_flag(text(raw)))
+        self._contract = _memo(lambda raw: vocab.contract(text(raw)))
+        self._market = _memo(_market)
+        self._derived: dict[tuple[object, str | None], str] = {}
+        self._category: dict[tuple[str, str], str] = {}
 
-    def _date(self, value: object) -> date | None:
-        key = _cache_key(value)
-        cached = self._dates.get(key, _MISSING)
-        if cached is _MISSING:
-            try:
-                cached = to_date(value)
-            except CellError as exc:
-                cached = exc
-            self._dates[key] = cached
-        if isinstance(cached, CellError):
-            raise cached
-        return cached  # type: ignore[return-value]
+    def _bad(self, column: str) -> None:
+        self.counters.bad_cells[column] = self.counters.bad_cells.get(column, 0) + 1
 
-    def _soft(self, converter, cache: dict, value: object, column: str):
-        key = _cache_key(value)
-        if key in cache:
-            return cache[key]
-        try:
-            result = converter(value)
-        except CellError:
-            result = None
-            self.counters.bad_cells[column] = self.counters.bad_cells.get(column, 0) + 1
-        cache[key] = result
-        return result
-
-    def normalize(self, cells: list[object]) -> NormalRow | list[Reject] | None:
-        """A NormalRow, a list of Rejects, or None for a blank or totals/footer row."""
-        bill_raw = cells[0]
+    def normalize(self, cells: list[object]) -> list[object] | list[Reject] | None:
+        """Values in VALUE_COLUMNS order, a list of Rejects, or None for a blank/footer row."""
+        bill_code = self._text[0](cells[0])
         air_raw = cells[1]
-        if is_blank(bill_raw) and is_blank(air_raw):
+        air_blank = air_raw == "" or air_raw is None
+        if bill_code is None and air_blank:
             if all(is_blank(c) for c in cells):
                 self.counters.blank += 1
             else:
                 self.counters.footer += 1
             return None
-        bill_code = text(bill_raw)
-        if bill_code and is_blank(air_raw) and bill_code.lower().startswith(("total", "grand")):
+        if bill_code is not None and air_blank and bill_code.lower().startswith(("total",
+                                                                                 "grand")):
             self.counters.footer += 1
             return None
-        rejects: list[Reject] = []
-        if not bill_code:
-            rejects.append(Reject(column_label("bill_code"), None, "missing bill code"))
-        air_date = None
-        if is_blank(air_raw):
-            rejects.append(Reject(column_label("air_date"), None, "missing air date"))
-        else:
-            try:
-                air_date = self._date(air_raw)
-            except CellError:
-                rejects.append(Reject(column_label("air_date"), text(air_raw), "unreadable date"))
-        money: dict[str, int | None] = {}
-        for name, index in _MONEY:
-            try:
-                money[name] = money_micros(cells[index])
-            except CellError:
-                rejects.append(
-                    Reject(column_label(name), text(cells[index]), "unparseable money")
-                )
+        rejects: list[Reject] | None = None
+        if bill_code is None:
+            rejects = [Reject(column_label("bill_code"), None, "missing bill code")]
+        air = None if air_blank else self._date(air_raw)
+        if air_blank:
+            rejects = (rejects or []) + [Reject(column_label("air_date"), None,
+                                                "missing air date")]
+        elif air is _ERROR:
+            rejects = (rejects or []) + [Reject(column_label("air_date"), text(air_raw),
+                                                "unreadable date")]
+        money = self._money
+        gross = money(cells[15])
+        value = money(cells[17])
+        broker = money(cells[19])
+        net = money(cells[21])
+        if gross is _ERROR or value is _ERROR or broker is _ERROR or net is _ERROR:
+            rejects = rejects or []
+            for name, index, result in (("gross_rate", 15, gross), ("spot_value", 17, value),
+                                        ("broker_fees", 19, broker), ("station_net", 21, net)):
+                if result is _ERROR:
+                    rejects.append(Reject(column_label(name), text(cells[index]),
+                                          "unparseable money"))
         if rejects:
             return rejects
-        assert air_date is not None and bill_code is not None
 
-        billing = vocab.billing_type(text(cells[_I["billing_type"]]))
-        month_raw = cells[_I["broadcast_month"]]
-        month_key = _cache_key(month_raw)
-        month = self._months.get(month_key, _MISSING)
-        if month is _MISSING:
-            month = broadcast_calendar.parse_month(month_raw)
-            if month is None and isinstance(month_raw, int | float) and not is_blank(month_raw):
-                try:
-                    serial = to_date(month_raw)
-                    month = broadcast_calendar.calendar_month_of(serial) if serial else None
-                except CellError:
-                    month = None
-            self._months[month_key] = month
-        derived_key = (air_date, billing)
+        billing = self._billing(cells[24])
+        month = self._month(cells[18])
+        derived_key = (air, billing)
         computed = self._derived.get(derived_key)
         if computed is None:
-            computed = broadcast_calendar.month_of(air_date, billing)
-            self._derived[derived_key] = computed
-        month_derived = month is None
+            computed = self._derived[derived_key] = broadcast_calendar.month_of(air, billing)
+        month_derived = month is None or month is _ERROR
         if month_derived:
             month = computed
             self.counters.month_derived += 1
         elif month != computed:
             self.counters.month_mismatch += 1
 
+        end = cells[2]
         end_date = None
-        if not is_blank(cells[2]):
-            try:
-                end_date = self._date(cells[2])
-            except CellError:
-                self.counters.bad_cells["end_date"] = self.counters.bad_cells.get("end_date", 0) + 1
-        length_seconds = self._soft(to_seconds, self._lengths, cells[6], "length")
-        spot_raw = text(cells[_I["spot_type"]])
-        spot_type = vocab.spot_type(spot_raw)
+        if not (end == "" or end is None):
+            end_date = self._date(end)
+            if end_date is _ERROR:
+                end_date = None
+                self._bad("end_date")
+        times = []
+        for index, name in ((4, "time_in"), (5, "time_out")):
+            converted = self._time(cells[index])
+            if converted is _ERROR:
+                converted = None
+                self._bad(name)
+            times.append(converted)
+        seconds = self._length(cells[6])
+        if seconds is _ERROR:
+            seconds = None
+            self._bad("length")
+        spot_type, spot_raw = self._spot(cells[13])
         if spot_raw and not spot_type:
             bucket = self.counters.unknown_spot_types
             bucket[spot_raw] = bucket.get(spot_raw, 0) + 1
-        revenue_raw = text(cells[_I["revenue_type"]])
-        revenue, known = vocab.revenue_type(revenue_raw)
+        revenue, known = self._revenue(cells[23])
         if not known:
             bucket = self.counters.unknown_revenue_types
             bucket[revenue] = bucket.get(revenue, 0) + 1
-        values: dict[str, object] = {
-            "bill_code": bill_code,
-            "air_date": air_date.isoformat(),
-            "end_date": end_date.isoformat() if end_date else None,
-            "time_in": self._soft(to_time_text, self._times, cells[4], "time_in"),
-            "time_out": self._soft(to_time_text, self._times, cells[5], "time_out"),
-            "length_seconds": length_seconds,
-            "length_text": seconds_text(length_seconds),
-            "language_code": text(cells[_I["language_code"]]),
-            "spot_type": spot_type,
-            "spot_type_raw": spot_raw,
-            "broadcast_month": month,
-            "month_derived": month_derived,
-            "sales_person": text(cells[_I["sales_person"]]),
-            "revenue_type": revenue,
-            "is_trade": revenue == vocab.TRADE,
-            "billing_type": billing,
-            "agency_flag": vocab.agency_flag(text(cells[_I["agency_flag"]])),
-            "affidavit_flag": vocab.affidavit_flag(text(cells[_I["affidavit_flag"]])),
-            "contract": vocab.contract(text(cells[_I["contract"]])),
-            "market_code": (text(cells[_I["market"]]) or "").upper(),
-            "gross_rate_micros": money["gross_rate"],
-            "spot_value_micros": money["spot_value"],
-            "broker_fees_micros": money["broker_fees"],
-            "station_net_micros": money["station_net"],
-            "language_category": vocab.language_category(revenue, spot_type),
-        }
-        for name in _TEXT_FIELDS:
-            values[name] = text(cells[_I[name]])
-        for name in ("units", "line_number", "priority"):
-            try:
-                values[name] = to_int(cells[_I[name]])
-            except CellError:
-                values[name] = None
-                self.counters.bad_cells[name] = self.counters.bad_cells.get(name, 0) + 1
-        return NormalRow(values)
+        category_key = (revenue, spot_type)
+        category = self._category.get(category_key)
+        if category is None:
+            category = self._category[category_key] = vocab.language_category(revenue,
+                                                                               spot_type)
+        ints = []
+        for index, name in ((11, "units"), (12, "line_number"), (20, "priority")):
+            converted = self._int(cells[index])
+            if converted is _ERROR:
+                converted = None
+                self._bad(name)
+            ints.append(converted)
+        t = self._text
+        return [
+            bill_code, air.isoformat(), end_date.isoformat() if end_date else None,
+            t[3](cells[3]), times[0], times[1], self._length_text(seconds), seconds,
+            t[7](cells[7]), t[8](cells[8]), t[9](cells[9]), t[10](cells[10]), ints[0], ints[1],
+            spot_type, spot_raw, t[14](cells[14]), gross, t[16](cells[16]), value, month,
+            month_derived, broker, ints[2], net, t[22](cells[22]), None, revenue,
+            revenue == vocab.TRADE, billing, self._agency_flag(cells[25]),
+            self._affidavit(cells[26]), self._contract(cells[27]), self._market(cells[28]),
+            None, None, category,
+        ]
 
 
-_MISSING = object()
-assert len(COLUMNS) == 29
+def _month_cell(value: object) -> str | None:
+    """The Month column: a date cell, text like ``Nov-24``, or an Excel serial number."""
+    month = broadcast_calendar.parse_month(value)
+    if month is None and isinstance(value, int | float) and not isinstance(value, bool):
+        serial = to_date(value)
+        month = broadcast_calendar.calendar_month_of(serial) if serial else None
+    return month

@@ -7,6 +7,7 @@ or random file), opens, has a spot sheet with the 29 columns and at least one ro
 from __future__ import annotations
 
 import hashlib
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -123,15 +124,13 @@ def _sheet_rows(sheet: python_calamine.CalamineSheet) -> tuple[list[str], Iterat
 
 
 def _numbered(iterator: Iterator, first: int, pad: list[object]) -> Iterator:
-    number = first
-    for cells in iterator:
-        yield number, (pad + cells if pad else cells)
-        number += 1
+    if not pad:
+        return enumerate(iterator, first)
+    return enumerate((pad + cells for cells in iterator), first)
 
 
 def _chain_first(number: int, first: list[object], iterator: Iterator, pad: list[object]):
-    yield number, first
-    yield from _numbered(iterator, number + 1, pad)
+    return itertools.chain(((number, first),), _numbered(iterator, number + 1, pad))
 
 
 def open_workbook(path: Path) -> Workbook:

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Blueprint, request, url_for
 
-from bookedbiz.broadcast_calendar import label
+from bookedbiz.broadcast_calendar import label, shift_month
 from bookedbiz.reports import customer_detail as cdetail
 from bookedbiz.reports.pages import customer_month_matrix, matrix_totals
 from bookedbiz.web import tables as tbl
@@ -93,6 +93,9 @@ def detail(customer_id: int):  # noqa: ANN201
     conn = read_conn()
     header = cdetail.customer_header(conn, customer_id)
     history = cdetail.customer_history(conn, customer_id, filters)
+    if not request.args.get("year") and history["years"] and filters.year not in history["years"]:
+        # no year asked for: show the customer's latest year with business, not an empty one
+        filters = filters.with_year(max(history["years"]))
     measure = "net" if filters.measure == "net" else "gross"
     month_keys = [f"{m:02d}" for m in range(1, 13)]
     year_rows = []
@@ -129,11 +132,13 @@ def detail(customer_id: int):  # noqa: ANN201
                 empty_message=f"No booked business in {filters.year}.",
             )
         )
+    by_month = {m["month"]: m[measure] for m in history["months"]}
+    span = _month_span(min(by_month), max(by_month)) if by_month else []
     chart = {
-        "kind": "line",
-        "title": f"{measure.title()} by broadcast month",
-        "x": [m["month"] for m in history["months"]],
-        "series": [{"name": measure.title(), "y": [float(m[measure]) for m in history["months"]]}],
+        "kind": "bars",
+        "title": f"{measure.title()} by broadcast month, all years",
+        "x": [label(m) for m in span],
+        "series": [{"name": measure.title(), "y": [float(by_month.get(m, 0)) for m in span]}],
     }
     return render_report(
         "reports/customer_detail.html",
@@ -143,6 +148,14 @@ def detail(customer_id: int):  # noqa: ANN201
         customer=header,
         chart=chart,
     )
+
+
+def _month_span(first: str, last: str) -> list[str]:
+    months, current = [], first
+    while current <= last:
+        months.append(current)
+        current = shift_month(current, 1)
+    return months
 
 
 def _total(rows: list[dict[str, Any]]) -> dict[str, Any]:
