@@ -35,17 +35,8 @@ MODES = ("weekly", "historical")
 FLUSH_EVERY = 5000
 MAX_STORED_REJECTS = 5000
 
-SPOT_COLUMNS = (
-    "spot_id", "import_batch_id", "source_file", "source_sheet", "source_row", "bill_code",
-    "air_date", "end_date", "day_of_week", "time_in", "time_out", "length_text",
-    "length_seconds", "media", "comments", "language_code", "format", "units", "line_number",
-    "spot_type", "spot_type_raw", "estimate", "gross_rate_micros", "make_good",
-    "spot_value_micros", "broadcast_month", "month_derived", "broker_fees_micros", "priority",
-    "station_net_micros", "sales_person", "ae_id", "revenue_type", "is_trade", "billing_type",
-    "agency_flag", "affidavit_flag", "contract", "market_code", "customer_id", "agency_id",
-    "language_category",
-)
-assert SPOT_COLUMNS[5:] == VALUE_COLUMNS
+SPOT_COLUMNS = ("spot_id", "import_batch_id", "source_file", "source_sheet", "source_row",
+                *VALUE_COLUMNS)
 _INSERT_SPOT = (
     f"INSERT INTO spots ({', '.join(SPOT_COLUMNS)}) VALUES ({', '.join('?' * len(SPOT_COLUMNS))})"
 )
