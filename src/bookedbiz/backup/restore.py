@@ -24,7 +24,6 @@ from bookedbiz.db.snapshot import SnapshotCheck, verify_database_file
 from bookedbiz.errors import BookedBizError, DatabaseBusyError, VerificationError
 
 SIDECARS = ("-wal", "-shm", "-journal")
-JOB_LOCK = Path("locks") / "bookedbiz-jobs.lock"
 # SQLite (unix VFS) holds a shared POSIX lock on this byte of the -shm file for as long as a
 # connection has a WAL database open; an exclusive probe on it tells whether anyone has it open.
 SHM_DMS_BYTE = 128
@@ -62,14 +61,10 @@ def download_verified(target: Target, entry: RemoteEntry, dest: Path) -> Verifie
                         check.spot_count, check.last_import_at, check.tables))
 
 
-def job_lock_path(data_dir: Path) -> Path:
-    return data_dir / JOB_LOCK
-
-
 @contextmanager
-def exclusive_job_lock(data_dir: Path) -> Iterator[None]:
-    """Hold the jobs' flock while replacing the database, so no import or backup starts."""
-    path = job_lock_path(data_dir)
+def exclusive_job_lock(path: Path) -> Iterator[None]:
+    """Hold the jobs' flock (``bookedbiz.jobs.lock.job_lock_path``) while replacing the
+    database, so no import or backup starts."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o664)
     try:

@@ -41,6 +41,7 @@ from bookedbiz.backup.targets import LocalTarget, RemoteEntry, Target
 from bookedbiz.config import Settings, resolve_database_path
 from bookedbiz.db.connection import utc_now
 from bookedbiz.errors import BookedBizError, ConfigError, NotFoundError, VerificationError
+from bookedbiz.jobs.lock import job_lock_path
 
 TARGETS = ("dropbox", "local")
 
@@ -402,7 +403,7 @@ class SyncService:
                          f"to replace {live} (stop the web app, imports and Datasette first).")
             return Outcome(data, lines)
         try:
-            with exclusive_job_lock(data_dir(self.settings, live)):
+            with exclusive_job_lock(job_lock_path(self.settings)):
                 ensure_not_in_use(live)
                 moved = replace_database(live, side)
         except BookedBizError as exc:

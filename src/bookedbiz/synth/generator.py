@@ -23,6 +23,8 @@ _WINDOWS = ((time(6), time(23, 59)),) * 7 + (
     (time(16), time(19)), (time(19), time(23, 59)), (time(6), time(7)), (time(20), time(23, 30)),
 )
 _LENGTHS = ((30, 60), (15, 15), (60, 15), (45, 3), (120, 2), (10, 3), (5, 2))
+# Booked revenue is seasonal (political and holiday Q4) and grows a little every year.
+_SEASON = (0.85, 0.85, 0.95, 1.0, 1.05, 1.0, 0.95, 0.95, 1.05, 1.15, 1.2, 1.1)
 _AES = (("Charmaine Lane", 62), ("Riley Van Patten", 25), ("House", 8),
         ("White Horse International", 3), ("Overseas Partnership", 2))
 
@@ -139,7 +141,8 @@ class RowFactory:
                 return rng.choice(("X", "H", "ZZ"))
         return str(_weighted(rng, LANGUAGES))
 
-    def _rates(self, revenue: str, spot_type: str, agency: bool) -> tuple[object, object]:
+    def _rates(self, revenue: str, spot_type: str, agency: bool,
+               factor: float = 1.0) -> tuple[object, object]:
         rng = self.rng
         st = spot_type.upper()
         if st in ("BNS", "BONUS"):
@@ -154,7 +157,7 @@ class RowFactory:
         elif revenue == "Branded Content":
             net = round(rng.uniform(300, 2000), 2)
         else:
-            net = round(min(max(math.exp(rng.gauss(math.log(34), 1.12)), 9), 350), 2)
+            net = round(min(max(math.exp(rng.gauss(math.log(34), 1.12)), 9), 350) * factor, 2)
         if rng.random() < 0.003:
             net = -net
         if agency:
@@ -193,7 +196,8 @@ class RowFactory:
             agency_business = customer.agency_business
             ae = self._ae_for(customer, year)
         spot_type = self._spot_type(revenue)
-        gross, net = self._rates(revenue, spot_type, agency_business)
+        factor = _SEASON[int(month[5:]) - 1] * (1 + 0.05 * (year - 2024))
+        gross, net = self._rates(revenue, spot_type, agency_business, factor)
         if self.spec.quirks and gross is not None and rng.random() < 0.002:
             bill_code += " (Broker Fees - DO NOT INVOICE)"
             gross, net = -abs(float(gross)), -abs(float(net))  # type: ignore[arg-type]
