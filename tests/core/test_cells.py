@@ -35,6 +35,9 @@ def test_money_unrounded_gross_up_keeps_fractions() -> None:
     assert cells.money_micros(None) is None
     assert cells.money_micros("  ") is None
     assert cells.money_micros(12) == 12_000_000
+    assert cells.money_micros(" $ -   ") == 0
+    assert cells.money_micros("$(1,234.50)") == -1_234_500_000
+    assert cells.money_micros("1,234.50-") == -1_234_500_000
 
 
 @pytest.mark.parametrize("bad", ["abc", "$", "1.2.3", "12,34,5x", "--5", True, date(2024, 1, 1)])

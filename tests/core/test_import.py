@@ -226,3 +226,29 @@ def test_report_filters(db_path: Path, workbooks) -> None:
     assert one["gross"] == by_ae[0]["gross"]
     assert 0 < sea["gross"] < everything["gross"]
     assert none == {"gross": Decimal("0.00"), "net": Decimal("0.00"), "spots": 0}
+
+
+def test_title_rows_above_the_header_and_headerless_files(tmp_path: Path, db_path: Path) -> None:
+    import openpyxl
+
+    from bookedbiz.ingest.layout import HEADERS_2024
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "Commercials"
+    sheet.append(["Commercial Log — exported 11/05/2025"])
+    sheet.append([])
+    sheet.append(list(HEADERS_2024))
+    sheet.append(spot_row())
+    sheet.append(spot_row(gross_rate=" $ -  "))
+    path = tmp_path / "titled.xlsx"
+    book.save(path)
+    result = import_workbook(db_path, path, mode="historical", closed_by="x", today=TODAY)
+    assert result.rows_read == 2 and result.rows_rejected == 0
+    assert {r.row_number for r in result.rejects} == set()
+    headerless = write_workbook(tmp_path / "nohead.xlsx",
+                                {"Data": [spot_row(), spot_row(air_date="someday")]},
+                                header=False)
+    result = import_workbook(db_path, headerless, mode="historical", closed_by="x", today=TODAY)
+    assert result.rows_inserted == 1
+    assert [(r.row_number, r.reason) for r in result.rejects] == [(2, "unreadable date")]

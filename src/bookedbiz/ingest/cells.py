@@ -57,16 +57,16 @@ def money_micros(value: object) -> int | None:
             raise CellError("not an amount of money")
         amount = Decimal(repr(value))
     else:
-        raw = str(value).strip()
+        cleaned = _MONEY_CLEAN.sub("", str(value))
+        if cleaned == "-":
+            return 0  # accounting format shows zero as "$ -"
         negative = False
-        if raw.startswith("(") and raw.endswith(")"):
-            negative, raw = True, raw[1:-1]
-        if raw.endswith("-"):
-            negative, raw = True, raw[:-1]
-        cleaned = _MONEY_CLEAN.sub("", raw)
+        if cleaned.startswith("(") and cleaned.endswith(")"):
+            negative, cleaned = True, cleaned[1:-1]
+        if cleaned.endswith("-") and len(cleaned) > 1:
+            negative, cleaned = not negative, cleaned[:-1]
         if cleaned.startswith("-"):
             negative, cleaned = not negative, cleaned[1:]
-        cleaned = cleaned.lstrip("$")
         if not re.fullmatch(r"\d+(\.\d*)?|\.\d+", cleaned):
             raise CellError("not an amount of money")
         try:
@@ -85,7 +85,7 @@ def micros_to_dollars(micros: int | None) -> Decimal:
     return (Decimal(micros) / MICROS).quantize(Decimal("0.01"), ROUND_HALF_EVEN)
 
 
-_DATE_FORMATS = ("%m/%d/%Y", "%m/%d/%y", "%Y-%m-%d", "%Y/%m/%d", "%d-%b-%Y", "%d-%b-%y",
+_DATE_FORMATS = ("%m/%d/%Y", "%m/%d/%y", "%m-%d-%Y", "%Y-%m-%d", "%Y/%m/%d", "%d-%b-%Y", "%d-%b-%y",
                  "%b %d, %Y", "%B %d, %Y", "%Y-%m-%d %H:%M:%S", "%m/%d/%Y %H:%M:%S",
                  "%m/%d/%Y %I:%M:%S %p", "%Y-%m-%dT%H:%M:%S", "%d.%m.%Y")
 

@@ -16,7 +16,7 @@ import python_calamine
 
 from bookedbiz.errors import NotFoundError, WorkbookError
 from bookedbiz.ingest.cells import is_blank, to_date
-from bookedbiz.ingest.layout import SINGLE_SHEET_FALLBACKS, SPOT_SHEETS, WIDTH
+from bookedbiz.ingest.layout import HEADERS_2024, SINGLE_SHEET_FALLBACKS, SPOT_SHEETS, WIDTH
 
 _ZIP_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -87,39 +87,58 @@ def _choose_sheets(book: python_calamine.CalamineWorkbook) -> list[str]:
     return visible[:1]
 
 
-def _looks_like_header(cells: list[object]) -> bool:
-    """A header row has text where a data row has its air date."""
-    value = cells[1] if len(cells) > 1 else None
-    if is_blank(value):
-        return not is_blank(cells[0])
-    if not isinstance(value, str):
+def _is_date_cell(value: object) -> bool:
+    if is_blank(value) or isinstance(value, bool):
         return False
     try:
-        to_date(value)
+        return to_date(value) is not None
     except ValueError:
-        return True
-    return False
+        return False
+
+
+_PREAMBLE_ROWS = 20
+_HEADER_WORDS = {h.casefold() for h in HEADERS_2024} | {
+    "gross", "net", "ae", "day", "show", "show name", "spots", "estimate", "priority",
+    "agency", "affidavit", "notarize", "air date", "date", "sales person", "salesperson",
+}
+
+
+def _is_header(cells: list[object]) -> bool:
+    """At least three cells read like the log's column titles."""
+    words = (str(c).strip().casefold() for c in cells if isinstance(c, str))
+    return sum(1 for w in words if w in _HEADER_WORDS) >= 3
 
 
 def _sheet_rows(sheet: python_calamine.CalamineSheet) -> tuple[list[str], Iterator, int]:
+    """Skip blank rows, a title block above the header, and the header itself.
+
+    The header is the first row with many filled cells and no date where the air date goes;
+    rows above it with only a few cells (a report title, an export note) are a preamble. The
+    first row with a date in the air-date column starts the data, header or not."""
     start_row, start_col = sheet.start or (0, 0)
     pad = [""] * start_col
     iterator = iter(sheet.iter_rows())
     header: list[str] = []
-    first_number = start_row + 1
     consumed = 0
     for cells in iterator:
         consumed += 1
-        if all(is_blank(c) for c in cells):
+        full = pad + list(cells) if pad else list(cells)
+        filled = sum(1 for c in full if not is_blank(c))
+        if filled == 0:
             continue
-        full = pad + list(cells)
-        if _looks_like_header(full):
-            header = [str(c).strip() for c in full]
-            body_start = first_number + consumed
-            rows = _numbered(iterator, body_start, pad)
-        else:
-            rows = _chain_first(first_number + consumed - 1, full, iterator, pad)
-        return header, rows, max(sheet.height - consumed, 0)
+        number = start_row + consumed
+        air = full[1] if len(full) > 1 else None
+        if _is_date_cell(air) or consumed > _PREAMBLE_ROWS:
+            rows = _chain_first(number, full, iterator, pad)
+            return header, rows, max(sheet.height - consumed + 1, 0)
+        if filled >= 8:
+            if _is_header(full):
+                header = [str(c).strip() for c in full]
+                return header, _numbered(iterator, number + 1, pad), max(
+                    sheet.height - consumed, 0)
+            # a full row that is not a header is data (rejected with a reason, never dropped)
+            return header, _chain_first(number, full, iterator, pad), max(
+                sheet.height - consumed + 1, 0)
     return header, iter(()), 0
 
 

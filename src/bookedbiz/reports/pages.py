@@ -128,15 +128,15 @@ def ae_summary(conn: Connection, filters: ReportFilters) -> list[dict[str, Any]]
     measure = _measure_column(filters)
     params.update(start=prior_months[0], end=months[-1])
     sql = (
-        f"SELECT s.ae_id, s.broadcast_month, SUM(s.{measure}), "  # noqa: S608
-        "COUNT(DISTINCT s.customer_id), SUM(s.spots) FROM spot_summary s "
+        f"SELECT s.ae_id, s.broadcast_month, SUM(s.{measure}), SUM(s.spots) "  # noqa: S608
+        "FROM spot_summary s "
         f"WHERE s.broadcast_month BETWEEN :start AND :end AND {where} "
         "GROUP BY s.ae_id, s.broadcast_month"
     )
     current: dict[int, dict[str, int]] = defaultdict(dict)
     prior: dict[int, int] = defaultdict(int)
     spots: dict[int, int] = defaultdict(int)
-    for ae_id, month, amount, _customers, count in conn.execute(text(sql), params):
+    for ae_id, month, amount, count in conn.execute(text(sql), params):
         if month >= months[0]:
             current[ae_id][month] = amount or 0
             spots[ae_id] += count or 0

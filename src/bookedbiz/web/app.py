@@ -18,6 +18,7 @@ from bookedbiz.config import Settings, load_settings, resolve_database_path
 from bookedbiz.errors import BookedBizError, NotFoundError
 from bookedbiz.web import formatting
 from bookedbiz.web.auth import init_auth, is_api_request
+from bookedbiz.web.cache import ReportCache
 from bookedbiz.web.db import ENGINE_KEY, close_conn, make_read_engine
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
     app.extensions[ENGINE_KEY] = make_read_engine(db_path)
+    app.extensions["bookedbiz.report_cache"] = ReportCache()
     app.teardown_appcontext(close_conn)
     csrf.init_app(app)
     init_auth(app)

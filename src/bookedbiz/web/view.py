@@ -12,6 +12,7 @@ from bookedbiz.broadcast_calendar import broadcast_weeks, label, months_of_year
 from bookedbiz.reports import revenue
 from bookedbiz.reports.filters import ReportFilters
 from bookedbiz.web import tables as tbl
+from bookedbiz.web.cache import cached
 from bookedbiz.web.db import read_conn
 
 # Query-string keys that belong to the shared filter bar (kept in every link and export).
@@ -29,7 +30,7 @@ def current_filters(extra_keys: tuple[str, ...] = ()) -> ReportFilters:
 
 def default_year() -> int:
     """This year when it has data, else the latest year that does (a fresh demo still shows)."""
-    years = revenue.available_years(read_conn())
+    years = cached(revenue.available_years)
     this_year = date.today().year
     if not years or this_year in years:
         return this_year
@@ -89,9 +90,8 @@ def month_table_columns(year: int) -> list[tbl.Column]:
 
 
 def filter_bar(filters: ReportFilters) -> dict[str, Any]:
-    conn = read_conn()
-    options = revenue.filter_options(conn, filters.year)
-    years = sorted(set(revenue.available_years(conn)) | {filters.year}, reverse=True)
+    options = cached(revenue.filter_options, filters.year)
+    years = sorted(set(cached(revenue.available_years)) | {filters.year}, reverse=True)
     return {"years": years, "options": options, "filters": filters}
 
 

@@ -9,14 +9,14 @@ from flask import Blueprint, url_for
 
 from bookedbiz.reports.pages import ae_summary, matrix_totals, pct_change
 from bookedbiz.web import tables as tbl
-from bookedbiz.web.db import read_conn
+from bookedbiz.web.cache import cached
 from bookedbiz.web.view import current_filters, filter_query, month_table_columns, render_report
 
 bp = Blueprint("aes", __name__, url_prefix="/reports/aes")
 
 
 def aes_table(filters) -> tuple[tbl.Table, dict[str, Any]]:  # noqa: ANN001
-    rows = ae_summary(read_conn(), filters)
+    rows = cached(ae_summary, filters)
     month_cols = month_table_columns(filters.year)
     fq = filter_query(filters)
     out = []

@@ -9,7 +9,7 @@ from flask import Blueprint, abort, redirect, url_for
 
 from bookedbiz.reports import revenue
 from bookedbiz.web import tables as tbl
-from bookedbiz.web.db import read_conn
+from bookedbiz.web.cache import cached
 from bookedbiz.web.view import current_filters, filter_query, render_report
 
 bp = Blueprint("breakdowns", __name__, url_prefix="/reports/breakdowns")
@@ -27,7 +27,7 @@ _VALUE_KEYS = {"gross", "net", "spots", "bucket"}
 
 def breakdown_table(filters, dimension: str) -> tuple[tbl.Table, dict[str, Any]]:  # noqa: ANN001
     grouping, key, title = DIMENSIONS[dimension]
-    rows = revenue.revenue_by(read_conn(), grouping, filters)
+    rows = cached(revenue.revenue_by, grouping, filters)
     measure = "net" if filters.measure == "net" else "gross"
     total = sum((r[measure] for r in rows), Decimal(0))
     label_keys = [k for k in (rows[0].keys() if rows else [key]) if k not in _VALUE_KEYS]
@@ -48,7 +48,7 @@ def breakdown_table(filters, dimension: str) -> tuple[tbl.Table, dict[str, Any]]
     ]
     totals = {k: "" for k in label_keys}
     totals[label_keys[0]] = "Total"
-    overall = revenue.revenue_total(read_conn(), filters)  # rounded once, like the CLI
+    overall = cached(revenue.revenue_total, filters)  # rounded once, like the CLI
     totals.update(
         gross=overall["gross"], net=overall["net"], spots=overall["spots"],
         share=Decimal("100.0") if total else None,

@@ -11,6 +11,7 @@ from bookedbiz.broadcast_calendar import label, shift_month
 from bookedbiz.reports import customer_detail as cdetail
 from bookedbiz.reports.pages import customer_month_matrix, matrix_totals
 from bookedbiz.web import tables as tbl
+from bookedbiz.web.cache import cached
 from bookedbiz.web.db import read_conn
 from bookedbiz.web.view import current_filters, filter_query, month_table_columns, render_report
 
@@ -25,9 +26,13 @@ SORTS = {
 
 
 def customers_table(filters, search: str, sort: str, new_only: bool) -> tuple[tbl.Table, dict]:  # noqa: ANN001
-    rows = customer_month_matrix(read_conn(), filters, search)
-    if new_only:
-        rows = [r for r in rows if r["is_new"]]
+    rows = cached(customer_month_matrix, filters, None)
+    needle = search.lower()
+    rows = [
+        r for r in rows
+        if (not new_only or r["is_new"])
+        and (not needle or needle in r["customer"].lower() or needle in r["ae"].lower())
+    ]
     rows.sort(key=SORTS.get(sort, SORTS["ae"])[1])
     month_cols = month_table_columns(filters.year)
     fq = filter_query(filters)
@@ -92,7 +97,7 @@ def detail(customer_id: int):  # noqa: ANN201
     filters = current_filters()
     conn = read_conn()
     header = cdetail.customer_header(conn, customer_id)
-    history = cdetail.customer_history(conn, customer_id, filters)
+    history = cached(cdetail.customer_history, customer_id, filters)
     if not request.args.get("year") and history["years"] and filters.year not in history["years"]:
         # no year asked for: show the customer's latest year with business, not an empty one
         filters = filters.with_year(max(history["years"]))
@@ -119,7 +124,7 @@ def detail(customer_id: int):  # noqa: ANN201
     breakdown_tables = []
     for dimension, title in (("ae", "AEs"), ("agency", "Agencies"), ("market", "Markets"),
                              ("language", "Languages"), ("revenue_type", "Revenue types")):
-        rows = cdetail.customer_breakdown(conn, customer_id, filters, dimension)
+        rows = cached(cdetail.customer_breakdown, customer_id, filters, dimension)
         breakdown_tables.append(
             tbl.Table(
                 f"by-{dimension}",

@@ -13,19 +13,20 @@ from bookedbiz.reports.month_events import closure_events
 from bookedbiz.reports.pages import money
 from bookedbiz.web import tables as tbl
 from bookedbiz.web.auth import actor_name, admin_required
+from bookedbiz.web.cache import cached
 from bookedbiz.web.db import db_path, read_conn
 from bookedbiz.web.view import current_filters, render_report
 
 bp = Blueprint("months", __name__, url_prefix="/months")
 
 
-def raw_conn():  # noqa: ANN201 - the sqlite3 connection under the request's read connection
-    return read_conn().connection.driver_connection
+def _list_months(conn) -> list[dict[str, Any]]:  # noqa: ANN001
+    return month_service.list_months(conn.connection.driver_connection)
 
 
 def months_table(year: int | None) -> tbl.Table:
     rows: list[dict[str, Any]] = []
-    for m in month_service.list_months(raw_conn()):
+    for m in cached(_list_months):
         if year is not None and not m["month"].startswith(f"{year:04d}-"):
             continue
         rows.append(

@@ -10,14 +10,14 @@ from flask import Blueprint
 from bookedbiz.reports import revenue
 from bookedbiz.reports.pages import pct_change
 from bookedbiz.web import tables as tbl
-from bookedbiz.web.db import read_conn
+from bookedbiz.web.cache import cached
 from bookedbiz.web.view import current_filters, render_report
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
 
 def overview_tables(filters) -> tuple[list[tbl.Table], dict[str, Any]]:  # noqa: ANN001
-    months = revenue.monthly_overview(read_conn(), filters)
+    months = cached(revenue.monthly_overview, filters)
     key = "net" if filters.measure == "net" else "gross"
     prior_key = f"prior_{key}"
     rows = []
