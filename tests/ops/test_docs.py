@@ -46,7 +46,7 @@ def resolve(tokens: list[str]) -> tuple[list[str], click.Command, list[str]]:
     path: list[str] = []
     rest = list(tokens)
     while isinstance(command, click.Group) and rest and not rest[0].startswith("-"):
-        sub = command.commands.get(rest[0])
+        sub = command.get_command(click.Context(command), rest[0])
         assert sub is not None, f"no command {' '.join([*path, rest[0]])!r}"
         command, path = sub, [*path, rest.pop(0)]
     return path, command, rest

@@ -200,3 +200,14 @@ def matrix_totals(rows: list[dict[str, Any]], months: list[str]) -> dict[str, An
     if rows and "prior_micros" in rows[0]:
         totals["prior_total"] = money(sum(r["prior_micros"] for r in rows))
     return totals
+
+
+def year_span(conn: Connection) -> list[int]:
+    """Every year from the first to the last month with booked business (two index lookups,
+    where a DISTINCT over the summary would scan it)."""
+    first, last = conn.execute(
+        text("SELECT MIN(broadcast_month), MAX(broadcast_month) FROM spot_summary")
+    ).one()
+    if not first:
+        return []
+    return list(range(int(first[:4]), int(last[:4]) + 1))

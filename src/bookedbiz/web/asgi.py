@@ -10,4 +10,4 @@ from a2wsgi import WSGIMiddleware
 from bookedbiz.web.app import create_app
 
 flask_app = create_app()
-app = WSGIMiddleware(flask_app, workers=16)
+app = WSGIMiddleware(flask_app, workers=8)

@@ -45,6 +45,8 @@ def fmt_cell(value: Any, kind: str) -> str:
         return fmt_int(value)
     if kind == "pct":
         return fmt_pct(value)
+    if kind == "share":
+        return "–" if value is None or value == "" else f"{Decimal(value):,.1f}%"
     return "" if value is None else str(value)
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import xlsxwriter
 
-KINDS = ("text", "money", "int", "pct", "link")
+KINDS = ("text", "money", "int", "pct", "share")
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ class Column:
 
     @property
     def numeric(self) -> bool:
-        return self.kind in ("money", "int", "pct")
+        return self.kind in ("money", "int", "pct", "share")
 
 
 @dataclass
@@ -59,7 +59,7 @@ def cell_value(column: Column, value: Any) -> Any:
         return Decimal(value).quantize(Decimal("0.01"))
     if column.kind == "int":
         return int(value)
-    if column.kind == "pct":
+    if column.kind in ("pct", "share"):
         return Decimal(value).quantize(Decimal("0.1"))
     return str(value)
 
@@ -184,8 +184,9 @@ def _write_row(sheet, index: int, columns: list[Column], row: dict, fmt: dict, *
         value = cell_value(column, row.get(column.key))
         if value is None:
             sheet.write_blank(index, col, None, fmt[prefix + "text"])
-        elif column.kind in ("money", "pct"):
-            sheet.write_number(index, col, float(value), fmt[prefix + column.kind])
+        elif column.kind in ("money", "pct", "share"):
+            kind = "money" if column.kind == "money" else "pct"
+            sheet.write_number(index, col, float(value), fmt[prefix + kind])
         elif column.kind == "int":
             sheet.write_number(index, col, value, fmt[prefix + "int"])
         else:

@@ -11,6 +11,7 @@ from flask import Response, abort, render_template, request, url_for
 from bookedbiz.broadcast_calendar import broadcast_weeks, label, months_of_year
 from bookedbiz.reports import revenue
 from bookedbiz.reports.filters import ReportFilters
+from bookedbiz.reports.pages import year_span
 from bookedbiz.web import tables as tbl
 from bookedbiz.web.cache import cached
 from bookedbiz.web.db import read_conn
@@ -30,7 +31,7 @@ def current_filters(extra_keys: tuple[str, ...] = ()) -> ReportFilters:
 
 def default_year() -> int:
     """This year when it has data, else the latest year that does (a fresh demo still shows)."""
-    years = cached(revenue.available_years)
+    years = cached(year_span)
     this_year = date.today().year
     if not years or this_year in years:
         return this_year
@@ -91,7 +92,7 @@ def month_table_columns(year: int) -> list[tbl.Column]:
 
 def filter_bar(filters: ReportFilters) -> dict[str, Any]:
     options = cached(revenue.filter_options, filters.year)
-    years = sorted(set(cached(revenue.available_years)) | {filters.year}, reverse=True)
+    years = sorted(set(cached(year_span)) | {filters.year}, reverse=True)
     return {"years": years, "options": options, "filters": filters}
 
 

@@ -19,6 +19,7 @@ from bookedbiz.errors import BookedBizError, NotFoundError
 from bookedbiz.reports import customer_detail, revenue
 from bookedbiz.reports.imports import import_batch, import_history
 from bookedbiz.reports.pages import ae_summary, customer_month_matrix
+from bookedbiz.web.cache import cached
 from bookedbiz.web.db import db_path, read_conn
 from bookedbiz.web.view import current_filters
 
@@ -73,23 +74,26 @@ def revenue_report() -> Response:
         choices = ", ".join(revenue.GROUPINGS)
         raise BookedBizError(f"Unknown grouping '{by[:30]}'; use one of {choices}.")
     filters = current_filters(("customer_id",))
-    conn = read_conn()
-    return reply(revenue.revenue_by(conn, by, filters), by=by,
-                 total=revenue.revenue_total(conn, filters), **_filters_meta(filters))
+    return reply(cached(revenue.revenue_by, by, filters), by=by,
+                 total=cached(revenue.revenue_total, filters), **_filters_meta(filters))
 
 
 @bp.get("/overview")
 def overview() -> Response:
     filters = current_filters()
-    return reply(revenue.monthly_overview(read_conn(), filters), **_filters_meta(filters))
+    return reply(cached(revenue.monthly_overview, filters), **_filters_meta(filters))
 
 
 @bp.get("/customers")
 def customers() -> Response:
     filters = current_filters()
-    rows = customer_month_matrix(read_conn(), filters, request.args.get("q"))
-    for row in rows:
-        row.pop("total_micros", None)
+    needle = (request.args.get("q") or "").strip().lower()
+    hidden = ("total_micros", "months_micros")
+    rows = [
+        {k: v for k, v in row.items() if k not in hidden}
+        for row in cached(customer_month_matrix, filters, None)
+        if not needle or needle in row["customer"].lower() or needle in row["ae"].lower()
+    ]
     return reply(rows, **_filters_meta(filters))
 
 
@@ -105,7 +109,9 @@ def customer(customer_id: int) -> Response:
 @bp.get("/aes")
 def aes() -> Response:
     filters = current_filters()
-    return reply(ae_summary(read_conn(), filters), **_filters_meta(filters))
+    hidden = ("total_micros", "months_micros", "prior_micros")
+    return reply([{k: v for k, v in row.items() if k not in hidden}
+                  for row in cached(ae_summary, filters)], **_filters_meta(filters))
 
 
 @bp.get("/months")

@@ -44,7 +44,7 @@ def breakdown_table(filters, dimension: str) -> tuple[tbl.Table, dict[str, Any]]
         tbl.Column("gross", "Gross", "money"),
         tbl.Column("net", "Net", "money"),
         tbl.Column("spots", "Spots", "int"),
-        tbl.Column("share", f"Share of {measure} %", "pct"),
+        tbl.Column("share", f"Share of {measure} %", "share"),
     ]
     totals = {k: "" for k in label_keys}
     totals[label_keys[0]] = "Total"

@@ -131,7 +131,7 @@ def detail(customer_id: int):  # noqa: ANN201
                 f"{title} {filters.year}",
                 [tbl.Column("label", title[:-1] if title != "Agencies" else "Agency"),
                  tbl.Column("gross", "Gross", "money"), tbl.Column("net", "Net", "money"),
-                 tbl.Column("spots", "Spots", "int"), tbl.Column("share", "Share %", "pct")],
+                 tbl.Column("spots", "Spots", "int"), tbl.Column("share", "Share %", "share")],
                 rows,
                 totals=[_total(rows)] if rows else [],
                 empty_message=f"No booked business in {filters.year}.",
