@@ -69,7 +69,7 @@ def test_import_json_and_reports(db_path: Path, workbooks, runner: CliRunner,
                   "--db", str(db_path)])))
         key = by.replace("-", "_")
         assert all(key in row and {"gross", "net", "spots"} <= set(row) for row in rows)
-        assert sum(Decimal(r["gross"]) for r in rows) == total, by
+        assert sum(Decimal(str(r["gross"])) for r in rows) == total, by
     csv_text = _ok(runner.invoke(cli, ["report", "revenue", "--year", "2024", "--format", "csv",
                                        "--measure", "net", "--db", str(db_path)]))
     rows = list(csv.DictReader(io.StringIO(csv_text)))

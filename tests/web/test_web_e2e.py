@@ -141,7 +141,7 @@ def test_browser_session(server) -> None:
         page.screenshot(path=str(OUT / "14-overview-net-sea.png"))
         filters = {"year": YEAR, "measure": "net", "market": "SEA"}
         expected = cli_report(db, "month", filters)
-        expected_net = sum((Decimal(r["net"]) for r in expected), Decimal(0))
+        expected_net = sum((Decimal(str(r["net"])) for r in expected), Decimal(0))
         card = page.locator("[data-card=total]").inner_text()
         assert Decimal(card.replace("$", "").replace(",", "")) == expected_net
 

@@ -54,7 +54,7 @@ def months_list(db_path: Path | None, as_json: bool) -> None:
         conn.close()
     if as_json:
         for row in rows:
-            row["gross"] = str(micros_to_dollars(row.pop("gross_micros")))  # type: ignore[arg-type]
+            row["gross"] = float(micros_to_dollars(row.pop("gross_micros")))  # type: ignore[arg-type]
         click.echo(json.dumps(rows, indent=2))
         return
     from rich.console import Console

@@ -61,7 +61,8 @@ def print_result(result: ImportResult, as_json: bool) -> None:
         for change in result.changes:
             d = change.to_dict()
             click.echo(f"  {d['label']:<8} {d['action']:<23} {d['rows_before']:>8,} → "
-                       f"{d['rows_after']:<8,} {d['gross_before']:>14} → {d['gross_after']}")
+                       f"{d['rows_after']:<8,} {d['gross_before']:>14,.2f} → "
+                       f"{d['gross_after']:,.2f}")
     if result.months_closed:
         click.echo(f"  closed: {', '.join(result.months_closed)}")
     for warning in result.warnings:

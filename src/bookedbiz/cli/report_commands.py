@@ -29,7 +29,8 @@ def _columns(by: str) -> list[str]:
 
 
 def _jsonable(value: object) -> object:
-    return str(value) if isinstance(value, Decimal) else value
+    """Money as a JSON number with at most two decimals (what spreadsheets and clients expect)."""
+    return float(value) if isinstance(value, Decimal) else value
 
 
 @report_group.command("revenue")
@@ -80,7 +81,7 @@ def revenue_command(year: int | None, by: str, measure: str, ae: str | None,
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(columns)
         for row in rows:
-            writer.writerow([_jsonable(row.get(c)) for c in columns])
+            writer.writerow([row.get(c) for c in columns])
         text = buffer.getvalue().rstrip("\n")
     else:
         text = _table_text(rows, columns, total, by, filters)

@@ -24,9 +24,9 @@ class MonthChange:
             "action": self.action,
             "rows_before": self.rows_before,
             "rows_after": self.rows_after,
-            "gross_before": str(micros_to_dollars(self.gross_before_micros)),
-            "gross_after": str(micros_to_dollars(self.gross_after_micros)),
-            "gross_change": str(
+            "gross_before": float(micros_to_dollars(self.gross_before_micros)),
+            "gross_after": float(micros_to_dollars(self.gross_after_micros)),
+            "gross_change": float(
                 micros_to_dollars(self.gross_after_micros - self.gross_before_micros)
             ),
         }

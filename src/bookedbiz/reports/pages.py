@@ -56,11 +56,11 @@ def customer_month_matrix(
         f"SELECT s.customer_id, s.ae_id, s.broadcast_month, SUM(s.{measure}), SUM(s.spots) "  # noqa: S608
         "FROM spot_summary s "
         f"WHERE s.broadcast_month BETWEEN :start AND :end AND {where} "
-        "GROUP BY s.customer_id, s.ae_id, s.broadcast_month"
+        "GROUP BY s.broadcast_month, s.customer_id, s.ae_id"
     )
     cells: dict[tuple[int, int], dict[str, int]] = defaultdict(dict)
     spot_counts: dict[tuple[int, int], int] = defaultdict(int)
-    for customer_id, ae_id, month, amount, spots in conn.execute(text(sql), params):
+    for customer_id, ae_id, month, amount, spots in conn.execute(text(sql), params).all():
         cells[(customer_id, ae_id)][month] = amount or 0
         spot_counts[(customer_id, ae_id)] += spots or 0
     if not cells:
@@ -106,17 +106,17 @@ def _names(conn: Connection, table: str, key: str, ids: list[int]) -> dict[int, 
 
 
 def _customers_before(conn: Connection, customer_ids: list[int], month: str) -> set[int]:
-    """Customers among ``customer_ids`` with any summary row before ``month``."""
-    sql = (
-        "SELECT DISTINCT customer_id FROM spot_summary "
-        "WHERE customer_id = :c AND broadcast_month < :m LIMIT 1"
-    )
-    found: set[int] = set()
-    stmt = text(sql)
-    for customer_id in customer_ids:
-        if conn.execute(stmt, {"c": customer_id, "m": month}).first():
-            found.add(customer_id)
-    return found
+    """Customers among ``customer_ids`` with any summary row before ``month``: one statement
+    (an index probe per customer on ``(customer_id, broadcast_month)``), not one per customer."""
+    rows = conn.execute(
+        text(
+            "SELECT c.customer_id FROM customers c WHERE EXISTS (SELECT 1 FROM spot_summary s "
+            "WHERE s.customer_id = c.customer_id AND s.broadcast_month < :m)"
+        ),
+        {"m": month},
+    ).scalars()
+    wanted = set(customer_ids)
+    return {c for c in rows if c in wanted}
 
 
 def ae_summary(conn: Connection, filters: ReportFilters) -> list[dict[str, Any]]:
@@ -136,7 +136,7 @@ def ae_summary(conn: Connection, filters: ReportFilters) -> list[dict[str, Any]]
     current: dict[int, dict[str, int]] = defaultdict(dict)
     prior: dict[int, int] = defaultdict(int)
     spots: dict[int, int] = defaultdict(int)
-    for ae_id, month, amount, count in conn.execute(text(sql), params):
+    for ae_id, month, amount, count in conn.execute(text(sql), params).all():
         if month >= months[0]:
             current[ae_id][month] = amount or 0
             spots[ae_id] += count or 0
@@ -203,10 +203,13 @@ def matrix_totals(rows: list[dict[str, Any]], months: list[str]) -> dict[str, An
 
 
 def year_span(conn: Connection) -> list[int]:
-    """Every year from the first to the last month with booked business (two index lookups,
-    where a DISTINCT over the summary would scan it)."""
+    """Every year from the first to the last month with booked business.
+
+    Two scalar subqueries, because SQLite answers a lone MIN() or MAX() with one index lookup
+    but scans the whole index when both share one SELECT."""
     first, last = conn.execute(
-        text("SELECT MIN(broadcast_month), MAX(broadcast_month) FROM spot_summary")
+        text("SELECT (SELECT MIN(broadcast_month) FROM spot_summary), "
+             "(SELECT MAX(broadcast_month) FROM spot_summary)")
     ).one()
     if not first:
         return []

@@ -148,24 +148,70 @@ def monthly_overview(conn: Connection, filters: ReportFilters) -> list[dict[str,
 
 
 def available_years(conn: Connection) -> list[int]:
-    rows = conn.execute(
-        text("SELECT DISTINCT substr(broadcast_month, 1, 4) FROM spot_summary ORDER BY 1")
-    ).all()
+    """Years with booked business, ascending.
+
+    A loose index scan: one MIN() lookup per year on the month index, where a DISTINCT over
+    ``spot_summary`` would read every row."""
+    rows = conn.execute(text(
+        "WITH RECURSIVE y(month) AS ("
+        " SELECT (SELECT MIN(broadcast_month) FROM spot_summary)"
+        " UNION ALL"
+        " SELECT (SELECT MIN(broadcast_month) FROM spot_summary"
+        "         WHERE broadcast_month > substr(y.month, 1, 4) || '-99')"
+        " FROM y WHERE y.month IS NOT NULL)"
+        " SELECT substr(month, 1, 4) FROM y WHERE month IS NOT NULL"
+    )).all()
     return [int(r[0]) for r in rows]
 
 
 def filter_options(conn: Connection, year: int | None) -> dict[str, list[str]]:
+    """The AEs, markets and revenue types that have booked business in ``year`` (all years
+    when None): what the filter bar offers.
+
+    With an index leading on each column this is a loose index scan (one lookup per distinct
+    value, one existence probe for the year), so it costs the same on any size of database;
+    without those indexes it is one pass over the year's summary rows."""
     where, params = ReportFilters(year=year).where()
+    columns = ("ae_id", "market_code", "revenue_type")
+    if not set(columns) <= _leading_index_columns(conn):
+        return _filter_options_one_pass(conn, where, params)
     aes = conn.execute(text(
-        f"SELECT DISTINCT a.name FROM spot_summary ss JOIN aes a ON a.ae_id = ss.ae_id "
-        f"WHERE {where} ORDER BY a.name"), params).scalars().all()
-    markets = conn.execute(text(
-        f"SELECT DISTINCT market_code FROM spot_summary ss WHERE {where} AND market_code != '' "
-        "ORDER BY 1"), params).scalars().all()
-    types = conn.execute(text(
-        f"SELECT DISTINCT revenue_type FROM spot_summary ss WHERE {where} AND revenue_type != ''"
-        " ORDER BY 1"), params).scalars().all()
-    return {"aes": list(aes), "markets": list(markets), "revenue_types": list(types)}
+        "SELECT DISTINCT a.name FROM aes a WHERE EXISTS (SELECT 1 FROM spot_summary ss "
+        f"WHERE ss.ae_id = a.ae_id AND {where}) ORDER BY a.name"), params).scalars().all()
+    return {"aes": list(aes), "markets": _values_with_data(conn, "market_code", where, params),
+            "revenue_types": _values_with_data(conn, "revenue_type", where, params)}
+
+
+def _leading_index_columns(conn: Connection) -> set[str]:
+    """The columns that some index on ``spot_summary`` starts with."""
+    return set(conn.execute(text(
+        "SELECT i.name FROM pragma_index_list('spot_summary') AS l, "
+        "pragma_index_info(l.name) AS i WHERE i.seqno = 0")).scalars())
+
+
+def _filter_options_one_pass(conn: Connection, where: str,
+                             params: dict[str, object]) -> dict[str, list[str]]:
+    rows = conn.execute(text(
+        "SELECT DISTINCT a.name, ss.market_code, ss.revenue_type FROM spot_summary ss "
+        f"JOIN aes a ON a.ae_id = ss.ae_id WHERE {where}"), params).all()
+    return {"aes": sorted({r[0] for r in rows}),
+            "markets": sorted({r[1] for r in rows if r[1] != ""}),
+            "revenue_types": sorted({r[2] for r in rows if r[2] != ""})}
+
+
+def _values_with_data(conn: Connection, column: str, where: str,
+                      params: dict[str, object]) -> list[str]:
+    """Distinct non-blank values of a ``spot_summary`` column with a row matching ``where``."""
+    assert column in ("market_code", "revenue_type")
+    return list(conn.execute(text(
+        "WITH RECURSIVE v(value) AS ("
+        f" SELECT (SELECT MIN({column}) FROM spot_summary WHERE {column} > '')"
+        " UNION ALL"
+        f" SELECT (SELECT MIN({column}) FROM spot_summary WHERE {column} > v.value)"
+        " FROM v WHERE v.value IS NOT NULL)"
+        " SELECT value FROM v WHERE value IS NOT NULL AND EXISTS ("
+        f" SELECT 1 FROM spot_summary ss WHERE ss.{column} = v.value AND {where})"
+        " ORDER BY value"), params).scalars().all())
 
 
 def last_import(conn: Connection) -> dict[str, object] | None:

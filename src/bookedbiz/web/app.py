@@ -20,6 +20,7 @@ from bookedbiz.web import formatting
 from bookedbiz.web.auth import init_auth, is_api_request
 from bookedbiz.web.cache import ReportCache
 from bookedbiz.web.db import ENGINE_KEY, close_conn, make_read_engine
+from bookedbiz.web.table_html import rows_html
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     init_auth(app)
     formatting.init_app(app)
+    app.jinja_env.globals["table_rows"] = rows_html
     _security_headers(app)
     _error_pages(app)
 
