@@ -269,9 +269,11 @@ def _run(conn, workbook, result: ImportResult, *, mode, closed_by, strict,
             result.rows_read += 1
             if type(values[0]) is Reject:
                 result.rows_rejected += 1
-                for reject in values:
-                    result.rejects.append(RejectRecord(sheet_name, row_number, reject.column,
-                                                       reject.value, reject.reason))
+                if len(result.rejects) < MAX_STORED_REJECTS:  # a junk file stays bounded
+                    for reject in values:
+                        result.rejects.append(RejectRecord(sheet_name, row_number,
+                                                           reject.column, reject.value,
+                                                           reject.reason))
                 continue
             month = values[i_month]
             if month in skip:

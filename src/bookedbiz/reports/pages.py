@@ -127,22 +127,27 @@ def ae_summary(conn: Connection, filters: ReportFilters) -> list[dict[str, Any]]
     where, params = summary_where(filters)
     measure = _measure_column(filters)
     params.update(start=prior_months[0], end=months[-1])
+    # One pass, grouped in the order of an index led by (broadcast_month, customer_id, ae_id)
+    # when there is one; AE totals and distinct customers are then summed here from a few
+    # thousand groups instead of sorting the two years' rows twice.
     sql = (
-        f"SELECT s.ae_id, s.broadcast_month, SUM(s.{measure}), SUM(s.spots) "  # noqa: S608
-        "FROM spot_summary s "
+        f"SELECT s.broadcast_month, s.customer_id, s.ae_id, SUM(s.{measure}), "  # noqa: S608
+        "SUM(s.spots) FROM spot_summary s "
         f"WHERE s.broadcast_month BETWEEN :start AND :end AND {where} "
-        "GROUP BY s.ae_id, s.broadcast_month"
+        "GROUP BY s.broadcast_month, s.customer_id, s.ae_id"
     )
-    current: dict[int, dict[str, int]] = defaultdict(dict)
+    current: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     prior: dict[int, int] = defaultdict(int)
     spots: dict[int, int] = defaultdict(int)
-    for ae_id, month, amount, count in conn.execute(text(sql), params).all():
+    customer_sets: dict[int, set[int]] = defaultdict(set)
+    for month, customer_id, ae_id, amount, count in conn.execute(text(sql), params).all():
         if month >= months[0]:
-            current[ae_id][month] = amount or 0
+            current[ae_id][month] += amount or 0
             spots[ae_id] += count or 0
+            customer_sets[ae_id].add(customer_id)
         else:
             prior[ae_id] += amount or 0
-    customers = _distinct_customers_per_ae(conn, filters, months[0], months[-1])
+    customers = {ae_id: len(ids) for ae_id, ids in customer_sets.items()}
     ae_ids = sorted(set(current) | set(prior))
     names = _names(conn, "aes", "ae_id", ae_ids)
     rows = []
@@ -165,18 +170,6 @@ def ae_summary(conn: Connection, filters: ReportFilters) -> list[dict[str, Any]]
         row["change_pct"] = pct_change(row["total"], last_year)
     rows.sort(key=lambda r: (-r["total"], r["ae"].lower()))
     return rows
-
-
-def _distinct_customers_per_ae(
-    conn: Connection, filters: ReportFilters, start: str, end: str
-) -> dict[int, int]:
-    where, params = summary_where(filters)
-    params.update(start=start, end=end)
-    sql = (
-        "SELECT s.ae_id, COUNT(DISTINCT s.customer_id) FROM spot_summary s "  # noqa: S608
-        f"WHERE s.broadcast_month BETWEEN :start AND :end AND {where} GROUP BY s.ae_id"
-    )
-    return dict(conn.execute(text(sql), params).all())
 
 
 def apportion_rows(rows: list[dict[str, Any]], months: list[str]) -> None:
