@@ -252,3 +252,12 @@ def test_title_rows_above_the_header_and_headerless_files(tmp_path: Path, db_pat
     result = import_workbook(db_path, headerless, mode="historical", closed_by="x", today=TODAY)
     assert result.rows_inserted == 1
     assert [(r.row_number, r.reason) for r in result.rejects] == [(2, "unreadable date")]
+
+
+def test_mixed_case_spelling_wins_for_display(tmp_path: Path, db_path: Path) -> None:
+    rows = [spot_row(bill_code="ACME AGENCY:ACME FOODS", sales_person="charmaine lane"),
+            spot_row(bill_code="Acme Agency:Acme Foods", sales_person="Charmaine Lane")]
+    path = write_workbook(tmp_path / "case.xlsx", {"Commercials": rows})
+    import_workbook(db_path, path, mode="historical", closed_by="x", today=TODAY)
+    assert [r["customer"] for r in _totals(db_path, "customer")] == ["Acme Agency:Acme Foods"]
+    assert [(r["ae"], r["spots"]) for r in _totals(db_path, "ae")] == [("Charmaine Lane", 2)]

@@ -28,6 +28,11 @@ class Created:
     unknown_markets: dict[str, int] = field(default_factory=dict)
 
 
+def _flat_case(name: str) -> bool:
+    """True for names without mixed case (``ACME``, ``acme``), which read like data drift."""
+    return name.isupper() or name.islower()
+
+
 class EntityResolver:
     """Per-run resolver bound to a connection that is inside a write transaction."""
 
@@ -39,16 +44,21 @@ class EntityResolver:
         self._aliases = dict(
             conn.execute("SELECT alias_key, customer_id FROM customer_aliases WHERE is_active = 1")
         )
-        self._customers: dict[str, tuple[int, int | None, int | None]] = {
-            key: (cid, agency, merged)
-            for key, cid, agency, merged in conn.execute(
-                "SELECT name_key, customer_id, agency_id, merged_into FROM customers"
-            )
-        }
+        self._customers: dict[str, tuple[int, int | None, int | None]] = {}
+        self._names: dict[int, str] = {}
+        for key, cid, agency, merged, name in conn.execute(
+            "SELECT name_key, customer_id, agency_id, merged_into, name FROM customers"
+        ):
+            self._customers[key] = (cid, agency, merged)
+            self._names[cid] = name
         self._customer_agency = {cid: agency for cid, agency, _ in self._customers.values()}
         self._merged = {cid: merged for cid, _, merged in self._customers.values() if merged}
         self._agencies = dict(conn.execute("SELECT name_key, agency_id FROM agencies"))
-        self._aes = dict(conn.execute("SELECT name_key, ae_id FROM aes"))
+        self._aes: dict[str, int] = {}
+        self._ae_names: dict[int, str] = {}
+        for key, ae_id, name in conn.execute("SELECT name_key, ae_id, name FROM aes"):
+            self._aes[key] = ae_id
+            self._ae_names[ae_id] = name
         self._ae_aliases = dict(conn.execute("SELECT alias_key, ae_id FROM ae_aliases"))
         self._markets = {row[0] for row in conn.execute("SELECT code FROM markets")}
         self._markets.add("")
@@ -78,6 +88,7 @@ class EntityResolver:
             key = name_key(name)
             found = self._customers.get(key)
             if found is not None:
+                self._prefer_spelling("customers", "customer_id", found[0], name, self._names)
                 customer_id = self._survivor(found[0])
                 result = (customer_id, self._customer_agency.get(customer_id))
             else:
@@ -88,12 +99,23 @@ class EntityResolver:
                     (name, key, agency_id, self.now),
                 )
                 customer_id = int(cur.lastrowid)
+                self._names[customer_id] = name
                 self._customers[key] = (customer_id, agency_id, None)
                 self._customer_agency[customer_id] = agency_id
                 self.created.customers.append(name)
                 result = (customer_id, agency_id)
         self._bill_cache[bill_code] = result
         return result
+
+    def _prefer_spelling(self, table: str, id_column: str, row_id: int, seen: str,
+                         names: dict[int, str]) -> None:
+        """Replace an all-caps or all-lower-case display name by a mixed-case spelling of the
+        same name when one turns up (``FOO MOTORS`` → ``Foo Motors``)."""
+        current = names.get(row_id)
+        if current is None or current == seen or not _flat_case(current) or _flat_case(seen):
+            return
+        self.conn.execute(f"UPDATE {table} SET name = ? WHERE {id_column} = ?", (seen, row_id))
+        names[row_id] = seen
 
     def _agency(self, name: str) -> int:
         key = name_key(name)
@@ -123,6 +145,8 @@ class EntityResolver:
             display = " ".join(sales_person.split())
             key = name_key(display)
             ae_id = self._ae_aliases.get(key) or self._aes.get(key)
+            if ae_id is not None and key in self._aes:
+                self._prefer_spelling("aes", "ae_id", ae_id, display, self._ae_names)
             if ae_id is None:
                 base = _TRANSFER_SUFFIX.sub("", display)
                 if base and base != display:
@@ -149,6 +173,7 @@ class EntityResolver:
             )
             ae_id = int(cur.lastrowid)
             self._aes[key] = ae_id
+            self._ae_names[ae_id] = display
             self.created.aes.append(display)
         return ae_id
 

@@ -48,9 +48,13 @@ def breakdown_table(filters, dimension: str) -> tuple[tbl.Table, dict[str, Any]]
     ]
     totals = {k: "" for k in label_keys}
     totals[label_keys[0]] = "Total"
-    overall = cached(revenue.revenue_total, filters)  # rounded once, like the CLI
+    # revenue_by apportions each column so its parts add up to the total rounded once (as the
+    # CLI rounds it), and none of these groupings drops rows, so the column sums ARE that total:
+    # no second pass over the year is needed.
     totals.update(
-        gross=overall["gross"], net=overall["net"], spots=overall["spots"],
+        gross=sum((r["gross"] for r in rows), Decimal(0)),
+        net=sum((r["net"] for r in rows), Decimal(0)),
+        spots=sum(r["spots"] for r in rows),
         share=Decimal("100.0") if total else None,
     )
     table = tbl.Table(f"by-{dimension}", f"{title} {filters.year} ({measure})", columns, out,

@@ -9,7 +9,7 @@ from flask import Blueprint, flash, redirect, request, url_for
 from bookedbiz import months as month_service
 from bookedbiz.broadcast_calendar import label
 from bookedbiz.errors import BookedBizError
-from bookedbiz.reports.month_events import closure_events
+from bookedbiz.reports.month_events import closure_events, months_with_totals
 from bookedbiz.reports.pages import money
 from bookedbiz.web import tables as tbl
 from bookedbiz.web.auth import actor_name, admin_required
@@ -20,15 +20,9 @@ from bookedbiz.web.view import current_filters, render_report
 bp = Blueprint("months", __name__, url_prefix="/months")
 
 
-def _list_months(conn) -> list[dict[str, Any]]:  # noqa: ANN001
-    return month_service.list_months(conn.connection.driver_connection)
-
-
 def months_table(year: int | None) -> tbl.Table:
     rows: list[dict[str, Any]] = []
-    for m in cached(_list_months):
-        if year is not None and not m["month"].startswith(f"{year:04d}-"):
-            continue
+    for m in cached(months_with_totals, year):
         rows.append(
             {
                 "month": m["month"],
