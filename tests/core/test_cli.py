@@ -31,6 +31,32 @@ def test_init_creates_then_reports_up_to_date(tmp_path: Path, runner: CliRunner)
     assert result.exit_code == 4
 
 
+def test_init_upgrades_with_a_verified_snapshot_first(tmp_path: Path,
+                                                     runner: CliRunner) -> None:
+    db = tmp_path / "old.db"
+    _ok(runner.invoke(cli, ["init", "--db", str(db)]))
+    conn = sqlite3.connect(db)  # put the file back to how revision 0001 left it
+    for name in ("ix_spot_summary_month_cover", "ix_spot_summary_ae", "ix_spot_summary_market",
+                 "ix_spot_summary_revenue_type"):
+        conn.execute(f"DROP INDEX {name}")
+    conn.execute("CREATE INDEX ix_spot_summary_month ON spot_summary (broadcast_month)")
+    conn.execute("UPDATE alembic_version SET version_num = '0001'")
+    conn.commit()
+    conn.close()
+    refused = runner.invoke(cli, ["months", "list", "--db", str(db)])
+    assert refused.exit_code == 1 and "bookedbiz init" in refused.output
+    out = _ok(runner.invoke(cli, ["init", "--db", str(db)]))
+    assert "Upgraded" in out and "from 0001 to 0002" in out
+    snapshots = list((tmp_path / "backups").glob("pre-migration-*.db"))
+    assert len(snapshots) == 1
+    assert sqlite3.connect(snapshots[0]).execute(
+        "SELECT version_num FROM alembic_version").fetchone() == ("0001",)
+    indexes = {r[0] for r in sqlite3.connect(db).execute(
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'spot_summary'")}
+    assert "ix_spot_summary_month_cover" in indexes and "ix_spot_summary_month" not in indexes
+    _ok(runner.invoke(cli, ["months", "list", "--db", str(db)]))
+
+
 def test_schema_behind_is_refused(tmp_path: Path, runner: CliRunner) -> None:
     db = tmp_path / "old.db"
     _ok(runner.invoke(cli, ["init", "--db", str(db)]))

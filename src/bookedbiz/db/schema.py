@@ -233,8 +233,14 @@ spot_summary = Table(
     Column("gross_micros", Integer, nullable=False),
     Column("net_micros", Integer, nullable=False),
     Column("spots", Integer, nullable=False),
-    Index("ix_spot_summary_month", "broadcast_month"),
+    # Covering index: the customer/AE/breakdown pages read a year in index order, no table.
+    Index("ix_spot_summary_month_cover", "broadcast_month", "customer_id", "ae_id",
+          "market_code", "revenue_type", "language_bucket", "spot_type", "agency_id",
+          "gross_micros", "net_micros", "spots"),
     Index("ix_spot_summary_customer", "customer_id", "broadcast_month"),
+    Index("ix_spot_summary_ae", "ae_id", "broadcast_month"),
+    Index("ix_spot_summary_market", "market_code", "broadcast_month"),
+    Index("ix_spot_summary_revenue_type", "revenue_type", "broadcast_month"),
 )
 
 month_closures = Table(

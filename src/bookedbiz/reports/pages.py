@@ -126,10 +126,10 @@ def ae_summary(conn: Connection, filters: ReportFilters) -> list[dict[str, Any]]
     prior_months = months_of_year(filters.year - 1)
     where, params = summary_where(filters)
     measure = _measure_column(filters)
-    params.update(start=prior_months[0], end=months[-1])
-    # One pass, grouped in the order of an index led by (broadcast_month, customer_id, ae_id)
-    # when there is one; AE totals and distinct customers are then summed here from a few
-    # thousand groups instead of sorting the two years' rows twice.
+    params.update(start=months[0], end=months[-1])
+    # This year grouped by (month, customer, AE): the order of an index led by those columns
+    # when there is one, so no sort; AE months and distinct customers are summed here from a
+    # few thousand groups. Last year needs only one total per AE.
     sql = (
         f"SELECT s.broadcast_month, s.customer_id, s.ae_id, SUM(s.{measure}), "  # noqa: S608
         "SUM(s.spots) FROM spot_summary s "
@@ -137,16 +137,20 @@ def ae_summary(conn: Connection, filters: ReportFilters) -> list[dict[str, Any]]
         "GROUP BY s.broadcast_month, s.customer_id, s.ae_id"
     )
     current: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    prior: dict[int, int] = defaultdict(int)
     spots: dict[int, int] = defaultdict(int)
     customer_sets: dict[int, set[int]] = defaultdict(set)
     for month, customer_id, ae_id, amount, count in conn.execute(text(sql), params).all():
-        if month >= months[0]:
-            current[ae_id][month] += amount or 0
-            spots[ae_id] += count or 0
-            customer_sets[ae_id].add(customer_id)
-        else:
-            prior[ae_id] += amount or 0
+        current[ae_id][month] += amount or 0
+        spots[ae_id] += count or 0
+        customer_sets[ae_id].add(customer_id)
+    params.update(start=prior_months[0], end=prior_months[-1])
+    prior_sql = (
+        f"SELECT s.ae_id, SUM(s.{measure}) FROM spot_summary s "  # noqa: S608
+        f"WHERE s.broadcast_month BETWEEN :start AND :end AND {where} GROUP BY s.ae_id"
+    )
+    prior: dict[int, int] = defaultdict(int)
+    for ae_id, amount in conn.execute(text(prior_sql), params).all():
+        prior[ae_id] = amount or 0
     customers = {ae_id: len(ids) for ae_id, ids in customer_sets.items()}
     ae_ids = sorted(set(current) | set(prior))
     names = _names(conn, "aes", "ae_id", ae_ids)

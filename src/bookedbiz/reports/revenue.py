@@ -168,35 +168,15 @@ def filter_options(conn: Connection, year: int | None) -> dict[str, list[str]]:
     """The AEs, markets and revenue types that have booked business in ``year`` (all years
     when None): what the filter bar offers.
 
-    With an index leading on each column this is a loose index scan (one lookup per distinct
-    value, one existence probe for the year), so it costs the same on any size of database;
-    without those indexes it is one pass over the year's summary rows."""
+    A loose index scan over the indexes leading on each column (schema revision 0002): one
+    lookup per distinct value and one existence probe for the year, so it costs the same on
+    any size of database."""
     where, params = ReportFilters(year=year).where()
-    columns = ("ae_id", "market_code", "revenue_type")
-    if not set(columns) <= _leading_index_columns(conn):
-        return _filter_options_one_pass(conn, where, params)
     aes = conn.execute(text(
         "SELECT DISTINCT a.name FROM aes a WHERE EXISTS (SELECT 1 FROM spot_summary ss "
         f"WHERE ss.ae_id = a.ae_id AND {where}) ORDER BY a.name"), params).scalars().all()
     return {"aes": list(aes), "markets": _values_with_data(conn, "market_code", where, params),
             "revenue_types": _values_with_data(conn, "revenue_type", where, params)}
-
-
-def _leading_index_columns(conn: Connection) -> set[str]:
-    """The columns that some index on ``spot_summary`` starts with."""
-    return set(conn.execute(text(
-        "SELECT i.name FROM pragma_index_list('spot_summary') AS l, "
-        "pragma_index_info(l.name) AS i WHERE i.seqno = 0")).scalars())
-
-
-def _filter_options_one_pass(conn: Connection, where: str,
-                             params: dict[str, object]) -> dict[str, list[str]]:
-    rows = conn.execute(text(
-        "SELECT DISTINCT a.name, ss.market_code, ss.revenue_type FROM spot_summary ss "
-        f"JOIN aes a ON a.ae_id = ss.ae_id WHERE {where}"), params).all()
-    return {"aes": sorted({r[0] for r in rows}),
-            "markets": sorted({r[1] for r in rows if r[1] != ""}),
-            "revenue_types": sorted({r[2] for r in rows if r[2] != ""})}
 
 
 def _values_with_data(conn: Connection, column: str, where: str,

@@ -15,7 +15,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    # Baseline only: later schema changes get their own revisions with explicit operations.
+    # Baseline only: later schema changes get their own revisions with explicit operations
+    # (written with IF NOT EXISTS, since this create_all uses the current table definitions).
     metadata.create_all(op.get_bind())
 
 
