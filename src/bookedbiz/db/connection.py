@@ -56,20 +56,23 @@ def connect(
     return conn
 
 
-def create_db_engine(path: str | Path, *, readonly: bool = False) -> Engine:
+def create_db_engine(path: str | Path, *, readonly: bool = False, pool_size: int = 5) -> Engine:
     """A SQLAlchemy engine over :func:`connect`, so Core queries get the same pragmas.
 
+    Read-only engines keep a thread-safe pool (the web app serves requests from a thread pool);
+    each transaction starts with BEGIN, so every query of a page or report sees one snapshot.
     SQLAlchemy is imported here, not at module level: the daily import does not need it and
     start-up time counts on a Raspberry Pi."""
     from sqlalchemy import create_engine, event
     from sqlalchemy.pool import NullPool, QueuePool
 
     path = Path(path)
-    engine = create_engine(
-        "sqlite://",
-        creator=lambda: connect(path, readonly=readonly),
-        poolclass=QueuePool if readonly else NullPool,
-    )
+    if readonly:
+        pooling = {"poolclass": QueuePool, "pool_size": pool_size, "max_overflow": pool_size}
+    else:
+        pooling = {"poolclass": NullPool}
+    engine = create_engine("sqlite://", creator=lambda: connect(path, readonly=readonly),
+                           **pooling)
 
     @event.listens_for(engine, "begin")
     def _begin(conn):  # noqa: ANN001 - SQLAlchemy hook

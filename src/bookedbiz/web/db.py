@@ -9,31 +9,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import current_app, g
-from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.pool import QueuePool
+from sqlalchemy import Connection, Engine
 
-from bookedbiz.db.connection import connect
+from bookedbiz.db.connection import create_db_engine
 
 ENGINE_KEY = "bookedbiz.engine"
 
 
 def make_read_engine(path: Path, pool_size: int = 12) -> Engine:
-    """A thread-safe pool of read-only connections (uvicorn runs Flask in a thread pool)."""
-    engine = create_engine(
-        "sqlite://",
-        creator=lambda: connect(path, readonly=True),
-        poolclass=QueuePool,
-        pool_size=pool_size,
-        max_overflow=pool_size,
-        pool_pre_ping=False,
-    )
-
-    @event.listens_for(engine, "begin")
-    def _begin(conn):  # noqa: ANN001 - SQLAlchemy hook
-        # One read transaction per request: every query of a page sees the same snapshot.
-        conn.exec_driver_sql("BEGIN")
-
-    return engine
+    """A pool of read-only connections (uvicorn runs Flask in a thread pool)."""
+    return create_db_engine(path, readonly=True, pool_size=pool_size)
 
 
 def db_path() -> Path:

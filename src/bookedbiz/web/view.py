@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
 from typing import Any
 
-from flask import Response, abort, render_template, request, url_for
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 
 from bookedbiz.broadcast_calendar import broadcast_weeks, label, months_of_year
+from bookedbiz.errors import BookedBizError
 from bookedbiz.reports import revenue
 from bookedbiz.reports.filters import ReportFilters
 from bookedbiz.reports.pages import year_span
@@ -162,3 +164,13 @@ def export(
     response = Response(body, mimetype=mime)
     response.headers["Content-Disposition"] = f'attachment; filename="{download}"'
     return response
+
+
+def act(action: Callable[[], str], endpoint: str, **values: Any) -> Response:
+    """Run a write from a form: flash its success sentence, or the error's one sentence, then
+    redirect (post/redirect/get), so every admin action reports the same way."""
+    try:
+        flash(action(), "success")
+    except BookedBizError as exc:
+        flash(str(exc), "error")
+    return redirect(url_for(endpoint, **values))

@@ -10,11 +10,11 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from bookedbiz import users
-from bookedbiz.errors import BookedBizError
 from bookedbiz.reports import admin_lists
 from bookedbiz.reports.customer_detail import search_customers
 from bookedbiz.web.auth import actor_name, admin_required
 from bookedbiz.web.db import db_path, read_conn
+from bookedbiz.web.view import act
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -56,12 +56,12 @@ def merge():  # noqa: ANN201
     elif survivor == merged:
         flash("A customer cannot be merged into itself.", "error")
     else:
-        try:
+        def merge_them() -> str:
             _stewardship().merge_customers(db_path(), survivor, merged, actor_name())
-            flash(f"Customer #{merged} is merged into #{survivor}; its spots moved and later "
-                  "imports will land on the survivor.", "success")
-        except BookedBizError as exc:
-            flash(str(exc), "error")
+            return (f"Customer #{merged} is merged into #{survivor}; its spots moved and later "
+                    "imports will land on the survivor.")
+
+        return act(merge_them, "admin.stewardship")
     return redirect(url_for("admin.stewardship"))
 
 
@@ -73,11 +73,11 @@ def ae_alias():  # noqa: ANN201
     if not alias or not ae:
         flash("Give the sales-person text and the AE it means.", "error")
     else:
-        try:
+        def add_alias() -> str:
             _stewardship().add_ae_alias(db_path(), alias[:200], ae[:200], actor_name())
-            flash(f"'{alias}' now counts as {ae}.", "success")
-        except BookedBizError as exc:
-            flash(str(exc), "error")
+            return f"'{alias}' now counts as {ae}."
+
+        return act(add_alias, "admin.stewardship")
     return redirect(url_for("admin.stewardship"))
 
 
@@ -98,30 +98,24 @@ def users_page():  # noqa: ANN201
 @admin_required
 def add_user():  # noqa: ANN201
     form = request.form
-    try:
-        users.create_user(
-            db_path(),
-            form.get("username") or "",
-            form.get("password") or "",
-            form.get("role") or "",
-            full_name=form.get("full_name"),
-            actor=actor_name(),
-        )
-        flash(f"User {form.get('username', '').strip().lower()} is added.", "success")
-    except BookedBizError as exc:
-        flash(str(exc), "error")
-    return redirect(url_for("admin.users_page"))
+
+    def add_user() -> str:
+        users.create_user(db_path(), form.get("username") or "", form.get("password") or "",
+                          form.get("role") or "", full_name=form.get("full_name"),
+                          actor=actor_name())
+        return f"User {form.get('username', '').strip().lower()} is added."
+
+    return act(add_user, "admin.users_page")
 
 
 @bp.post("/users/<username>/role")
 @admin_required
 def set_role(username: str):  # noqa: ANN201
-    try:
+    def change_role() -> str:
         users.set_role(db_path(), username, request.form.get("role") or "", actor=actor_name())
-        flash(f"{username} is now {request.form.get('role')}.", "success")
-    except BookedBizError as exc:
-        flash(str(exc), "error")
-    return redirect(url_for("admin.users_page"))
+        return f"{username} is now {request.form.get('role')}."
+
+    return act(change_role, "admin.users_page")
 
 
 @bp.post("/users/<username>/active")
@@ -131,21 +125,19 @@ def set_active(username: str):  # noqa: ANN201
     if not active and username == current_user.username:
         flash("You cannot disable your own account.", "error")
         return redirect(url_for("admin.users_page"))
-    try:
+    def change_active() -> str:
         users.set_active(db_path(), username, active, actor=actor_name())
-        flash(f"{username} is {'enabled' if active else 'disabled'}.", "success")
-    except BookedBizError as exc:
-        flash(str(exc), "error")
-    return redirect(url_for("admin.users_page"))
+        return f"{username} is {'enabled' if active else 'disabled'}."
+
+    return act(change_active, "admin.users_page")
 
 
 @bp.post("/users/<username>/password")
 @admin_required
 def reset_password(username: str):  # noqa: ANN201
-    try:
+    def change_password() -> str:
         users.set_password(db_path(), username, request.form.get("password") or "",
                            actor=actor_name())
-        flash(f"The password of {username} is changed.", "success")
-    except BookedBizError as exc:
-        flash(str(exc), "error")
-    return redirect(url_for("admin.users_page"))
+        return f"The password of {username} is changed."
+
+    return act(change_password, "admin.users_page")

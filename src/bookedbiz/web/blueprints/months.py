@@ -4,18 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, redirect, request, url_for
+from flask import Blueprint, request
 
 from bookedbiz import months as month_service
 from bookedbiz.broadcast_calendar import label
-from bookedbiz.errors import BookedBizError
 from bookedbiz.reports.month_events import closure_events, months_with_totals
 from bookedbiz.reports.pages import money
 from bookedbiz.web import tables as tbl
 from bookedbiz.web.auth import actor_name, admin_required
 from bookedbiz.web.cache import cached
 from bookedbiz.web.db import db_path, read_conn
-from bookedbiz.web.view import current_filters, render_report
+from bookedbiz.web.view import act, current_filters, render_report
 
 bp = Blueprint("months", __name__, url_prefix="/months")
 
@@ -69,21 +68,19 @@ def index():  # noqa: ANN201
 @admin_required
 def close(month: str):  # noqa: ANN201
     reason = (request.form.get("reason") or "").strip() or "closed in the web app"
-    try:
+    def close_it() -> str:
         key = month_service.close_month(db_path(), month, actor_name(), reason[:500])
-        flash(f"{label(key)} is closed.", "success")
-    except BookedBizError as exc:
-        flash(str(exc), "error")
-    return redirect(url_for("months.index"))
+        return f"{label(key)} is closed."
+
+    return act(close_it, "months.index")
 
 
 @bp.post("/<month>/reopen")
 @admin_required
 def reopen(month: str):  # noqa: ANN201
     reason = (request.form.get("reason") or "").strip()
-    try:
+    def reopen_it() -> str:
         key = month_service.reopen_month(db_path(), month, actor_name(), reason[:500])
-        flash(f"{label(key)} is open again.", "success")
-    except BookedBizError as exc:
-        flash(str(exc), "error")
-    return redirect(url_for("months.index"))
+        return f"{label(key)} is open again."
+
+    return act(reopen_it, "months.index")
