@@ -90,15 +90,20 @@ def reopen_month(db_path: Path, month_text: str, by: str, reason: str) -> str:
     return month
 
 
-def list_months(conn: sqlite3.Connection) -> list[dict[str, object]]:
-    """Every month with data or a closure: status, who closed it, rows and gross (non-Trade)."""
+def list_months(conn: sqlite3.Connection, year: int | None = None) -> list[dict[str, object]]:
+    """Every month of ``year`` (all years when None) with data or a closure: status, who closed
+    it, spots and gross (non-Trade). Reads only the year asked for (a month-range scan of the
+    summary) and probes closures by index."""
+    first, last = (f"{year:04d}-01", f"{year:04d}-12") if year else ("0000-00", "9999-99")
     rows = conn.execute(
         "WITH m AS (SELECT broadcast_month, SUM(spots) AS spots, SUM(gross_micros) AS gross "
-        "FROM spot_summary GROUP BY broadcast_month "
-        "UNION SELECT broadcast_month, 0, 0 FROM month_closures "
-        "WHERE broadcast_month NOT IN (SELECT broadcast_month FROM spot_summary)) "
+        "FROM spot_summary WHERE broadcast_month BETWEEN ? AND ? GROUP BY broadcast_month "
+        "UNION ALL SELECT c.broadcast_month, 0, 0 FROM month_closures c "
+        "WHERE c.broadcast_month BETWEEN ? AND ? AND NOT EXISTS (SELECT 1 FROM "
+        "spot_summary s WHERE s.broadcast_month = c.broadcast_month)) "
         "SELECT m.broadcast_month, m.spots, m.gross, c.closed_at, c.closed_by "
-        "FROM m LEFT JOIN month_closures c USING (broadcast_month) ORDER BY m.broadcast_month"
+        "FROM m LEFT JOIN month_closures c USING (broadcast_month) ORDER BY m.broadcast_month",
+        (first, last, first, last),
     ).fetchall()
     return [
         {
