@@ -87,7 +87,11 @@ def _memo(convert: Callable[[object], object]) -> Callable[[object], object]:
             cache[value] = result
             return result
 
+    converted.cache = cache  # type: ignore[attr-defined] - read inline on the hottest cells
     return converted
+
+
+_MISS = object()
 
 
 def _spot_type(raw: object) -> tuple[str, str | None]:
@@ -150,11 +154,21 @@ class RowNormalizer:
         elif air is _ERROR:
             rejects = (rejects or []) + [Reject(column_label("air_date"), text(air_raw),
                                                 "unreadable date")]
-        money = self._money
-        gross = money(cells[15])
-        value = money(cells[17])
-        broker = money(cells[19])
-        net = money(cells[21])
+        # The four money cells, looked up in the memo inline (booleans never hit the cache).
+        money, cached = self._money, self._money.cache
+        v15, v17, v19, v21 = cells[15], cells[17], cells[19], cells[21]
+        gross = cached.get(v15, _MISS) if v15.__class__ is not bool else _MISS
+        if gross is _MISS:
+            gross = money(v15)
+        value = cached.get(v17, _MISS) if v17.__class__ is not bool else _MISS
+        if value is _MISS:
+            value = money(v17)
+        broker = cached.get(v19, _MISS) if v19.__class__ is not bool else _MISS
+        if broker is _MISS:
+            broker = money(v19)
+        net = cached.get(v21, _MISS) if v21.__class__ is not bool else _MISS
+        if net is _MISS:
+            net = money(v21)
         if gross is _ERROR or value is _ERROR or broker is _ERROR or net is _ERROR:
             rejects = rejects or []
             for name, index, result in (("gross_rate", 15, gross), ("spot_value", 17, value),
@@ -216,14 +230,25 @@ class RowNormalizer:
                 converted = None
                 self._bad(name)
             ints.append(converted)
+        # Free-text columns: a plain string needs only a strip, inline (this runs per cell).
         t = self._text
+        v3, v7, v8, v9, v10, v14, v16, v22 = (cells[3], cells[7], cells[8], cells[9], cells[10],
+                                              cells[14], cells[16], cells[22])
         return [
             bill_code, air.isoformat(), end_date.isoformat() if end_date else None,
-            t[3](cells[3]), times[0], times[1], self._length_text(seconds), seconds,
-            t[7](cells[7]), t[8](cells[8]), t[9](cells[9]), t[10](cells[10]), ints[0], ints[1],
-            spot_type, spot_raw, t[14](cells[14]), gross, t[16](cells[16]), value, month,
-            month_derived, broker, ints[2], net, t[22](cells[22]), None, revenue,
-            revenue == vocab.TRADE, billing, self._agency_flag(cells[25]),
+            (v3.strip() or None) if v3.__class__ is str else t[3](v3),
+            times[0], times[1], self._length_text(seconds), seconds,
+            (v7.strip() or None) if v7.__class__ is str else t[7](v7),
+            (v8.strip() or None) if v8.__class__ is str else t[8](v8),
+            (v9.strip() or None) if v9.__class__ is str else t[9](v9),
+            (v10.strip() or None) if v10.__class__ is str else t[10](v10),
+            ints[0], ints[1], spot_type, spot_raw,
+            (v14.strip() or None) if v14.__class__ is str else t[14](v14),
+            gross,
+            (v16.strip() or None) if v16.__class__ is str else t[16](v16),
+            value, month, month_derived, broker, ints[2], net,
+            (v22.strip() or None) if v22.__class__ is str else t[22](v22),
+            None, revenue, revenue == vocab.TRADE, billing, self._agency_flag(cells[25]),
             self._affidavit(cells[26]), self._contract(cells[27]), self._market(cells[28]),
             None, None, category,
         ]

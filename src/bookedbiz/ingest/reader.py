@@ -8,30 +8,26 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import python_calamine
 
 from bookedbiz.errors import NotFoundError, WorkbookError
 from bookedbiz.ingest.cells import is_blank, to_date
 from bookedbiz.ingest.layout import HEADERS_2024, SINGLE_SHEET_FALLBACKS, SPOT_SHEETS, WIDTH
+from bookedbiz.ingest.sources import open_source
 
 _ZIP_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-_KNOWN_SUFFIXES = (".xlsx", ".xlsm", ".xlsb", ".xls", ".ods")
 _ENCRYPTED_MARK = "EncryptedPackage".encode("utf-16-le")
 
 
 @dataclass
 class SheetRows:
-    """One sheet's rows: ``rows`` yields (excel_row_number, cells padded to 29)."""
+    """One sheet's data rows: ``rows`` yields (spreadsheet row number, cells from column A)."""
 
     name: str
-    header: list[str]
-    rows: Iterator[tuple[int, list[object]]]
-    height: int
+    rows: Iterable[tuple[int, list[object]]]
 
 
 @dataclass
@@ -39,10 +35,6 @@ class Workbook:
     path: Path
     sha256: str
     sheets: list[SheetRows] = field(default_factory=list)
-
-    @property
-    def total_rows(self) -> int:
-        return sum(sheet.height for sheet in self.sheets)
 
 
 def file_sha256(path: Path) -> str:
@@ -73,10 +65,9 @@ def _check_file(path: Path) -> None:
         raise WorkbookError(f"{path.name} is not an Excel .xlsx workbook.")
 
 
-def _choose_sheets(book: python_calamine.CalamineWorkbook) -> list[str]:
-    visible = [
-        m.name for m in book.sheets_metadata if str(m.typ).endswith("WorkSheet")
-    ] or list(book.sheet_names)
+def _choose_sheets(metadata: list) -> list[str]:
+    visible = [m.name for m in metadata if str(m.typ).endswith("WorkSheet")] or [
+        m.name for m in metadata]
     by_lower = {name.strip().lower(): name for name in visible}
     chosen = [by_lower[s.lower()] for s in SPOT_SHEETS if s.lower() in by_lower]
     if chosen:
@@ -109,85 +100,67 @@ def _is_header(cells: list[object]) -> bool:
     return sum(1 for w in words if w in _HEADER_WORDS) >= 3
 
 
-def _sheet_rows(sheet: python_calamine.CalamineSheet) -> tuple[list[str], Iterator, int]:
-    """Skip blank rows, a title block above the header, and the header itself.
+class _SpotRows:
+    """(spreadsheet row number, cells) of one sheet's data rows, read lazily.
 
-    The header is the first row with many filled cells and no date where the air date goes;
-    rows above it with only a few cells (a report title, an export note) are a preamble. The
-    first row with a date in the air-date column starts the data, header or not."""
-    start_row, start_col = sheet.start or (0, 0)
-    pad = [""] * start_col
-    iterator = iter(sheet.iter_rows())
-    header: list[str] = []
-    consumed = 0
-    for cells in iterator:
-        consumed += 1
-        full = pad + list(cells) if pad else list(cells)
-        filled = sum(1 for c in full if not is_blank(c))
-        if filled == 0:
-            continue
-        number = start_row + consumed
-        air = full[1] if len(full) > 1 else None
-        if _is_date_cell(air) or consumed > _PREAMBLE_ROWS:
-            rows = _chain_first(number, full, iterator, pad)
-            return header, rows, max(sheet.height - consumed + 1, 0)
-        if filled >= 8:
-            if _is_header(full):
-                header = [str(c).strip() for c in full]
-                return header, _numbered(iterator, number + 1, pad), max(
-                    sheet.height - consumed, 0)
-            # a full row that is not a header is data (rejected with a reason, never dropped)
-            return header, _chain_first(number, full, iterator, pad), max(
-                sheet.height - consumed + 1, 0)
-    return header, iter(()), 0
+    Blank rows, a title block above the header (rows with a few cells and no date where the
+    air date goes) and the header itself are skipped. A full row that is not a header is data
+    (rejected with a reason if it is bad, never dropped); so is the first row with a date in the
+    air-date column. After that, rows come straight from the reader (no Python layer per row).
+    """
+
+    def __init__(self, source, name: str):
+        self.source, self.name = source, name
+
+    def __iter__(self) -> Iterator[tuple[int, list[object]]]:
+        rows = enumerate(self.source.rows(self.name), start=1)
+        for number, cells in rows:
+            filled = sum(1 for c in cells if not is_blank(c))
+            if filled == 0:
+                continue
+            air = cells[1] if len(cells) > 1 else None
+            if _is_date_cell(air) or number > _PREAMBLE_ROWS or (
+                    filled >= 8 and not _is_header(cells)):
+                return itertools.chain(((number, cells),), rows)
+            if filled >= 8:  # the header
+                return rows
+        return iter(())
 
 
-def _numbered(iterator: Iterator, first: int, pad: list[object]) -> Iterator:
-    if not pad:
-        return enumerate(iterator, first)
-    return enumerate((pad + cells for cells in iterator), first)
-
-
-def _chain_first(number: int, first: list[object], iterator: Iterator, pad: list[object]):
-    return itertools.chain(((number, first),), _numbered(iterator, number + 1, pad))
+def _first_row_width(source, name: str) -> int | None:
+    """Width of the sheet's first non-blank row (rows come padded to the sheet's width), or
+    None for an empty sheet."""
+    for cells in source.rows(name):
+        if any(not is_blank(c) for c in cells):
+            return len(cells)
+    return None
 
 
 def open_workbook(path: Path) -> Workbook:
     """Validate and open ``path``; raise WorkbookError with one sentence when it is unusable."""
     _check_file(path)
     try:
-        if path.suffix.lower() in _KNOWN_SUFFIXES:
-            book = python_calamine.CalamineWorkbook.from_path(str(path))
-        else:  # e.g. an upload saved under a temp name: detect the format from the bytes
-            with path.open("rb") as handle:
-                book = python_calamine.CalamineWorkbook.from_filelike(handle)
+        source = open_source(path)
+        names = _choose_sheets(source.metadata)
+        widths = [(name, _first_row_width(source, name)) for name in names]
+    except WorkbookError:
+        raise
     except Exception as exc:  # calamine raises several error types for damaged files
         raise WorkbookError(
             f"{path.name} cannot be read as an Excel workbook (damaged or not .xlsx): {exc}"
         ) from None
-    names = _choose_sheets(book)
     if not names:
         raise WorkbookError(f"{path.name} has no worksheets.")
-    result = Workbook(path=path, sha256=file_sha256(path))
-    widths = []
-    for name in names:
-        try:
-            sheet = book.get_sheet_by_name(name)
-        except Exception as exc:
-            raise WorkbookError(f"Sheet '{name}' of {path.name} cannot be read: {exc}") from None
-        width = (sheet.start[1] if sheet.start else 0) + sheet.width
-        widths.append((name, width))
-        if sheet.height == 0:
-            continue
-        header, rows, height = _sheet_rows(sheet)
-        result.sheets.append(SheetRows(name, header, rows, height))
-    if not result.sheets:
+    used = [(name, width) for name, width in widths if width is not None]
+    if not used:
         raise WorkbookError(f"{path.name} is empty: sheet '{names[0]}' has no rows.")
-    narrow = [(n, w) for n, w in widths if w < WIDTH and any(s.name == n for s in result.sheets)]
-    if narrow:
-        name, width = narrow[0]
-        raise WorkbookError(
-            f"Sheet '{name}' of {path.name} has {width} columns; a commercial log has {WIDTH} "
-            "(Bill Code … Market). Is this the right file?"
-        )
+    for name, width in used:
+        if width < WIDTH:
+            raise WorkbookError(
+                f"Sheet '{name}' of {path.name} has {width} columns; a commercial log has "
+                f"{WIDTH} (Bill Code … Market). Is this the right file?"
+            )
+    result = Workbook(path=path, sha256=file_sha256(path))
+    for name, _width in used:
+        result.sheets.append(SheetRows(name, _SpotRows(source, name)))
     return result

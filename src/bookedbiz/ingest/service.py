@@ -40,10 +40,6 @@ SPOT_COLUMNS = ("spot_id", "import_batch_id", "source_file", "source_sheet", "so
 _INSERT_SPOT = (
     f"INSERT INTO spots ({', '.join(SPOT_COLUMNS)}) VALUES ({', '.join('?' * len(SPOT_COLUMNS))})"
 )
-_INSERT_ASSIGNMENT = (
-    "INSERT INTO language_assignments (spot_id, language_code, status, confidence, "
-    "requires_review, method, report_bucket, assigned_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-)
 
 Progress = Callable[[int], None]
 
@@ -108,11 +104,14 @@ def import_workbook(
     if mode == "historical" and not (closed_by and closed_by.strip()):
         raise ConfigError("A historical import closes months, so it needs --closed-by NAME.")
     require_current_schema(db_path)
-    return import_opened(
+    started = time.perf_counter()
+    result = import_opened(
         db_path, open_workbook(Path(file_path)), mode=mode, closed_by=closed_by, strict=strict,
         dry_run=dry_run, include_previous_month=include_previous_month, auto_setup=auto_setup,
         today=today, progress=progress, started_by=started_by,
     )
+    result.seconds = time.perf_counter() - started  # reading the workbook included
+    return result
 
 
 def import_opened(
@@ -210,9 +209,10 @@ def _store_rejects(conn: sqlite3.Connection, result: ImportResult) -> None:
 
 
 def _month_stats(conn: sqlite3.Connection, month: str) -> tuple[int, int]:
+    """Non-Trade spots and gross of a month, from the summary (kept exact by every write)."""
     row = conn.execute(
-        "SELECT COUNT(*), COALESCE(SUM(gross_rate_micros), 0) FROM spots "
-        "WHERE broadcast_month = ? AND is_trade = 0",
+        "SELECT COALESCE(SUM(spots), 0), COALESCE(SUM(gross_micros), 0) FROM spot_summary "
+        "WHERE broadcast_month = ?",
         (month,),
     ).fetchone()
     return int(row[0]), int(row[1])
@@ -234,20 +234,18 @@ def _run(conn, workbook, result: ImportResult, *, mode, closed_by, strict,
     normalizer = RowNormalizer()
     batch_id = result.batch_id or 0
     next_id = (conn.execute("SELECT COALESCE(MAX(spot_id), 0) FROM spots").fetchone()[0]) + 1
+    first_new_id = next_id
     file_name = workbook.path.name
     before: dict[str, tuple[int, int]] = {}
     month_rows: dict[str, int] = {}
     skipped_months: dict[str, int] = {}
     groups: dict[tuple, list[int]] = {}
     spot_buffer: list[tuple] = []
-    lang_buffer: list[tuple] = []
     seen = 0
 
     def flush() -> None:
         conn.executemany(_INSERT_SPOT, spot_buffer)
-        conn.executemany(_INSERT_ASSIGNMENT, lang_buffer)
         spot_buffer.clear()
-        lang_buffer.clear()
 
     i_month, i_bill, i_sales = V["broadcast_month"], V["bill_code"], V["sales_person"]
     i_market, i_lang, i_cat = V["market_code"], V["language_code"], V["language_category"]
@@ -255,6 +253,9 @@ def _run(conn, workbook, result: ImportResult, *, mode, closed_by, strict,
     i_trade, i_gross, i_net = V["is_trade"], V["gross_rate_micros"], V["station_net_micros"]
     i_revenue, i_spot = V["revenue_type"], V["spot_type"]
     normalize, assign = normalizer.normalize, assigner.assign
+    # (bill code, sales person) → (customer, agency, AE): one lookup per row after the first.
+    owners: dict[tuple[str, str | None], tuple[int, int | None, int]] = {}
+    rows_read = rows_rejected = rows_skipped = 0
     for sheet in workbook.sheets:
         sheet_name = sheet.name
         for row_number, cells in sheet.rows:
@@ -266,9 +267,9 @@ def _run(conn, workbook, result: ImportResult, *, mode, closed_by, strict,
             values = normalize(cells)
             if values is None:
                 continue
-            result.rows_read += 1
+            rows_read += 1
             if type(values[0]) is Reject:
-                result.rows_rejected += 1
+                rows_rejected += 1
                 if len(result.rejects) < MAX_STORED_REJECTS:  # a junk file stays bounded
                     for reject in values:
                         result.rejects.append(RejectRecord(sheet_name, row_number,
@@ -278,23 +279,24 @@ def _run(conn, workbook, result: ImportResult, *, mode, closed_by, strict,
             month = values[i_month]
             if month in skip:
                 skipped_months[month] = skipped_months.get(month, 0) + 1
-                result.rows_skipped += 1
+                rows_skipped += 1
                 continue
             if month not in before:
                 before[month] = _month_stats(conn, month)
                 month_rows[month] = 0
             month_rows[month] += 1
-            bill_code = values[i_bill]
-            customer_id, agency_id = resolver.customer_for(bill_code)
-            ae_id = resolver.ae_for(values[i_sales], bill_code)
+            owner_key = (values[i_bill], values[i_sales])
+            owner = owners.get(owner_key)
+            if owner is None:
+                owner = owners[owner_key] = (*resolver.customer_for(owner_key[0]),
+                                             resolver.ae_for(owner_key[1], owner_key[0]))
+            customer_id, agency_id, ae_id = owner
             market = values[i_market]
             if market not in known_markets:
                 resolver.note_market(market)
             values[i_ae], values[i_customer], values[i_agency] = ae_id, customer_id, agency_id
             language = assign(values[i_cat], values[i_lang])
             spot_buffer.append((next_id, batch_id, file_name, sheet_name, row_number, *values))
-            lang_buffer.append((next_id, language[0], language[1], language[2], language[3],
-                                language[4], language[5], now))
             if not values[i_trade]:
                 key = (month, ae_id, customer_id, agency_id, market, values[i_revenue],
                        values[i_spot], language[5])
@@ -308,15 +310,44 @@ def _run(conn, workbook, result: ImportResult, *, mode, closed_by, strict,
             if len(spot_buffer) >= FLUSH_EVERY:
                 flush()
     flush()
+    result.rows_read, result.rows_rejected, result.rows_skipped = (rows_read, rows_rejected,
+                                                                   rows_skipped)
     if progress:
         progress(seen)
-    _finish(conn, result, normalizer, resolver, mode=mode, closed_by=closed_by, strict=strict,
-            closed=closed, skip=skip, before=before, month_rows=month_rows,
-            skipped_months=skipped_months, groups=groups, now=now)
+    _finish(conn, result, normalizer, resolver, assigner, mode=mode, closed_by=closed_by,
+            strict=strict, skip=skip, before=before, month_rows=month_rows,
+            skipped_months=skipped_months, groups=groups, now=now, first_new_id=first_new_id)
 
 
-def _finish(conn, result: ImportResult, normalizer, resolver, *, mode, closed_by, strict, closed,
-            skip, before, month_rows, skipped_months, groups, now) -> None:
+def _assign_languages(conn: sqlite3.Connection, assigner: LanguageAssigner, first_new_id: int,
+                      now: str) -> int:
+    """Write every new spot's language assignment in one INSERT … SELECT (the rules were
+    applied once per distinct (category, code) pair during the row loop); returns how many
+    spots got one, which the caller checks against the spots inserted."""
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS import_language_rules (category TEXT, "
+                 "code TEXT, language_code TEXT, status TEXT, confidence REAL, "
+                 "requires_review INTEGER, method TEXT, bucket TEXT, "
+                 "PRIMARY KEY (category, code))")
+    conn.execute("DELETE FROM import_language_rules")
+    conn.executemany(
+        "INSERT OR REPLACE INTO import_language_rules VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [(category, code or "", *assignment) for (category, code), assignment
+         in assigner.assignments()],
+    )
+    return conn.execute(
+        "INSERT INTO language_assignments (spot_id, language_code, status, confidence, "
+        "requires_review, method, report_bucket, assigned_at) "
+        "SELECT s.spot_id, r.language_code, r.status, r.confidence, r.requires_review, "
+        "r.method, r.bucket, ? FROM spots s JOIN import_language_rules r "
+        "ON r.category = s.language_category AND r.code = COALESCE(s.language_code, '') "
+        "WHERE s.spot_id >= ?",
+        (now, first_new_id),
+    ).rowcount
+
+
+def _finish(conn, result: ImportResult, normalizer, resolver, assigner, *, mode, closed_by,
+            strict, skip, before, month_rows, skipped_months, groups, now,
+            first_new_id) -> None:
     name = Path(result.source_file).name
     if result.rows_read == 0:
         raise WorkbookError(f"{name} has a header row but no spot rows; nothing was imported.")
@@ -345,22 +376,21 @@ def _finish(conn, result: ImportResult, normalizer, resolver, *, mode, closed_by
             "closed months change only through a historical import."
         )
     batch_id = result.batch_id or 0
+    # Old rows of a replaced month are the ones numbered below this run's first new spot:
+    # the month index alone answers that (the rowid is part of every index entry).
     for month in months:
         conn.execute(
             "DELETE FROM language_assignments WHERE spot_id IN (SELECT spot_id FROM spots "
-            "WHERE broadcast_month = ? AND import_batch_id != ?)",
-            (month, batch_id),
+            "WHERE broadcast_month = ? AND spot_id < ?)",
+            (month, first_new_id),
         )
         cur = conn.execute(
-            "DELETE FROM spots WHERE broadcast_month = ? AND import_batch_id != ?",
-            (month, batch_id),
+            "DELETE FROM spots WHERE broadcast_month = ? AND spot_id < ?",
+            (month, first_new_id),
         )
         result.rows_deleted += cur.rowcount
-    missing = conn.execute(
-        "SELECT COUNT(*) FROM spots s LEFT JOIN language_assignments la "
-        "ON la.spot_id = s.spot_id WHERE s.import_batch_id = ? AND la.spot_id IS NULL",
-        (batch_id,),
-    ).fetchone()[0]
+    assigned = _assign_languages(conn, assigner, first_new_id, now)
+    missing = sum(month_rows.values()) - assigned
     if missing:
         raise ImportFailed(f"Language assignment failed for {missing} spots; nothing was imported.")
     result.language_assignment_ok = True
@@ -371,9 +401,13 @@ def _finish(conn, result: ImportResult, normalizer, resolver, *, mode, closed_by
     result.months_replaced = months
     result.rows_inserted = sum(month_rows.values())
     result.months_in_file = sorted(set(months) | set(skipped_months))
+    after: dict[str, list[int]] = {month: [0, 0] for month in months}
+    for key, (gross, _net, count) in groups.items():
+        after[key[0]][0] += count
+        after[key[0]][1] += gross
     for month in months:
         rows_before, gross_before = before[month]
-        rows_after, gross_after = _month_stats(conn, month)
+        rows_after, gross_after = after[month]
         result.changes.append(
             MonthChange(month, rows_before, gross_before, rows_after, gross_after, "replaced")
         )

@@ -47,6 +47,10 @@ class LanguageAssigner:
             self._cache[key] = cached
         return cached
 
+    def assignments(self) -> list[tuple[tuple[str, str | None], Assignment]]:
+        """Every (category, raw code) pair seen so far with its assignment."""
+        return list(self._cache.items())
+
     def _assign(self, category: str, code: str) -> Assignment:
         known = self.codes.get(code.upper()) if code else None
         if category == "default_english":

@@ -20,8 +20,7 @@ from bookedbiz.synth.generator import LogSpec, generate_sheets
 
 def spec_workbook(spec: LogSpec) -> Workbook:
     sheets = [
-        SheetRows(name, [], enumerate(rows, start=2), spec.rows_per_month * spec.months)
-        for name, rows in generate_sheets(spec)
+        SheetRows(name, enumerate(rows, start=2)) for name, rows in generate_sheets(spec)
     ]
     return Workbook(Path(f"synthetic-{spec.start}-{spec.kind}.xlsx"), "0" * 64, sheets)
 
