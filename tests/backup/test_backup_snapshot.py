@@ -168,11 +168,11 @@ def test_corrupt_snapshot_is_never_committed(dropbox_env, fake, runner, live_db,
     # Swap two index root pages: integrity_check fails, counting still works.
     root = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = 'ix_spots_month'"
                         ).fetchone()[0]
-    other = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = 'ix_spots_batch'"
+    other = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = 'ix_spot_summary_ae'"
                          ).fetchone()[0]
     conn.execute("UPDATE sqlite_master SET rootpage = ? WHERE name = 'ix_spots_month'",
                  (other,))
-    conn.execute("UPDATE sqlite_master SET rootpage = ? WHERE name = 'ix_spots_batch'",
+    conn.execute("UPDATE sqlite_master SET rootpage = ? WHERE name = 'ix_spot_summary_ae'",
                  (root,))
     conn.commit()
     conn.close()
