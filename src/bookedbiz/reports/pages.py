@@ -40,6 +40,22 @@ def _measure_column(filters: ReportFilters) -> str:
     return "net_micros" if filters.measure == "net" else "gross_micros"
 
 
+def _year_groups(conn: Connection, filters: ReportFilters) -> list[tuple]:
+    """(month, customer_id, ae_id, amount micros, spots) of ``filters.year``: grouped in the
+    order of the covering month index, so SQLite reads it without sorting or touching the
+    table; both the customer and the AE pages build on it."""
+    months = months_of_year(filters.year)  # type: ignore[arg-type]
+    where, params = summary_where(filters)
+    params.update(start=months[0], end=months[-1])
+    sql = (
+        f"SELECT s.broadcast_month, s.customer_id, s.ae_id, SUM(s.{_measure_column(filters)}),"  # noqa: S608
+        " SUM(s.spots) FROM spot_summary s "
+        f"WHERE s.broadcast_month BETWEEN :start AND :end AND {where} "
+        "GROUP BY s.broadcast_month, s.customer_id, s.ae_id"
+    )
+    return conn.execute(text(sql), params).all()
+
+
 def customer_month_matrix(
     conn: Connection, filters: ReportFilters, search: str | None = None
 ) -> list[dict[str, Any]]:
@@ -49,18 +65,9 @@ def customer_month_matrix(
     """
     assert filters.year is not None
     months = months_of_year(filters.year)
-    where, params = summary_where(filters)
-    measure = _measure_column(filters)
-    params.update(start=months[0], end=months[-1])
-    sql = (
-        f"SELECT s.customer_id, s.ae_id, s.broadcast_month, SUM(s.{measure}), SUM(s.spots) "  # noqa: S608
-        "FROM spot_summary s "
-        f"WHERE s.broadcast_month BETWEEN :start AND :end AND {where} "
-        "GROUP BY s.broadcast_month, s.customer_id, s.ae_id"
-    )
     cells: dict[tuple[int, int], dict[str, int]] = defaultdict(dict)
     spot_counts: dict[tuple[int, int], int] = defaultdict(int)
-    for customer_id, ae_id, month, amount, spots in conn.execute(text(sql), params).all():
+    for month, customer_id, ae_id, amount, spots in _year_groups(conn, filters):
         cells[(customer_id, ae_id)][month] = amount or 0
         spot_counts[(customer_id, ae_id)] += spots or 0
     if not cells:
@@ -124,28 +131,19 @@ def ae_summary(conn: Connection, filters: ReportFilters) -> list[dict[str, Any]]
     assert filters.year is not None
     months = months_of_year(filters.year)
     prior_months = months_of_year(filters.year - 1)
-    where, params = summary_where(filters)
-    measure = _measure_column(filters)
-    params.update(start=months[0], end=months[-1])
-    # This year grouped by (month, customer, AE): the order of an index led by those columns
-    # when there is one, so no sort; AE months and distinct customers are summed here from a
-    # few thousand groups. Last year needs only one total per AE.
-    sql = (
-        f"SELECT s.broadcast_month, s.customer_id, s.ae_id, SUM(s.{measure}), "  # noqa: S608
-        "SUM(s.spots) FROM spot_summary s "
-        f"WHERE s.broadcast_month BETWEEN :start AND :end AND {where} "
-        "GROUP BY s.broadcast_month, s.customer_id, s.ae_id"
-    )
+    # AE months and distinct customers are summed here from this year's few thousand
+    # (month, customer, AE) groups; last year needs only one total per AE.
     current: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     spots: dict[int, int] = defaultdict(int)
     customer_sets: dict[int, set[int]] = defaultdict(set)
-    for month, customer_id, ae_id, amount, count in conn.execute(text(sql), params).all():
+    for month, customer_id, ae_id, amount, count in _year_groups(conn, filters):
         current[ae_id][month] += amount or 0
         spots[ae_id] += count or 0
         customer_sets[ae_id].add(customer_id)
+    where, params = summary_where(filters)
     params.update(start=prior_months[0], end=prior_months[-1])
     prior_sql = (
-        f"SELECT s.ae_id, SUM(s.{measure}) FROM spot_summary s "  # noqa: S608
+        f"SELECT s.ae_id, SUM(s.{_measure_column(filters)}) FROM spot_summary s "  # noqa: S608
         f"WHERE s.broadcast_month BETWEEN :start AND :end AND {where} GROUP BY s.ae_id"
     )
     prior: dict[int, int] = defaultdict(int)
