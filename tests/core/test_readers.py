@@ -106,3 +106,38 @@ def test_unstreamable_file_falls_back(tmp_path: Path, monkeypatch: pytest.Monkey
     assert isinstance(sources.open_source(path), sources.LoadedSource)  # no .xlsx suffix
     assert isinstance(sources.open_source(path.rename(tmp_path / "u.xlsx")),
                       sources.StreamingSource)
+
+
+def test_spreadsheet_application_cells(tmp_path: Path, db_path: Path) -> None:
+    """Rich text, formulas without a cached value, booleans, 1904 dates, durations and error
+    cells read the same with both readers, except that an error cell keeps its text
+    (``#N/A``) when streamed, so a broken amount is rejected with a reason, not read as blank."""
+    from datetime import datetime, time, timedelta
+
+    from openpyxl.cell.rich_text import CellRichText, TextBlock
+    from openpyxl.cell.text import InlineFont
+    from openpyxl.utils.datetime import CALENDAR_MAC_1904
+
+    book = openpyxl.Workbook()
+    book.epoch = CALENDAR_MAC_1904
+    sheet = book.active
+    sheet.title = "Commercials"
+    sheet.append(list(HEADERS_2024))
+    row = spot_row(bill_code=CellRichText(["Acme ", TextBlock(InlineFont(b=True), "Foods")]),
+                   time_in=time(7, 0), length=timedelta(seconds=30), media="=1+2",
+                   comments="Ünïcödé 日本", air_date=datetime(2025, 3, 4, 0, 0))
+    sheet.append(row)
+    broken = spot_row(gross_rate="#N/A")
+    sheet.append(broken)
+    path = tmp_path / "app.xlsx"
+    book.save(path)
+    loaded = _trimmed(sources.LoadedSource(path).rows("Commercials"))
+    streamed = _trimmed(sources.StreamingSource(path).rows("Commercials"))
+    assert loaded[:2] == streamed[:2]
+    assert streamed[2][15] == "#N/A" and loaded[2][15] == ""
+    assert streamed[1][0] == "Acme Foods" and streamed[1][1] == date(2025, 3, 4)
+    result = import_workbook(db_path, path, mode="historical", closed_by="x",
+                             today=date(2025, 5, 1))
+    assert result.rows_inserted == 1
+    assert [(r.row_number, r.value, r.reason) for r in result.rejects] == [
+        (3, "#N/A", "unparseable money")]
