@@ -15,7 +15,7 @@ from pathlib import Path
 from bookedbiz.errors import NotFoundError, WorkbookError
 from bookedbiz.ingest.cells import is_blank, to_date
 from bookedbiz.ingest.layout import HEADERS_2024, SINGLE_SHEET_FALLBACKS, SPOT_SHEETS, WIDTH
-from bookedbiz.ingest.sources import open_source
+from bookedbiz.ingest.sources import LoadedSource, open_source
 
 _ZIP_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -141,8 +141,15 @@ def open_workbook(path: Path) -> Workbook:
     _check_file(path)
     try:
         source = open_source(path)
-        names = _choose_sheets(source.metadata)
-        widths = [(name, _first_row_width(source, name)) for name in names]
+        try:
+            names = _choose_sheets(source.metadata)
+            widths = [(name, _first_row_width(source, name)) for name in names]
+        except Exception:  # noqa: BLE001 - a file the stream cannot read: the loading reader
+            if not source.streaming:
+                raise
+            source = LoadedSource(path)
+            names = _choose_sheets(source.metadata)
+            widths = [(name, _first_row_width(source, name)) for name in names]
     except WorkbookError:
         raise
     except Exception as exc:  # calamine raises several error types for damaged files
