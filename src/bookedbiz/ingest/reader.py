@@ -136,20 +136,23 @@ def _first_row_width(source, name: str) -> int | None:
     return None
 
 
+def _probe(source) -> tuple[list[str], list[tuple[str, int | None]]]:
+    names = _choose_sheets(source.metadata)
+    return names, [(name, _first_row_width(source, name)) for name in names]
+
+
 def open_workbook(path: Path) -> Workbook:
     """Validate and open ``path``; raise WorkbookError with one sentence when it is unusable."""
     _check_file(path)
     try:
         source = open_source(path)
         try:
-            names = _choose_sheets(source.metadata)
-            widths = [(name, _first_row_width(source, name)) for name in names]
+            names, widths = _probe(source)
         except Exception:  # noqa: BLE001 - a file the stream cannot read: the loading reader
             if not source.streaming:
                 raise
             source = LoadedSource(path)
-            names = _choose_sheets(source.metadata)
-            widths = [(name, _first_row_width(source, name)) for name in names]
+            names, widths = _probe(source)
     except WorkbookError:
         raise
     except Exception as exc:  # calamine raises several error types for damaged files
