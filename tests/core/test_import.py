@@ -261,3 +261,14 @@ def test_mixed_case_spelling_wins_for_display(tmp_path: Path, db_path: Path) -> 
     import_workbook(db_path, path, mode="historical", closed_by="x", today=TODAY)
     assert [r["customer"] for r in _totals(db_path, "customer")] == ["Acme Agency:Acme Foods"]
     assert [(r["ae"], r["spots"]) for r in _totals(db_path, "ae")] == [("Charmaine Lane", 2)]
+
+
+def test_repeated_header_rows_are_ignored(tmp_path: Path, db_path: Path) -> None:
+    from bookedbiz.ingest.layout import HEADERS_2024
+
+    rows = [spot_row(), list(HEADERS_2024), spot_row()]
+    path = write_workbook(tmp_path / "concat.xlsx", {"Commercials": rows})
+    result = import_workbook(db_path, path, mode="historical", closed_by="x", today=TODAY,
+                             strict=True)
+    assert result.rows_inserted == 2 and result.rows_read == 2 and not result.rejects
+    assert "1 repeated header rows ignored" in result.warnings

@@ -52,6 +52,7 @@ class Reject:
 class RowCounters:
     blank: int = 0
     footer: int = 0
+    repeated_headers: int = 0
     month_derived: int = 0
     month_mismatch: int = 0
     unknown_spot_types: dict[str, int] = field(default_factory=dict)

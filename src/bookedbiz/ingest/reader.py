@@ -94,7 +94,7 @@ _HEADER_WORDS = {h.casefold() for h in HEADERS_2024} | {
 }
 
 
-def _is_header(cells: list[object]) -> bool:
+def is_header_row(cells: list[object]) -> bool:
     """At least three cells read like the log's column titles."""
     words = (str(c).strip().casefold() for c in cells if isinstance(c, str))
     return sum(1 for w in words if w in _HEADER_WORDS) >= 3
@@ -120,7 +120,7 @@ class _SpotRows:
                 continue
             air = cells[1] if len(cells) > 1 else None
             if _is_date_cell(air) or number > _PREAMBLE_ROWS or (
-                    filled >= 8 and not _is_header(cells)):
+                    filled >= 8 and not is_header_row(cells)):
                 return itertools.chain(((number, cells),), rows)
             if filled >= 8:  # the header
                 return rows

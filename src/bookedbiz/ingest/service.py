@@ -26,7 +26,7 @@ from bookedbiz.db.summary import write_summary
 from bookedbiz.entities.resolver import EntityResolver
 from bookedbiz.errors import BookedBizError, ConfigError, ImportFailed, WorkbookError
 from bookedbiz.ingest.normalize import VALUE_COLUMNS, Reject, RowNormalizer, V
-from bookedbiz.ingest.reader import Workbook, open_workbook
+from bookedbiz.ingest.reader import Workbook, is_header_row, open_workbook
 from bookedbiz.ingest.result import ImportResult, MonthChange, RejectRecord
 from bookedbiz.languages.assign import LanguageAssigner
 from bookedbiz.months import close_months
@@ -267,8 +267,11 @@ def _run(conn, workbook, result: ImportResult, *, mode, closed_by, strict,
             values = normalize(cells)
             if values is None:
                 continue
-            rows_read += 1
             if type(values[0]) is Reject:
+                if is_header_row(cells):  # a header repeated mid-sheet (concatenated exports)
+                    normalizer.counters.repeated_headers += 1
+                    continue
+                rows_read += 1
                 rows_rejected += 1
                 if len(result.rejects) < MAX_STORED_REJECTS:  # a junk file stays bounded
                     for reject in values:
@@ -276,6 +279,7 @@ def _run(conn, workbook, result: ImportResult, *, mode, closed_by, strict,
                                                            reject.column, reject.value,
                                                            reject.reason))
                 continue
+            rows_read += 1
             month = values[i_month]
             if month in skip:
                 skipped_months[month] = skipped_months.get(month, 0) + 1
@@ -440,6 +444,8 @@ def _collect_warnings(result: ImportResult, normalizer: RowNormalizer,
         warn(f"{result.rows_rejected} rows rejected (see the rejects list)")
     if counters.footer:
         warn(f"{counters.footer} totals/footer rows ignored")
+    if counters.repeated_headers:
+        warn(f"{counters.repeated_headers} repeated header rows ignored")
     if counters.month_derived:
         warn(f"{counters.month_derived} rows had no usable Month; derived from the air date")
     if counters.month_mismatch:
