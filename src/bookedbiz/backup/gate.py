@@ -33,6 +33,7 @@ class Snapshot:
     spot_count: int
     last_import_at: str | None
     blocks: list[bytes]
+    check: BackgroundCheck | None = None
 
 
 def data_dir(settings: Settings, db_path: Path) -> Path:
@@ -124,8 +125,11 @@ def taken_snapshot(settings: Settings, db_path: Path, previous_spots: int | None
         spots, last = quick_facts(tmp)
         check_sanity(spots, previous_spots, settings.backup_max_shrink,
                      allow_shrink=allow_shrink)
+        # Start the integrity check now, so it overlaps the hashing as well as the transfer.
+        check = BackgroundCheck(tmp)
         hasher = file_hasher(tmp)
-        yield Snapshot(tmp, tmp.stat().st_size, hasher.hexdigest(), spots, last, hasher.blocks)
+        yield Snapshot(tmp, tmp.stat().st_size, hasher.hexdigest(), spots, last, hasher.blocks,
+                       check)
     finally:
         tmp.unlink(missing_ok=True)
 

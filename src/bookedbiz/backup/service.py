@@ -208,7 +208,7 @@ class SyncService:
 
     def _send(self, snap: Snapshot, dest: str, *, overwrite: bool) -> RemoteEntry:
         """Upload with the integrity check running alongside; commit only if it passed."""
-        check = BackgroundCheck(snap.path)
+        check = snap.check or BackgroundCheck(snap.path)
         try:
             return self.target.upload(snap.path, dest, local_hash=snap.content_hash,
                                       overwrite=overwrite, before_commit=check.wait,
