@@ -363,3 +363,33 @@ def touch_token(db_path: Path, token_id: int) -> None:
         pass
     finally:
         conn.close()
+
+
+# -- sign-in throttling (shared by every web worker through the database) ---------------------
+
+def record_login_failure(db_path: Path, key: str, at: float, keep_seconds: float) -> None:
+    """Record one failed sign-in for ``key`` and forget failures older than ``keep_seconds``."""
+    conn = connect(db_path, busy_ms=2000)
+    try:
+        with write_transaction(conn):
+            conn.execute("INSERT INTO login_failures (throttle_key, at) VALUES (?, ?)",
+                         (key, at))
+            conn.execute("DELETE FROM login_failures WHERE at < ?", (at - keep_seconds,))
+    finally:
+        conn.close()
+
+
+def recent_login_failures(conn: Connection, key: str, since: float) -> list[float]:
+    """Times of ``key``'s failed sign-ins since ``since``, oldest first."""
+    return list(conn.execute(
+        text("SELECT at FROM login_failures WHERE throttle_key = :k AND at >= :s ORDER BY at"),
+        {"k": key, "s": since}).scalars())
+
+
+def clear_login_failures(db_path: Path, key: str) -> None:
+    conn = connect(db_path, busy_ms=2000)
+    try:
+        with write_transaction(conn):
+            conn.execute("DELETE FROM login_failures WHERE throttle_key = ?", (key,))
+    finally:
+        conn.close()

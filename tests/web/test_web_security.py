@@ -115,6 +115,17 @@ def test_login_throttling_after_five_failures(db_copy) -> None:
     assert login(other, "manager").status_code == 302  # other users are not locked out
 
 
+def test_throttle_is_shared_by_workers(db_copy) -> None:
+    """Two app instances (like two uvicorn workers) count the same failures, and a success
+    clears them."""
+    first, second = make_app(db_copy).test_client(), make_app(db_copy).test_client()
+    for client in (first, second, first, second):
+        assert login(client, "viewer", "wrong-password-x").status_code == 401
+    assert login(second, "viewer", "wrong-password-x").status_code == 401
+    assert login(first, "viewer").status_code == 429  # five failures across both workers
+    assert login(second, "manager").status_code == 302
+
+
 def test_login_does_not_redirect_off_site(db_copy) -> None:
     client = make_app(db_copy).test_client()
     page = client.get("/login?next=//evil.example/x")

@@ -304,6 +304,16 @@ api_tokens = Table(
     Column("revoked_at", Text),
 )
 
+# Failed sign-ins, shared by every web worker (throttling must not be per process).
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("failure_id", Integer, primary_key=True),
+    Column("throttle_key", Text, nullable=False, comment="username and client address"),
+    Column("at", Float, nullable=False, comment="Unix time"),
+    Index("ix_login_failures_key", "throttle_key", "at"),
+)
+
 job_runs = Table(
     "job_runs",
     metadata,

@@ -18,7 +18,8 @@ from flask import Flask, abort, g, jsonify, redirect, request, url_for
 from flask_login import AnonymousUserMixin, LoginManager, current_user
 
 from bookedbiz import users
-from bookedbiz.web.db import read_conn
+from bookedbiz.errors import BookedBizError
+from bookedbiz.web.db import db_path, read_conn
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -165,46 +166,61 @@ def safe_next(target: str | None) -> str:
 
 
 class LoginThrottle:
-    """At most ``limit`` failed logins per (username, client address) per ``window`` seconds.
+    """At most ``limit`` failed sign-ins per (username, client address) per ``window`` seconds.
 
-    Kept in process memory: each uvicorn worker counts separately, which still bounds guessing to
-    a few attempts per window per worker.
+    Failures are counted in the database, so every uvicorn worker sees the same count; when the
+    database cannot take the write (a long import holds it), this process's memory counts
+    instead, so throttling never lapses.
     """
 
     def __init__(self, limit: int = 5, window: float = 15 * 60):
         self.limit = limit
         self.window = window
-        self._failures: dict[tuple[str, str], deque[float]] = {}
+        self._memory: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
 
-    def _recent(self, key: tuple[str, str], now: float) -> deque[float]:
-        times = self._failures.setdefault(key, deque())
-        while times and now - times[0] > self.window:
-            times.popleft()
-        return times
+    @staticmethod
+    def _key(username: str, address: str) -> str:
+        return f"{username.strip().lower()}|{address}"
+
+    def _recent(self, key: str, now: float) -> list[float]:
+        since = now - self.window
+        try:
+            stored = users.recent_login_failures(read_conn(), key, since)
+        except Exception:  # noqa: BLE001 - an unreadable store must not open the door
+            stored = []
+        with self._lock:
+            memory = self._memory.get(key, deque())
+            while memory and memory[0] < since:
+                memory.popleft()
+            return sorted([*stored, *memory])
 
     def retry_after(self, username: str, address: str) -> int:
         """Seconds until another attempt is allowed (0 = allowed now)."""
-        key = (username.strip().lower(), address)
-        now = time.monotonic()
-        with self._lock:
-            times = self._recent(key, now)
-            if len(times) < self.limit:
-                return 0
-            return max(1, int(self.window - (now - times[0])) + 1)
+        now = time.time()
+        times = self._recent(self._key(username, address), now)
+        if len(times) < self.limit:
+            return 0
+        return max(1, int(self.window - (now - times[-self.limit])) + 1)
 
     def failed(self, username: str, address: str) -> None:
-        key = (username.strip().lower(), address)
-        now = time.monotonic()
-        with self._lock:
-            self._recent(key, now).append(now)
-            if len(self._failures) > 10_000:  # bound memory under a spraying attack
-                oldest = next(iter(self._failures))
-                self._failures.pop(oldest, None)
+        key, now = self._key(username, address), time.time()
+        try:
+            users.record_login_failure(db_path(), key, now, self.window)
+        except BookedBizError:
+            with self._lock:
+                self._memory.setdefault(key, deque()).append(now)
+                if len(self._memory) > 10_000:  # bound memory under a spraying attack
+                    self._memory.pop(next(iter(self._memory)), None)
 
     def succeeded(self, username: str, address: str) -> None:
+        key = self._key(username, address)
         with self._lock:
-            self._failures.pop((username.strip().lower(), address), None)
+            self._memory.pop(key, None)
+        try:
+            users.clear_login_failures(db_path(), key)
+        except BookedBizError:
+            pass
 
 
 def init_auth(app: Flask) -> None:
