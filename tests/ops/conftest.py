@@ -126,5 +126,4 @@ def sub_env(db_path: Path, data_dir: Path) -> dict[str, str]:
     return env
 
 
-def cli_command(*args: str) -> list[str]:
-    return [sys.executable, str(CLI_ENTRY), *args]
+from opscli import cli_command  # noqa: E402,F401 - re-exported for older imports

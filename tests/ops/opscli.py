@@ -1,8 +1,18 @@
-"""The CLI under test: the real root group when every area has landed, else ops commands only."""
+"""The CLI under test: the root group in-process, or a command line for a subprocess."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import click
+
+CLI_ENTRY = Path(__file__).resolve().parent / "cli_entry.py"
+
+
+def cli_command(*args: str) -> list[str]:
+    """argv that runs ``bookedbiz ARGS`` in a fresh interpreter."""
+    return [sys.executable, str(CLI_ENTRY), *args]
 
 
 def root_cli() -> click.Group:

@@ -14,11 +14,10 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
-from opscli import root_cli
+from opscli import cli_command, root_cli
 
 from bookedbiz.deploy.doctor import check_web, doctor_exit_code, run_doctor
 from bookedbiz.deploy.explore import CANNED_QUERIES, build_metadata
-from conftest import cli_command
 
 NOW = datetime.now(UTC)
 

@@ -9,8 +9,7 @@ import subprocess
 import time
 
 import pytest
-
-from conftest import cli_command
+from opscli import cli_command
 
 
 def job_rows(db_path) -> list[tuple]:  # noqa: ANN001

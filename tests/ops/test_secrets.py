@@ -9,11 +9,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from opscli import root_cli
+from opscli import cli_command, root_cli
 
 from bookedbiz.config import load_settings
 from bookedbiz.jobs.runner import run_job
-from conftest import cli_command
 
 SECRETS = {
     "DROPBOX_APP_KEY": "dummyappkey8812",
