@@ -21,7 +21,6 @@ import fakejobs  # noqa: E402,F401  (registers fake jobs for in-process runs)
 from bookedbiz.config import Settings  # noqa: E402
 
 HERE = Path(__file__).parent
-CLI_ENTRY = HERE / "cli_entry.py"
 LEGACY_VARS = ("NTFY_TOPIC", "SLACK_WEBHOOK_URL", "JOB_LOCK_DIR", "JOB_TIME_BUDGET_SECONDS",
                "HEARTBEAT_MAX_AGE_HOURS", "SECRET_KEY", "NOTIFY_SUCCESS",
                "NOTIFY_TIMEOUT_SECONDS", "ALERT_FALLBACK_NTFY_URL",
@@ -126,4 +125,3 @@ def sub_env(db_path: Path, data_dir: Path) -> dict[str, str]:
     return env
 
 
-from opscli import cli_command  # noqa: E402,F401 - re-exported for older imports
