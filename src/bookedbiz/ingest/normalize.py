@@ -157,19 +157,11 @@ class RowNormalizer:
                                                 "unreadable date")]
         # The four money cells, looked up in the memo inline (booleans never hit the cache).
         money, cached = self._money, self._money.cache
-        v15, v17, v19, v21 = cells[15], cells[17], cells[19], cells[21]
-        gross = cached.get(v15, _MISS) if v15.__class__ is not bool else _MISS
-        if gross is _MISS:
-            gross = money(v15)
-        value = cached.get(v17, _MISS) if v17.__class__ is not bool else _MISS
-        if value is _MISS:
-            value = money(v17)
-        broker = cached.get(v19, _MISS) if v19.__class__ is not bool else _MISS
-        if broker is _MISS:
-            broker = money(v19)
-        net = cached.get(v21, _MISS) if v21.__class__ is not bool else _MISS
-        if net is _MISS:
-            net = money(v21)
+        amounts = []
+        for cell in (cells[15], cells[17], cells[19], cells[21]):
+            amount = cached.get(cell, _MISS) if cell.__class__ is not bool else _MISS
+            amounts.append(money(cell) if amount is _MISS else amount)
+        gross, value, broker, net = amounts
         if gross is _ERROR or value is _ERROR or broker is _ERROR or net is _ERROR:
             rejects = rejects or []
             for name, index, result in (("gross_rate", 15, gross), ("spot_value", 17, value),
