@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bookedbiz.errors import ConfigError
 
@@ -20,6 +20,10 @@ class ReportFilters:
     market: str | None = None
     revenue_type: str | None = None
     customer_id: int | None = None
+    # The AE whose book alone this reader may see (an ``ae`` user or their token); None means
+    # every book. Set by the server from the signed-in user, never from the query string, and
+    # applied by where() so every query built on it is scoped (SPEC §2, Roles and permissions).
+    scope_ae_id: int | None = None
 
     def __post_init__(self) -> None:
         if self.year is not None and not 1990 <= self.year <= 2100:
@@ -85,8 +89,10 @@ class ReportFilters:
         if self.customer_id is not None:
             parts.append(f"{alias}.customer_id = :f_customer")
             params["f_customer"] = self.customer_id
+        if self.scope_ae_id is not None:
+            parts.append(f"{alias}.ae_id = :f_scope_ae")
+            params["f_scope_ae"] = self.scope_ae_id
         return " AND ".join(parts), params
 
     def with_year(self, year: int | None) -> ReportFilters:
-        return ReportFilters(year, self.measure, self.ae, self.market, self.revenue_type,
-                             self.customer_id)
+        return replace(self, year=year)

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from flask import Flask, abort, g, jsonify, redirect, request, url_for
 from flask_login import AnonymousUserMixin, LoginManager, current_user
 
-from bookedbiz import users
+from bookedbiz import permissions, users
 from bookedbiz.errors import BookedBizError
 from bookedbiz.web.db import db_path, read_conn
 
@@ -145,6 +145,11 @@ def roles_required(*roles: str) -> Callable[[F], F]:
 
 def admin_required(func: F) -> F:
     return roles_required(*ADMIN)(func)
+
+
+def requires(action: str) -> Callable[[F], F]:
+    """Refuse (403) a user whose role may not perform ``action`` (permissions.ACTIONS)."""
+    return roles_required(*permissions.roles_for(action))
 
 
 def actor_name() -> str:
