@@ -53,6 +53,7 @@ class DropboxTarget:
     """Files in the Dropbox app folder; paths like '/database.db'."""
 
     kind = "dropbox"
+    key = "dropbox"
 
     def __init__(self, settings: Settings):
         if not dropbox_configured(settings):

@@ -1,10 +1,13 @@
 """A small JSON manifest next to the backups, and the ``app_state`` records in the database.
 
 The manifest (``<backups folder>/manifest.json`` on the target) remembers, per backup, the spot
-count and when its content hash was last verified, plus the spot count of the newest upload.
-It lives on the target so the shrink gate still has a reference when the local database was
-replaced by an empty one. ``app_state`` in the live database holds ``last_backup`` (read by the
-heartbeat check and ``doctor``) and ``backup_attempt`` (so ``prune`` never runs after a failure).
+count, the content hash recorded when the copy was made and when it was last verified, plus the
+spot count of the newest upload. It lives on the target so the shrink gate still has a reference
+when the local database was replaced by an empty one, and so a new box can still check a backup
+against its record after a disaster (a copy of the records also lives under DATA_PATH, see
+:mod:`bookedbiz.backup.records`). ``app_state`` in the live database holds ``last_backup``
+(read by the heartbeat check and ``doctor``) and ``backup_attempt`` (so ``prune`` never runs
+after a failure).
 """
 
 from __future__ import annotations
@@ -49,11 +52,35 @@ class Manifest:
         self.data["last"] = {"at": utc_now(), "name": name, "spot_count": spot_count,
                              "content_hash": content_hash}
 
+    def record_file(self, path: str, content_hash: str, size: int) -> None:
+        """The content hash of a copy at ``path``, recorded when it was made (and only then)."""
+        files = self.data.setdefault("files", {})
+        files[path] = {"content_hash": content_hash, "size": size, "recorded_at": utc_now()}
+
+    def recorded_hash(self, path: str, name: str) -> str | None:
+        """The hash recorded for ``path`` when it was made (older manifests: per backup name)."""
+        entry = (self.data.get("files") or {}).get(path) or {}
+        if isinstance(entry.get("content_hash"), str):
+            return str(entry["content_hash"])
+        legacy = self.data["backups"].get(name) or {}
+        last = self.data.get("last") or {}
+        if not legacy and last.get("name") == path:
+            legacy = last
+        value = legacy.get("content_hash")
+        return value if isinstance(value, str) else None
+
     def record_backup(self, name: str, spot_count: int | None, content_hash: str,
                       size: int) -> None:
+        """A new backup: its hash is recorded once here, verified by the upload itself."""
         entry = self.data["backups"].setdefault(name, {})
         entry.update({"spot_count": spot_count, "content_hash": content_hash, "size": size,
                       "verified_at": utc_now()})
+
+    def mark_verified(self, name: str, content_hash: str) -> None:
+        """Note a successful verify; never changes (or adds) the recorded hash."""
+        entry = self.data["backups"].get(name)
+        if entry and entry.get("content_hash") == content_hash:
+            entry["verified_at"] = utc_now()
 
     def verified_hash(self, name: str) -> str | None:
         entry = self.data["backups"].get(name) or {}
@@ -62,8 +89,10 @@ class Manifest:
     def spot_count(self, name: str) -> int | None:
         return (self.data["backups"].get(name) or {}).get("spot_count")
 
-    def forget(self, name: str) -> None:
+    def forget(self, name: str, path: str | None = None) -> None:
         self.data["backups"].pop(name, None)
+        if path is not None:
+            (self.data.get("files") or {}).pop(path, None)
 
     def save(self) -> None:
         self.target.write_bytes(self.path, json.dumps(self.data, indent=1).encode())

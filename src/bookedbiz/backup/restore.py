@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bookedbiz.backup.content_hash import file_content_hash
+from bookedbiz.backup.records import check_recorded
 from bookedbiz.backup.targets import RemoteEntry, Target
 from bookedbiz.db.snapshot import SnapshotCheck, verify_database_file
 from bookedbiz.errors import BookedBizError, DatabaseBusyError, VerificationError
@@ -37,8 +38,16 @@ class VerifiedFile:
     check: SnapshotCheck
 
 
-def download_verified(target: Target, entry: RemoteEntry, dest: Path) -> VerifiedFile:
-    """Download ``entry`` to ``dest`` (via ``dest.partial``), check hash and integrity."""
+def download_verified(target: Target, entry: RemoteEntry, dest: Path,
+                      recorded: str | None) -> VerifiedFile:
+    """Download ``entry`` to ``dest`` (via ``dest.partial``), check hashes and integrity.
+
+    The target's hash proves the transfer; ``recorded`` (the hash noted when the copy was made,
+    :mod:`bookedbiz.backup.records`) proves the copy is still what was backed up. Only the
+    ``--ignore-record`` path passes None.
+    """
+    if entry.content_hash:  # refuse a replaced copy before fetching it
+        check_recorded(entry.path, entry.content_hash, recorded)
     partial = dest.with_name(dest.name + ".partial")
     partial.unlink(missing_ok=True)
     try:
@@ -50,6 +59,7 @@ def download_verified(target: Target, entry: RemoteEntry, dest: Path) -> Verifie
                 f"The downloaded {entry.path} has content hash {digest} but the target says "
                 f"{expected}; the download is corrupt."
             )
+        check_recorded(entry.path, digest, recorded)
         check = verify_database_file(partial)
         with open(partial, "rb+") as handle:
             os.fsync(handle.fileno())

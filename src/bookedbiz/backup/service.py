@@ -30,6 +30,7 @@ from bookedbiz.backup.naming import (
     normalize_folder,
     parse_nightly,
 )
+from bookedbiz.backup.records import LocalLedger, expected_hash, record_copy
 from bookedbiz.backup.restore import (
     download_verified,
     ensure_not_in_use,
@@ -112,6 +113,15 @@ class SyncService:
 
     def live_db(self, *, must_exist: bool = True) -> Path:
         return resolve_database_path(self.settings, self.db_override, must_exist=must_exist)
+
+    def ledger(self) -> LocalLedger:
+        """The copy of the recorded content hashes under DATA_PATH, for this target."""
+        return LocalLedger(self._side_dir(), self.target.key)
+
+    def _recorded(self, entry: RemoteEntry, ignore_record: bool) -> str | None:
+        manifest = Manifest(self.target, self.folder)
+        return expected_hash(manifest, self.ledger(), entry.path, entry.name,
+                             ignore_record=ignore_record)
 
     # -- listing ------------------------------------------------------------------------------
     def _folder_or_empty(self, folder: str) -> list[RemoteEntry]:
@@ -231,6 +241,7 @@ class SyncService:
             else:
                 status, entry = "uploaded", self._send(snap, self.remote_db, overwrite=True)
             manifest.record_upload(self.remote_db, snap.spot_count, snap.content_hash)
+            record_copy(manifest, self.ledger(), self.remote_db, snap.content_hash, snap.size)
             manifest.save()
         seconds = round(time.monotonic() - started, 3)
         line = (f"Remote copy {entry.path} is already up to date (content hash "
@@ -277,6 +288,7 @@ class SyncService:
                 method, entry = "upload", self._send(snap, dest, overwrite=False)
             manifest.record_backup(dest_name, snap.spot_count, snap.content_hash, entry.size)
             manifest.record_upload(dest, snap.spot_count, snap.content_hash)
+            record_copy(manifest, self.ledger(), dest, snap.content_hash, snap.size)
             manifest.save()
         record = {"at": now.strftime("%Y-%m-%dT%H:%M:%SZ"), "name": dest_name,
                   "target": self.kind, "spot_count": snap.spot_count,
@@ -316,10 +328,13 @@ class SyncService:
                               keep_monthly=s.backup_keep_monthly,
                               protected=[verified[0].name] if verified else [])
         deleted = []
+        ledger = self.ledger()
         for name in plan.delete:
             if not dry_run:
-                self.target.delete(join(self.folder, name))
-                manifest.forget(name)
+                path = join(self.folder, name)
+                self.target.delete(path)
+                manifest.forget(name, path)
+                ledger.forget(path)
             deleted.append(name)
         if deleted and not dry_run:
             manifest.save()
@@ -337,15 +352,19 @@ class SyncService:
         except BookedBizError:
             return Path.cwd()
 
-    def _facts(self, verified: Any) -> list[str]:
+    def _facts(self, verified: Any, recorded: str | None) -> list[str]:
         c = verified.check
-        return [f"  content hash: {verified.content_hash} (matches the target)",
+        hash_note = ("matches the hash recorded when it was made" if recorded else
+                     "matches the target; NOT checked against a record (--ignore-record)")
+        return [f"  content hash: {verified.content_hash} ({hash_note})",
                 "  integrity:    ok, all required tables present",
                 f"  spots:        {c.spot_count}",
                 f"  last import:  {c.last_import_at or 'never'}"]
 
-    def download(self, name: str | None, to: Path | None) -> Outcome:
+    def download(self, name: str | None, to: Path | None, *,
+                 ignore_record: bool = False) -> Outcome:
         entry = self.resolve_source(name)
+        recorded = self._recorded(entry, ignore_record)
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         dest = to or self._side_dir() / f"restore-{stamp}.db"
         if dest.exists():
@@ -354,10 +373,11 @@ class SyncService:
             raise NotFoundError(f"The folder {dest.parent} does not exist.")
         if dest.resolve() == self._live_or_none():
             raise ConfigError("download never writes over the live database; use 'restore'.")
-        verified = download_verified(self.target, entry, dest)
-        lines = [f"Downloaded {entry.path} to {dest} and verified it:"] + self._facts(verified)
+        verified = download_verified(self.target, entry, dest, recorded)
+        lines = [f"Downloaded {entry.path} to {dest} and verified it:"]
+        lines += self._facts(verified, recorded)
         return Outcome({"source": entry.as_dict(), "path": str(dest),
-                        **self._facts_data(verified)}, lines)
+                        **self._facts_data(verified, recorded)}, lines)
 
     def _live_or_none(self) -> Path | None:
         try:
@@ -366,36 +386,40 @@ class SyncService:
             return None
 
     @staticmethod
-    def _facts_data(verified: Any) -> dict[str, Any]:
+    def _facts_data(verified: Any, recorded: str | None) -> dict[str, Any]:
         return {"content_hash": verified.content_hash, "integrity": "ok",
+                "matches_record": recorded is not None,
                 "spot_count": verified.check.spot_count,
                 "last_import_at": verified.check.last_import_at}
 
-    def verify(self, name: str | None) -> Outcome:
+    def verify(self, name: str | None, *, ignore_record: bool = False) -> Outcome:
         entry = self.resolve_source(name)
+        recorded = self._recorded(entry, ignore_record)
         folder = self._side_dir()
         side = folder / f".bookedbiz-verify-{datetime.now(UTC):%Y%m%dT%H%M%S%f}.db"
         try:
-            verified = download_verified(self.target, entry, side)
+            verified = download_verified(self.target, entry, side, recorded)
         finally:
             side.unlink(missing_ok=True)
-        if parse_nightly(entry.name) is not None or entry.path.startswith(
-                manual_folder(self.folder) + "/"):
+        if recorded is not None and (parse_nightly(entry.name) is not None or
+                                     entry.path.startswith(manual_folder(self.folder) + "/")):
             manifest = Manifest(self.target, self.folder)
-            manifest.record_backup(entry.name, verified.check.spot_count,
-                                   verified.content_hash, entry.size)
+            manifest.mark_verified(entry.name, recorded)  # the recorded hash itself never moves
             manifest.save()
-        lines = [f"{entry.path} is a sound backup:"] + self._facts(verified)
-        return Outcome({"source": entry.as_dict(), **self._facts_data(verified)}, lines)
+        lines = [f"{entry.path} is a sound backup:"] + self._facts(verified, recorded)
+        return Outcome({"source": entry.as_dict(), **self._facts_data(verified, recorded)},
+                       lines)
 
-    def restore(self, name: str | None, *, yes: bool) -> Outcome:
+    def restore(self, name: str | None, *, yes: bool, ignore_record: bool = False) -> Outcome:
         live = self.live_db(must_exist=False)
         entry = self.resolve_source(name)
+        recorded = self._recorded(entry, ignore_record)
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         side = live.with_name(f"{live.name}.restore-{stamp}")
-        verified = download_verified(self.target, entry, side)
-        lines = [f"Downloaded {entry.path} and verified it:"] + self._facts(verified)
-        data: dict[str, Any] = {"source": entry.as_dict(), **self._facts_data(verified),
+        verified = download_verified(self.target, entry, side, recorded)
+        lines = [f"Downloaded {entry.path} and verified it:"] + self._facts(verified, recorded)
+        data: dict[str, Any] = {"source": entry.as_dict(),
+                                **self._facts_data(verified, recorded),
                                 "live_database": str(live), "replaced": False,
                                 "verified_copy": str(side)}
         if not yes:

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from bookedbiz.backup.content_hash import DropboxContentHasher, file_content_hash
 from bookedbiz.backup.naming import normalize_file, normalize_folder
-from bookedbiz.errors import BookedBizError, NotFoundError, VerificationError
+from bookedbiz.errors import BookedBizError, ConfigError, NotFoundError, VerificationError
 
 HASH_CACHE = ".bookedbiz-hashes.json"
 
@@ -50,6 +50,7 @@ class Target(Protocol):
     """What the backup verbs need from a storage place."""
 
     kind: str
+    key: str  # names the place in the local record of content hashes
 
     def describe(self) -> str: ...
 
@@ -89,17 +90,27 @@ class LocalTarget:
 
     def __init__(self, root: Path):
         self.root = Path(root).expanduser()
+        self.key = f"local:{os.path.abspath(self.root)}"
 
     def describe(self) -> str:
         return f"local folder {self.root}"
 
+    def _require_root(self) -> None:
+        """The folder must already exist: a missing one is usually an unmounted NAS, and
+        creating it would silently fill the SD card instead."""
+        if not self.root.is_dir():
+            raise ConfigError(
+                f"The backup folder {self.root} (BACKUP_LOCAL_DIR) does not exist; mount or "
+                "create it first (it is never created automatically)."
+            )
+
     def _local(self, path: str) -> Path:
+        self._require_root()
         rel = normalize_folder(path).lstrip("/")
         return self.root / rel if rel else self.root
 
     def check(self) -> str:
-        if not self.root.is_dir():
-            raise NotFoundError(f"The backup folder {self.root} (BACKUP_LOCAL_DIR) does not exist.")
+        self._require_root()
         if not os.access(self.root, os.W_OK):
             raise BookedBizError(f"The backup folder {self.root} is not writable for this user.")
         return f"local folder {self.root} (writable)"

@@ -25,6 +25,15 @@ TARGET_HELP = ("Where backups live: dropbox or local (default: dropbox when DROP
                "credentials are set, else local when BACKUP_LOCAL_DIR is set).")
 
 
+def ignore_record_option(func: F) -> F:
+    """--ignore-record: for copies made by another tool, whose hash was never recorded."""
+    return click.option(
+        "--ignore-record", is_flag=True,
+        help="Accept a copy whose content hash was never recorded when it was made (made by "
+             "another tool); then only transfer and integrity are checked, not damage at rest.",
+    )(func)
+
+
 def common_options(func: F) -> F:
     """--target, --json and --db, accepted on the group and on every verb."""
     func = click.option("--target", "target", type=click.Choice(TARGETS), default=None,
@@ -148,12 +157,16 @@ def list_cmd(path: str, target: str | None, as_json: bool, db_path: Path | None)
                    "(default: the newest nightly backup).")
 @click.option("--to", "to", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Where to save it (default: restore-<UTC time>.db in the data directory).")
+@ignore_record_option
 @common_options
 @handle_errors
-def download_cmd(name: str | None, to: Path | None, target: str | None, as_json: bool,
-                 db_path: Path | None) -> None:
-    """Download a backup to a separate file and verify it; never touches the live database."""
-    _run(target, as_json, db_path, lambda s: s.download(name, to))
+def download_cmd(name: str | None, to: Path | None, ignore_record: bool, target: str | None,
+                 as_json: bool, db_path: Path | None) -> None:
+    """Download a backup to a separate file and verify it; never touches the live database.
+
+    The copy must have the content hash recorded when it was made (exit 3 otherwise).
+    """
+    _run(target, as_json, db_path, lambda s: s.download(name, to, ignore_record=ignore_record))
 
 
 @sync.command("restore")
@@ -161,16 +174,19 @@ def download_cmd(name: str | None, to: Path | None, target: str | None, as_json:
               help="Backup to restore (default: the newest nightly backup).")
 @click.option("--yes", is_flag=True,
               help="Really replace the live database (otherwise only download and verify).")
+@ignore_record_option
 @common_options
 @handle_errors
-def restore_cmd(name: str | None, yes: bool, target: str | None, as_json: bool,
-                db_path: Path | None) -> None:
+def restore_cmd(name: str | None, yes: bool, ignore_record: bool, target: str | None,
+                as_json: bool, db_path: Path | None) -> None:
     """Verify a backup, then (with --yes) replace the live database with it.
 
-    Refuses while the web app, an import or Datasette holds the database. The old database and
-    its -wal/-shm are moved aside with a timestamp suffix, never deleted.
+    A copy whose content hash differs from the one recorded when it was made is refused
+    (exit 3). Refuses while the web app, an import or Datasette holds the database. The old
+    database and its -wal/-shm are moved aside with a timestamp suffix, never deleted.
     """
-    _run(target, as_json, db_path, lambda s: s.restore(name, yes=yes))
+    _run(target, as_json, db_path,
+         lambda s: s.restore(name, yes=yes, ignore_record=ignore_record))
 
 
 @sync.command("prune")
@@ -189,12 +205,17 @@ def prune_cmd(dry_run: bool, target: str | None, as_json: bool, db_path: Path | 
 @sync.command("verify")
 @click.option("--name", default=None,
               help="Backup to check (default: the newest nightly backup).")
+@ignore_record_option
 @common_options
 @handle_errors
-def verify_cmd(name: str | None, target: str | None, as_json: bool,
+def verify_cmd(name: str | None, ignore_record: bool, target: str | None, as_json: bool,
                db_path: Path | None) -> None:
-    """Download a backup to a scratch file and check its content hash and integrity."""
-    _run(target, as_json, db_path, lambda s: s.verify(name))
+    """Download a backup to a scratch file and check its content hash and integrity.
+
+    The hash must equal the one recorded when the backup was made (exit 3 otherwise); verify
+    never changes that record.
+    """
+    _run(target, as_json, db_path, lambda s: s.verify(name, ignore_record=ignore_record))
 
 
 def register(cli: click.Group) -> None:
