@@ -34,6 +34,8 @@ class Settings(BaseSettings):
 
     # Import behaviour
     broadcast_timezone: str = "America/Los_Angeles"
+    # The station's own calendar: an import without --as-of or a dated file name is "today" here
+    station_timezone: str = "America/Los_Angeles"
 
     # Notifications (Apprise URLs, comma or space separated)
     notify_urls: str = ""

@@ -101,7 +101,8 @@ def test_missing_file_and_missing_database(loaded_db: Path, tmp_path: Path,
 
 
 def test_closed_month_file_fails(db_path: Path, workbooks, runner: CliRunner) -> None:
-    import_workbook(db_path, workbooks["recap"], mode="historical", closed_by="Fin")
+    import_workbook(db_path, workbooks["recap"], mode="historical", closed_by="Fin",
+                    as_of=date(2025, 11, 5))  # the same day as _run_import's
     before = data_checksum(db_path)
     result = _run_import(runner, db_path, str(workbooks["recap"]))
     assert result.exit_code == 1 and "closed" in result.output

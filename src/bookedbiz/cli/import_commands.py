@@ -22,13 +22,13 @@ from bookedbiz.ingest.service import import_workbook
 log = logging.getLogger("bookedbiz.import")
 
 
-def _parse_day(value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter("use YYYY-MM-DD", param_hint="--today") from None
+def _parse_day(value: str | None, as_of: str | None = None) -> date | None:
+    """``--as-of`` (or the hidden old ``--today``) as a date; a malformed one is one sentence."""
+    from bookedbiz.history.as_of import parse_as_of
+
+    if as_of is not None:
+        return parse_as_of(as_of)
+    return parse_as_of(value, "--today")
 
 
 @contextmanager
@@ -85,12 +85,15 @@ def print_result(result: ImportResult, as_json: bool) -> None:
               help="Also replace last calendar month (skipped by default in weekly mode).")
 @click.option("--auto-setup", is_flag=True, help="Add unknown market codes to the markets table.")
 @click.option("--json", "as_json", is_flag=True, help="Print the batch summary as one JSON object.")
-@click.option("--today", default=None, hidden=True, help="Pretend today is YYYY-MM-DD (tests).")
+@click.option("--as-of", "as_of", default=None, metavar="YYYY-MM-DD",
+              help="The day this log describes (default: the date in 'Commercial Log YYMMDD', "
+                   "else today at the station).")
+@click.option("--today", default=None, hidden=True, help="Old name of --as-of.")
 @db_option
 @handle_errors
 def import_command(file: Path, mode: str, closed_by: str | None, strict: bool, dry_run: bool,
                    include_previous_month: bool, auto_setup: bool, as_json: bool,
-                   today: str | None, db_path: Path | None) -> None:
+                   as_of: str | None, today: str | None, db_path: Path | None) -> None:
     """Import a commercial log or an annual recap FILE (.xlsx).
 
     Every broadcast month in the file is replaced as a whole, all in one transaction; a failure
@@ -98,12 +101,13 @@ def import_command(file: Path, mode: str, closed_by: str | None, strict: bool, d
     (monthly close) replaces every month in the file and closes it.
     """
     path = database_path(db_path)
+    day = _parse_day(today, as_of)
     show_bar = not as_json and sys.stderr.isatty()
     with _progress(show_bar, None, f"Importing {file.name}") as progress:
         result = import_workbook(
             path, file, mode=mode, closed_by=closed_by, strict=strict, dry_run=dry_run,
             include_previous_month=include_previous_month, auto_setup=auto_setup,
-            today=_parse_day(today), progress=progress,
+            as_of=day, progress=progress,
         )
     print_result(result, as_json)
     if not result.success:
@@ -134,12 +138,14 @@ def _setup_file_logging(log_file: Path | None) -> None:
               help="Also replace last calendar month.")
 @click.option("--yes", is_flag=True, help="Apply without asking (interactive use).")
 @click.option("--json", "as_json", is_flag=True, help="Print the batch summary as one JSON object.")
-@click.option("--today", default=None, hidden=True, help="Pretend today is YYYY-MM-DD (tests).")
+@click.option("--as-of", "as_of", default=None, metavar="YYYY-MM-DD",
+              help="The day this log describes (default: the date in its name, else today).")
+@click.option("--today", default=None, hidden=True, help="Old name of --as-of.")
 @db_option
 def daily_update_command(file: Path | None, auto_setup: bool, unattended: bool,
                          log_file: Path | None, dry_run: bool, source: Path | None,
                          include_previous_month: bool, yes: bool, as_json: bool,
-                         today: str | None, db_path: Path | None) -> None:
+                         as_of: str | None, today: str | None, db_path: Path | None) -> None:
     """The daily job: import today's commercial log in weekly mode.
 
     FILE defaults to $DAILY_UPDATE_DATA_FILE, else
@@ -150,7 +156,8 @@ def daily_update_command(file: Path | None, auto_setup: bool, unattended: bool,
     _setup_file_logging(log_file)
     try:
         result = _daily_update(file, auto_setup, unattended, dry_run, source,
-                               include_previous_month, yes, as_json, _parse_day(today), db_path)
+                               include_previous_month, yes, as_json, _parse_day(today, as_of),
+                               db_path)
     except BookedBizError as exc:
         log.error("daily update FAILED: %s", exc)
         click.echo(f"Error: {exc}", err=True)
@@ -168,8 +175,10 @@ def daily_update_command(file: Path | None, auto_setup: bool, unattended: bool,
 
 def _daily_update(file, auto_setup, unattended, dry_run, source, include_previous_month, yes,
                   as_json, today, db_path) -> ImportResult | None:
+    from bookedbiz.history.as_of import station_today
+
     config = settings()
-    day = today or date.today()
+    day = today or station_today(config.station_timezone)
     path = database_path(db_path)
     target = file or config.daily_update_data_file or default_daily_file(
         config.resolved_data_path(), day)
@@ -178,7 +187,7 @@ def _daily_update(file, auto_setup, unattended, dry_run, source, include_previou
         log.info("copying %s to %s", source, target)
         fetch_daily_log(Path(source), Path(target))
     log.info("daily update of %s into %s", target, path)
-    options = dict(mode="weekly", auto_setup=auto_setup, today=day,
+    options = dict(mode="weekly", auto_setup=auto_setup, as_of=today,
                    include_previous_month=include_previous_month)
     interactive = not (unattended or yes or dry_run or as_json) and sys.stdin.isatty()
     if interactive:

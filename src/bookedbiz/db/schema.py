@@ -122,6 +122,7 @@ import_batches = Table(
     Column("error", Text),
     Column("closed_by", Text),
     Column("started_by", Text),
+    Column("as_of", Text, comment="YYYY-MM-DD: the day whose booked state this import is"),
     CheckConstraint("status IN ('running', 'completed', 'failed')", name="batch_status"),
     CheckConstraint("mode IN ('weekly', 'historical')", name="batch_mode"),
 )
@@ -241,6 +242,52 @@ spot_summary = Table(
     Index("ix_spot_summary_ae", "ae_id", "broadcast_month"),
     Index("ix_spot_summary_market", "market_code", "broadcast_month"),
     Index("ix_spot_summary_revenue_type", "revenue_type", "broadcast_month"),
+)
+
+# Booking history (revision 0008): the booked state of each month as validity intervals, one
+# row per grain (month x customer x agency x AE x market x revenue type x language group x
+# contract, non-Trade) and span of days [valid_from, valid_to); valid_to NULL = still current.
+# An import closes the rows that changed and opens their successors, so it grows with changes.
+booking_history = Table(
+    "booking_history",
+    metadata,
+    Column("history_id", Integer, primary_key=True),
+    Column("broadcast_month", String(7), nullable=False),
+    Column("customer_id", Integer, nullable=False),
+    Column("agency_id", Integer),
+    Column("ae_id", Integer, nullable=False),
+    Column("market_code", Text, nullable=False),
+    Column("revenue_type", Text, nullable=False),
+    Column("language_group", Text, nullable=False, comment="group name or ~special bucket"),
+    Column("contract", Text, nullable=False, server_default="", comment="'' = none/0"),
+    Column("gross_micros", Integer, nullable=False),
+    Column("net_micros", Integer, nullable=False),
+    Column("spots", Integer, nullable=False),
+    Column("valid_from", Text, nullable=False, comment="YYYY-MM-DD, inclusive"),
+    Column("valid_to", Text, comment="YYYY-MM-DD, exclusive; NULL = current"),
+    Column("record_id", Integer, comment="history_records row that opened it"),
+    # "As of D for these months": one equality per month, then valid_to (NULL first), from.
+    Index("ix_booking_history_month_to", "broadcast_month", "valid_to", "valid_from"),
+)
+
+# One row per recorded day and source (import, backfill, close, reopen): which as-of dates the
+# history holds, so an older ordinary import is refused and backfill stays idempotent.
+history_records = Table(
+    "history_records",
+    metadata,
+    Column("record_id", Integer, primary_key=True),
+    Column("as_of", Text, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("batch_id", Integer),
+    Column("source_file", Text),
+    Column("source_sha256", String(64)),
+    Column("months", Text, comment="JSON list of YYYY-MM"),
+    Column("rows_opened", Integer, nullable=False, server_default="0"),
+    Column("rows_closed", Integer, nullable=False, server_default="0"),
+    Column("recorded_at", Text, nullable=False),
+    CheckConstraint("kind IN ('import', 'backfill', 'close', 'reopen', 'merge')",
+                    name="history_record_kind"),
+    Index("ix_history_records_as_of", "as_of"),
 )
 
 month_closures = Table(

@@ -25,6 +25,8 @@ from bookedbiz.db.migrate import require_current_schema
 from bookedbiz.db.summary import write_summary
 from bookedbiz.entities.resolver import EntityResolver
 from bookedbiz.errors import BookedBizError, ConfigError, ImportFailed, WorkbookError
+from bookedbiz.history.as_of import refuse_older_than_history, resolve_as_of
+from bookedbiz.history.recording import add_to_state, language_groups, record_state
 from bookedbiz.ingest.normalize import VALUE_COLUMNS, Reject, RowNormalizer, V
 from bookedbiz.ingest.reader import Workbook, is_header_row, open_workbook
 from bookedbiz.ingest.result import ImportResult, MonthChange, RejectRecord
@@ -93,12 +95,14 @@ def import_workbook(
     dry_run: bool = False,
     include_previous_month: bool = False,
     auto_setup: bool = False,
+    as_of: date | None = None,
     today: date | None = None,
     progress: Progress | None = None,
     started_by: str | None = None,
 ) -> ImportResult:
     """Import ``file_path``; raises BookedBizError (one sentence) and leaves the data unchanged
-    on any failure."""
+    on any failure. ``as_of`` (``today`` is its old name) defaults to the date in a
+    ``Commercial Log YYMMDD.xlsx`` name, else the station's today."""
     if mode not in MODES:
         raise ConfigError(f"Unknown import mode '{mode}'; use weekly or historical.")
     if mode == "historical" and not (closed_by and closed_by.strip()):
@@ -108,7 +112,7 @@ def import_workbook(
     result = import_opened(
         db_path, open_workbook(Path(file_path)), mode=mode, closed_by=closed_by, strict=strict,
         dry_run=dry_run, include_previous_month=include_previous_month, auto_setup=auto_setup,
-        today=today, progress=progress, started_by=started_by,
+        as_of=as_of or today, progress=progress, started_by=started_by,
     )
     result.seconds = time.perf_counter() - started  # reading the workbook included
     return result
@@ -118,38 +122,40 @@ def import_opened(
     db_path: Path,
     workbook: Workbook,
     *,
-    mode: str,
-    closed_by: str | None,
-    strict: bool,
-    dry_run: bool,
-    include_previous_month: bool,
-    auto_setup: bool,
-    today: date | None,
-    progress: Progress | None,
-    started_by: str | None,
+    mode: str = "weekly",
+    closed_by: str | None = None,
+    strict: bool = False,
+    dry_run: bool = False,
+    include_previous_month: bool = False,
+    auto_setup: bool = False,
+    as_of: date | None = None,
+    today: date | None = None,
+    progress: Progress | None = None,
+    started_by: str | None = None,
 ) -> ImportResult:
     """Import an opened workbook (or any source of positional rows shaped like one)."""
     file_path = workbook.path
-    today = today or date.today()
+    as_of = resolve_as_of(as_of or today, file_path)
     started = time.perf_counter()
     result = ImportResult(None, mode, str(file_path), workbook.sha256, dry_run=dry_run)
     conn = connect(db_path)
     owner = started_by or f"{socket.gethostname()}:{os.getpid()}"
     try:
         fail_abandoned_batches(conn)
+        refuse_older_than_history(conn, as_of)  # before any batch row; _run checks again
         if not dry_run:
             with write_transaction(conn):
-                result.batch_id = _create_batch(conn, result, closed_by, owner)
+                result.batch_id = _create_batch(conn, result, closed_by, owner, as_of)
         # The importer assigns every id itself inside the write lock, so per-row foreign-key
         # checks only cost time; the cascade they would give is done explicitly in _finish.
         conn.execute("PRAGMA foreign_keys = OFF")
         try:
             with write_transaction(conn):
                 if dry_run:  # a batch row only inside the transaction that is rolled back
-                    result.batch_id = _create_batch(conn, result, closed_by, owner)
+                    result.batch_id = _create_batch(conn, result, closed_by, owner, as_of)
                 _run(conn, workbook, result, mode=mode, closed_by=closed_by, strict=strict,
                      include_previous_month=include_previous_month, auto_setup=auto_setup,
-                     today=today, progress=progress)
+                     as_of=as_of, progress=progress)
                 if dry_run:
                     raise _DryRunDone
         except _DryRunDone:
@@ -169,11 +175,12 @@ def import_opened(
 
 
 def _create_batch(conn: sqlite3.Connection, result: ImportResult, closed_by: str | None,
-                  owner: str) -> int:
+                  owner: str, as_of: date) -> int:
     cur = conn.execute(
         "INSERT INTO import_batches (mode, source_file, source_sha256, started_at, status, "
-        "closed_by, started_by) VALUES (?, ?, ?, ?, 'running', ?, ?)",
-        (result.mode, result.source_file, result.source_sha256, utc_now(), closed_by, owner),
+        "closed_by, started_by, as_of) VALUES (?, ?, ?, ?, 'running', ?, ?, ?)",
+        (result.mode, result.source_file, result.source_sha256, utc_now(), closed_by, owner,
+         as_of.isoformat()),
     )
     return int(cur.lastrowid)
 
@@ -219,13 +226,14 @@ def _month_stats(conn: sqlite3.Connection, month: str) -> tuple[int, int]:
 
 
 def _run(conn, workbook, result: ImportResult, *, mode, closed_by, strict,
-         include_previous_month, auto_setup, today, progress) -> None:
+         include_previous_month, auto_setup, as_of, progress) -> None:
     now = utc_now()
+    refuse_older_than_history(conn, as_of)
     closed = {m for (m,) in conn.execute("SELECT broadcast_month FROM month_closures")}
     skip: dict[str, str] = {}
     if mode == "weekly":
         skip.update({m: "skipped-closed" for m in closed})
-        previous = previous_calendar_month(today)
+        previous = previous_calendar_month(as_of)
         if not include_previous_month and previous not in skip:
             skip[previous] = "skipped-previous-month"
     resolver = EntityResolver(conn, now, auto_setup=auto_setup)
@@ -240,6 +248,9 @@ def _run(conn, workbook, result: ImportResult, *, mode, closed_by, strict,
     month_rows: dict[str, int] = {}
     skipped_months: dict[str, int] = {}
     groups: dict[tuple, list[int]] = {}
+    booked: dict[tuple, list[int]] = {}  # the booking-history state of the replaced months
+    group_of = language_groups(conn).get
+    i_contract = V["contract"]
     spot_buffer: list[tuple] = []
     seen = 0
 
@@ -310,6 +321,10 @@ def _run(conn, workbook, result: ImportResult, *, mode, closed_by, strict,
                 sums[0] += values[i_gross] or 0
                 sums[1] += values[i_net] or 0
                 sums[2] += 1
+                add_to_state(booked, (month, customer_id, agency_id, ae_id, market,
+                                      values[i_revenue], group_of(language[5], language[5]),
+                                      values[i_contract] or ""),
+                             values[i_gross] or 0, values[i_net] or 0)
             next_id += 1
             if len(spot_buffer) >= FLUSH_EVERY:
                 flush()
@@ -320,7 +335,8 @@ def _run(conn, workbook, result: ImportResult, *, mode, closed_by, strict,
         progress(seen)
     _finish(conn, result, normalizer, resolver, assigner, mode=mode, closed_by=closed_by,
             strict=strict, skip=skip, before=before, month_rows=month_rows,
-            skipped_months=skipped_months, groups=groups, now=now, first_new_id=first_new_id)
+            skipped_months=skipped_months, groups=groups, now=now, first_new_id=first_new_id,
+            as_of=as_of, booked=booked)
 
 
 def _assign_languages(conn: sqlite3.Connection, assigner: LanguageAssigner, first_new_id: int,
@@ -351,7 +367,7 @@ def _assign_languages(conn: sqlite3.Connection, assigner: LanguageAssigner, firs
 
 def _finish(conn, result: ImportResult, normalizer, resolver, assigner, *, mode, closed_by,
             strict, skip, before, month_rows, skipped_months, groups, now,
-            first_new_id) -> None:
+            first_new_id, as_of, booked) -> None:
     name = Path(result.source_file).name
     if result.rows_read == 0:
         raise WorkbookError(f"{name} has a header row but no spot rows; nothing was imported.")
@@ -399,6 +415,8 @@ def _finish(conn, result: ImportResult, normalizer, resolver, assigner, *, mode,
         raise ImportFailed(f"Language assignment failed for {missing} spots; nothing was imported.")
     result.language_assignment_ok = True
     write_summary(conn, months, groups)
+    record_state(conn, as_of, months, booked, kind="import", batch_id=batch_id or None,
+                 source_file=name, source_sha256=result.source_sha256)
     if mode == "historical":
         close_months(conn, months, closed_by, f"historical import of {name}", batch_id or None)
         result.months_closed = months
