@@ -1,4 +1,8 @@
-"""Controlled vocabularies: spot types, revenue types, billing and flag values, bill codes."""
+"""Controlled vocabularies: spot types, revenue types, billing and flag values, bill codes.
+
+The bottom layer of the rules of the numbers (SPEC §1.2): the importer, the entity resolver
+and the reports all read these, so each rule is written once.
+"""
 
 from __future__ import annotations
 
@@ -88,17 +92,6 @@ def contract(raw: str | None) -> str | None:
     if not raw or raw.strip() in ("0", "0.0"):
         return None
     return raw.strip()
-
-
-def language_category(revenue: str, spot: str) -> str:
-    """Which spots need a language (SPEC §1.2): drives assignment and the language report."""
-    if revenue in (INTERNAL_AD_SALES, LOCAL) and spot in ("COM", "BNS"):
-        return "language_required"
-    if revenue in (DIRECT_RESPONSE, PAID_PROGRAMMING, BRANDED_CONTENT):
-        return "default_english"
-    if revenue == OTHER and spot in ("SVC", "PRD"):
-        return "default_english"
-    return "review"
 
 
 # --- bill codes --------------------------------------------------------------------------

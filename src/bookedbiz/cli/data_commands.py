@@ -11,7 +11,7 @@ from bookedbiz import months as months_service
 from bookedbiz.cli.common import database_path, db_option, handle_errors
 from bookedbiz.db.connection import connect
 from bookedbiz.db.migrate import init_database, require_current_schema
-from bookedbiz.ingest.cells import micros_to_dollars
+from bookedbiz.money import micros_to_dollars
 
 
 @click.command("init")

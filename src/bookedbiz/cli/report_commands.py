@@ -53,8 +53,9 @@ def revenue_command(year: int | None, by: str, measure: str, ae: str | None,
                     output: Path | None, db_path: Path | None) -> None:
     """Revenue grouped by month, AE, customer, agency, market, language, revenue or spot type.
 
-    JSON is a list of objects, one per group: the group key plus gross, net and spots. The groups
-    always add up to the total.
+    JSON is a list of objects, one per group: the group key plus gross, net and spots. Each
+    figure is the exact sum of its spots rounded to the cent, so the groups may differ from the
+    total (the exact sum of every spot, rounded once) by a cent or two.
     """
     path = database_path(db_path)
     require_current_schema(path)

@@ -11,7 +11,7 @@ import re
 import sqlite3
 from dataclasses import dataclass, field
 
-from bookedbiz.ingest.vocab import customer_identity, is_worldlink, name_key
+from bookedbiz.vocab import customer_identity, is_worldlink, name_key
 
 UNASSIGNED_AE = "Unassigned"
 WORLDLINK_AE = "WorldLink"

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, text
 from bookedbiz.db.connection import connect, utc_now, write_transaction
 from bookedbiz.db.summary import refresh_summary
 from bookedbiz.errors import BookedBizError, NotFoundError
-from bookedbiz.ingest.vocab import name_key
+from bookedbiz.vocab import name_key
 
 
 def _audit(conn: sqlite3.Connection, actor: str, action: str, subject: str,
@@ -134,7 +134,7 @@ def auto_created_customers(conn: Connection) -> list[dict[str, object]]:
         "LEFT JOIN spot_summary ss ON ss.customer_id = c.customer_id "
         "WHERE c.auto_created = 1 AND c.merged_into IS NULL "
         "GROUP BY c.customer_id ORDER BY c.created_at DESC, c.name")).all()
-    from bookedbiz.ingest.cells import micros_to_dollars
+    from bookedbiz.money import micros_to_dollars
 
     return [
         {"customer_id": cid, "name": name, "agency": agency, "created_at": created,

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, time, timedelta
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 
-MICROS = Decimal(1_000_000)
+from bookedbiz.money import AmountError, parse_micros
+
 EXCEL_EPOCH = date(1899, 12, 30)
 
 
@@ -40,49 +41,12 @@ def text(value: object) -> str | None:
     return result or None
 
 
-_MONEY_CLEAN = re.compile(r"[\s$,€£]")
-
-
 def money_micros(value: object) -> int | None:
-    """Money as integer micro-dollars. Accepts numbers and text like ``$1,234.00``, ``(12.50)``,
-    ``-$5``, ``1.234,00`` is not guessed (rejected)."""
-    if is_blank(value):
-        return None
-    if isinstance(value, bool) or isinstance(value, date | time | timedelta):
-        raise CellError("not an amount of money")
-    if isinstance(value, int):
-        return value * 1_000_000
-    if isinstance(value, float):
-        if value != value or value in (float("inf"), float("-inf")):
-            raise CellError("not an amount of money")
-        amount = Decimal(repr(value))
-    else:
-        cleaned = _MONEY_CLEAN.sub("", str(value))
-        if cleaned == "-":
-            return 0  # accounting format shows zero as "$ -"
-        negative = False
-        if cleaned.startswith("(") and cleaned.endswith(")"):
-            negative, cleaned = True, cleaned[1:-1]
-        if cleaned.endswith("-") and len(cleaned) > 1:
-            negative, cleaned = not negative, cleaned[:-1]
-        if cleaned.startswith("-"):
-            negative, cleaned = not negative, cleaned[1:]
-        if not re.fullmatch(r"\d+(\.\d*)?|\.\d+", cleaned):
-            raise CellError("not an amount of money")
-        try:
-            amount = Decimal(cleaned)
-        except InvalidOperation:
-            raise CellError("not an amount of money") from None
-        if negative:
-            amount = -amount
-    return int((amount * MICROS).to_integral_value(ROUND_HALF_EVEN))
-
-
-def micros_to_dollars(micros: int | None) -> Decimal:
-    """Exact dollars rounded to the cent for display and exports."""
-    if micros is None:
-        return Decimal("0.00")
-    return (Decimal(micros) / MICROS).quantize(Decimal("0.01"), ROUND_HALF_EVEN)
+    """Money as integer micro-dollars (the rule is :func:`bookedbiz.money.parse_micros`)."""
+    try:
+        return parse_micros(value)
+    except AmountError as exc:
+        raise CellError(str(exc)) from None
 
 
 _DATE_FORMATS = ("%m/%d/%Y", "%m/%d/%y", "%m-%d-%Y", "%Y-%m-%d", "%Y/%m/%d", "%d-%b-%Y", "%d-%b-%y",

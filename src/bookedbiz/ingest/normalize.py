@@ -11,8 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from bookedbiz import broadcast_calendar
-from bookedbiz.ingest import vocab
+from bookedbiz import broadcast_calendar, vocab
 from bookedbiz.ingest.cells import (
     CellError,
     is_blank,
@@ -25,6 +24,7 @@ from bookedbiz.ingest.cells import (
     to_time_text,
 )
 from bookedbiz.ingest.layout import HEADERS_2024, INDEX
+from bookedbiz.languages.category import language_category
 
 # Spot columns filled from the row, in INSERT order (the service adds batch and source fields).
 VALUE_COLUMNS = (
@@ -214,8 +214,7 @@ class RowNormalizer:
         category_key = (revenue, spot_type)
         category = self._category.get(category_key)
         if category is None:
-            category = self._category[category_key] = vocab.language_category(revenue,
-                                                                               spot_type)
+            category = self._category[category_key] = language_category(revenue, spot_type)
         ints = []
         for index, name in ((11, "units"), (12, "line_number"), (20, "priority")):
             converted = self._int(cells[index])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 from bookedbiz import broadcast_calendar
-from bookedbiz.ingest.cells import micros_to_dollars
+from bookedbiz.money import micros_to_dollars
 
 
 @dataclass

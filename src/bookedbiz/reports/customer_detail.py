@@ -12,15 +12,10 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from bookedbiz.errors import NotFoundError
+from bookedbiz.languages.assign import SPECIAL_BUCKETS
+from bookedbiz.money import dollars, share
 from bookedbiz.reports.filters import ReportFilters
-from bookedbiz.reports.pages import money, summary_where
-
-_SPECIAL_LANGUAGE_BUCKETS = {
-    "~not_targeted": "English (not language-targeted)",
-    "~undetermined": "Needs review: undetermined (L)",
-    "~invalid": "Needs review: invalid code",
-    "~review": "Needs review: category",
-}
+from bookedbiz.reports.pages import summary_where
 
 
 def customer_header(conn: Connection, customer_id: int) -> dict[str, Any]:
@@ -68,22 +63,42 @@ def customer_header(conn: Connection, customer_id: int) -> dict[str, Any]:
 
 
 def customer_history(conn: Connection, customer_id: int, filters: ReportFilters) -> dict[str, Any]:
-    """Monthly gross/net/spots for every year the customer booked, plus a year × month grid."""
+    """Monthly gross/net/spots for every year the customer booked, plus a year × month grid and
+    each year's total (the exact sum of the year's spots, rounded once)."""
     scoped = _with_customer(filters, customer_id)
     where, params = summary_where(scoped)
     sql = (
         "SELECT s.broadcast_month, SUM(s.gross_micros), SUM(s.net_micros), SUM(s.spots) "  # noqa: S608
         f"FROM spot_summary s WHERE {where} GROUP BY s.broadcast_month ORDER BY 1"
     )
+    rows = conn.execute(text(sql), params).all()
     months = [
-        {"month": m, "gross": money(g), "net": money(n), "spots": int(c or 0)}
-        for m, g, n, c in conn.execute(text(sql), params)
+        {"month": m, "gross": dollars(g), "net": dollars(n), "spots": int(c or 0)}
+        for m, g, n, c in rows
     ]
     years: dict[int, dict[str, Decimal]] = defaultdict(dict)
+    year_micros: dict[int, int] = defaultdict(int)
     key = "net" if filters.measure == "net" else "gross"
-    for row in months:
-        years[int(row["month"][:4])][row["month"]] = row[key]
-    return {"months": months, "years": dict(sorted(years.items()))}
+    for row, (_month, gross, net, _spots) in zip(months, rows, strict=True):
+        year = int(row["month"][:4])
+        years[year][row["month"]] = row[key]
+        year_micros[year] += int((net if key == "net" else gross) or 0)
+    return {"months": months, "years": dict(sorted(years.items())),
+            "year_totals": {year: dollars(year_micros[year]) for year in sorted(year_micros)}}
+
+
+def customer_total(conn: Connection, customer_id: int, filters: ReportFilters) -> dict[str, Any]:
+    """The customer's exact gross, net and spots (for ``filters.year`` when set): the total row
+    of every breakdown on the detail page."""
+    scoped = _with_customer(filters, customer_id)
+    where, params = scoped.where("s")
+    gross, net, spots = conn.execute(
+        text("SELECT SUM(s.gross_micros), SUM(s.net_micros), SUM(s.spots) "  # noqa: S608
+             f"FROM spot_summary s WHERE {where}"),
+        params,
+    ).one()
+    return {"gross": dollars(gross), "net": dollars(net), "spots": int(spots or 0),
+            "gross_micros": int(gross or 0), "net_micros": int(net or 0)}
 
 
 def customer_breakdown(
@@ -113,15 +128,15 @@ def customer_breakdown(
         f"SELECT {select} AS label, SUM(s.gross_micros), SUM(s.net_micros), SUM(s.spots) "  # noqa: S608
         f"FROM spot_summary s {join} WHERE {where} GROUP BY label"
     )
-    rows = []
-    for label, gross, net, spots in conn.execute(text(sql), params):
-        name = _SPECIAL_LANGUAGE_BUCKETS.get(label, label) if dimension == "language" else label
-        rows.append({"label": name or "(blank)", "gross": money(gross), "net": money(net),
-                     "spots": int(spots or 0)})
+    found = conn.execute(text(sql), params).all()
     key = "net" if filters.measure == "net" else "gross"
-    total = sum((r[key] for r in rows), Decimal(0))
-    for row in rows:
-        row["share"] = (row[key] / total * 100).quantize(Decimal("0.1")) if total else None
+    exact = [int((net if key == "net" else gross) or 0) for _label, gross, net, _spots in found]
+    whole = sum(exact)
+    rows = []
+    for (label, gross, net, spots), amount in zip(found, exact, strict=True):
+        name = SPECIAL_BUCKETS.get(label, label) if dimension == "language" else label
+        rows.append({"label": name or "(blank)", "gross": dollars(gross), "net": dollars(net),
+                     "spots": int(spots or 0), "share": share(amount, whole)})
     rows.sort(key=lambda r: (-r[key], r["label"].lower()))
     return rows
 

@@ -8,26 +8,13 @@ pages and the JSON API all call these, so a number is defined once.
 from __future__ import annotations
 
 from collections import defaultdict
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, text
 
 from bookedbiz.broadcast_calendar import months_of_year
-from bookedbiz.ingest.cells import micros_to_dollars
+from bookedbiz.money import dollars, pct_change
 from bookedbiz.reports.filters import ReportFilters
-from bookedbiz.reports.revenue import apportion
-
-
-def money(micros: int | None) -> Decimal:
-    """Integer micro-dollars → dollars rounded to the cent (the data core's rounding)."""
-    return micros_to_dollars(int(micros or 0))
-
-
-def pct_change(current: Decimal, prior: Decimal | None) -> Decimal | None:
-    if not prior:
-        return None
-    return ((current - prior) / prior * 100).quantize(Decimal("0.1"))
 
 
 def summary_where(filters: ReportFilters, alias: str = "s") -> tuple[str, dict[str, Any]]:
@@ -90,7 +77,7 @@ def customer_month_matrix(
                 "is_new": customer_id not in earlier,
             }
         )
-    apportion_rows(rows, months)
+    round_rows(rows, months)
     needle = (search or "").strip().lower()
     if needle:
         rows = [r for r in rows if needle in r["customer"].lower() or needle in r["ae"].lower()]
@@ -165,35 +152,36 @@ def ae_summary(conn: Connection, filters: ReportFilters) -> list[dict[str, Any]]
                 "spots": spots[ae_id],
             }
         )
-    apportion_rows(rows, months)
-    for row, last_year in zip(rows, apportion([r["prior_micros"] for r in rows]), strict=True):
-        row["prior_total"] = last_year
-        row["change"] = row["total"] - last_year
-        row["change_pct"] = pct_change(row["total"], last_year)
+    round_rows(rows, months)
+    for row in rows:
+        row["prior_total"] = dollars(row["prior_micros"])
+        row["change"] = dollars(row["total_micros"] - row["prior_micros"])
+        row["change_pct"] = pct_change(row["total_micros"], row["prior_micros"])
     rows.sort(key=lambda r: (-r["total"], r["ae"].lower()))
     return rows
 
 
-def apportion_rows(rows: list[dict[str, Any]], months: list[str]) -> None:
-    """Set each row's ``months`` and ``total`` in dollars, rounded like the data core does
-    (largest remainder), so every column and the totals add up exactly to the CLI's figures."""
-    for month in months:
-        for row, value in zip(rows, apportion([r["months_micros"][month] for r in rows]),
-                              strict=True):
-            row.setdefault("months", {})[month] = value
-    for row, value in zip(rows, apportion([r["total_micros"] for r in rows]), strict=True):
-        row["total"] = value
+def round_rows(rows: list[dict[str, Any]], months: list[str]) -> None:
+    """Set each row's ``months`` and ``total`` in dollars: each the row's exact sum rounded once
+    (SPEC §1.2), so a row's total is its exact sum, not the sum of its rounded months."""
+    for row in rows:
+        row["months"] = {month: dollars(row["months_micros"][month]) for month in months}
+        row["total"] = dollars(row["total_micros"])
 
 
 def matrix_totals(rows: list[dict[str, Any]], months: list[str]) -> dict[str, Any]:
     """Column totals of a month matrix, summed in micro-dollars and rounded once (so they equal
-    the overview and the CLI to the cent)."""
+    the overview and the CLI to the cent); with last year, the change from exact values too."""
     totals: dict[str, Any] = {
-        m: money(sum(r["months_micros"][m] for r in rows)) for m in months
+        m: dollars(sum(r["months_micros"][m] for r in rows)) for m in months
     }
-    totals["total"] = money(sum(r["total_micros"] for r in rows))
+    total_micros = sum(r["total_micros"] for r in rows)
+    totals["total"] = dollars(total_micros)
     if rows and "prior_micros" in rows[0]:
-        totals["prior_total"] = money(sum(r["prior_micros"] for r in rows))
+        prior_micros = sum(r["prior_micros"] for r in rows)
+        totals["prior_total"] = dollars(prior_micros)
+        totals["change"] = dollars(total_micros - prior_micros)
+        totals["change_pct"] = pct_change(total_micros, prior_micros)
     return totals
 
 

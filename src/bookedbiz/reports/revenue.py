@@ -7,13 +7,12 @@ of a 1.2 M-spot database is a few thousand summary rows. Money comes back as Dec
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 
 from sqlalchemy import Connection, text
 
 from bookedbiz import broadcast_calendar as bc
-from bookedbiz.ingest.cells import micros_to_dollars
 from bookedbiz.languages.assign import SPECIAL_BUCKETS
+from bookedbiz.money import dollars, pct_change
 from bookedbiz.reports.filters import ReportFilters
 
 GROUPINGS = ("month", "ae", "customer", "agency", "market", "language", "revenue-type",
@@ -33,27 +32,6 @@ _GROUP_SQL = {
 KEY_NAMES = {g: g.replace("-", "_") for g in GROUPINGS}
 
 
-def _money(micros: object) -> Decimal:
-    return micros_to_dollars(int(micros or 0))
-
-
-def apportion(micros: list[int]) -> list[Decimal]:
-    """Round each amount to the cent so that the parts add up to the rounded whole.
-
-    Rounding every group separately lets a report's column miss its own total by a few cents;
-    largest-remainder rounding keeps each part within a cent of its exact value and makes every
-    grouping sum to the same overall total."""
-    if not micros:
-        return []
-    total_cents = int(micros_to_dollars(sum(micros)) * 100)
-    floors = [m // 10_000 for m in micros]
-    remainders = sorted(range(len(micros)), key=lambda i: (-(micros[i] % 10_000), i))
-    extra = total_cents - sum(floors)
-    for i in remainders[:extra]:
-        floors[i] += 1
-    return [Decimal(c).scaleb(-2) for c in floors]
-
-
 def language_names(conn: Connection) -> dict[str, tuple[str, str]]:
     """bucket → (language name, group), including the special review buckets."""
     names = {code: (name, group) for code, name, group in conn.execute(
@@ -65,7 +43,8 @@ def language_names(conn: Connection) -> dict[str, tuple[str, str]]:
 
 def revenue_by(conn: Connection, by: str, filters: ReportFilters) -> list[dict[str, object]]:
     """One dict per group: the group key plus gross, net (Decimal) and spots; sorted by the
-    chosen measure, months chronologically. Totals over any grouping equal the overall total."""
+    chosen measure, months chronologically. Each figure is its group's exact sum rounded to the
+    cent (SPEC §1.2), so the rows may differ from :func:`revenue_total` by a cent or two."""
     if by not in _GROUP_SQL:
         raise ValueError(f"unknown grouping {by!r}")
     expression, join = _GROUP_SQL[by]
@@ -79,15 +58,13 @@ def revenue_by(conn: Connection, by: str, filters: ReportFilters) -> list[dict[s
     ).all()
     key_name = KEY_NAMES[by]
     names = language_names(conn) if by == "language" else {}
-    grosses = apportion([int(r[1] or 0) for r in rows])
-    nets = apportion([int(r[2] or 0) for r in rows])
     result = []
-    for (key, _gross, _net, spots), gross, net in zip(rows, grosses, nets, strict=True):
+    for key, gross, net, spots in rows:
         item: dict[str, object] = {key_name: key}
         if by == "language":
             item["language"], item["language_group"] = names.get(key, (key, key))
             item["bucket"] = key
-        item.update(gross=gross, net=net, spots=int(spots or 0))
+        item.update(gross=dollars(gross), net=dollars(net), spots=int(spots or 0))
         result.append(item)
     if by == "month":
         result.sort(key=lambda r: str(r["month"]))
@@ -97,20 +74,56 @@ def revenue_by(conn: Connection, by: str, filters: ReportFilters) -> list[dict[s
 
 
 def revenue_total(conn: Connection, filters: ReportFilters) -> dict[str, object]:
+    """The exact total of every spot matching ``filters``, rounded once."""
     where, params = filters.where()
     gross, net, spots = conn.execute(
         text("SELECT SUM(gross_micros), SUM(net_micros), SUM(spots) FROM spot_summary ss "
              f"WHERE {where}"),
         params,
     ).one()
-    return {"gross": _money(gross), "net": _money(net), "spots": int(spots or 0)}
+    return {"gross": dollars(gross), "net": dollars(net), "spots": int(spots or 0)}
 
 
-def monthly_overview(conn: Connection, filters: ReportFilters) -> list[dict[str, object]]:
-    """The 12 broadcast months of ``filters.year`` with last year's same month and the change."""
+def _month_sums(conn: Connection, filters: ReportFilters) -> dict[str, tuple[int, int, int]]:
+    """month → exact (gross micros, net micros, spots) for ``filters``."""
+    where, params = filters.where()
+    rows = conn.execute(
+        text("SELECT ss.broadcast_month, SUM(ss.gross_micros), SUM(ss.net_micros), "
+             f"SUM(ss.spots) FROM spot_summary ss WHERE {where} GROUP BY ss.broadcast_month"),
+        params,
+    ).all()
+    return {m: (int(g or 0), int(n or 0), int(c or 0)) for m, g, n, c in rows}
+
+
+def _period(months: list[str], current: dict[str, tuple[int, int, int]],
+            prior: dict[str, tuple[int, int, int]], measure: str) -> dict[str, object]:
+    """Gross, net, spots, last year and change of a run of months, from exact sums (a quarter
+    is the sum of its spots, not of its three rounded months)."""
+    empty = (0, 0, 0)
+    gross = sum(current.get(m, empty)[0] for m in months)
+    net = sum(current.get(m, empty)[1] for m in months)
+    spots = sum(current.get(m, empty)[2] for m in months)
+    before = [prior.get(bc.shift_month(m, -12), empty) for m in months]
+    prior_gross, prior_net = sum(b[0] for b in before), sum(b[1] for b in before)
+    value, base = (net, prior_net) if measure == "net" else (gross, prior_gross)
+    return {
+        "gross": dollars(gross),
+        "net": dollars(net),
+        "spots": spots,
+        "weeks": sum(bc.broadcast_weeks(m) for m in months),
+        "prior_gross": dollars(prior_gross),
+        "prior_net": dollars(prior_net),
+        "change": dollars(value - base),
+        "change_pct": pct_change(value, base),
+    }
+
+
+def overview(conn: Connection, filters: ReportFilters) -> dict[str, object]:
+    """The overview of ``filters.year``: its 12 broadcast months, four quarters and the year,
+    each with last year's figure and the change, every figure rounded once from exact sums."""
     year = filters.year or bc.broadcast_year_of(date.today())
-    current = {r["month"]: r for r in revenue_by(conn, "month", filters.with_year(year))}
-    prior = {r["month"]: r for r in revenue_by(conn, "month", filters.with_year(year - 1))}
+    current = _month_sums(conn, filters.with_year(year))
+    prior = _month_sums(conn, filters.with_year(year - 1))
     closures = {
         month: (closed_at, closed_by)
         for month, closed_at, closed_by in conn.execute(
@@ -119,32 +132,33 @@ def monthly_overview(conn: Connection, filters: ReportFilters) -> list[dict[str,
             {"a": f"{year}-01", "b": f"{year}-12"},
         )
     }
-    zero = Decimal("0.00")
-    out = []
-    for month in bc.months_of_year(year):
-        row = current.get(month, {})
-        last = prior.get(bc.shift_month(month, -12), {})
-        value = row.get(filters.measure, zero)
-        before = last.get(filters.measure, zero)
+    year_months = bc.months_of_year(year)
+    months = []
+    for month in year_months:
         closed = closures.get(month)
-        change = value - before  # type: ignore[operator]
-        out.append({
+        months.append({
             "month": month,
             "label": bc.label(month),
-            "gross": row.get("gross", zero),
-            "net": row.get("net", zero),
-            "spots": row.get("spots", 0),
-            "weeks": bc.broadcast_weeks(month),
+            **_period([month], current, prior, filters.measure),
             "status": "closed" if closed else "open",
             "closed_at": closed[0] if closed else None,
             "closed_by": closed[1] if closed else None,
-            "prior_gross": last.get("gross", zero),
-            "prior_net": last.get("net", zero),
-            "change": change,
-            "change_pct": (change / before * 100).quantize(Decimal("0.1"))  # type: ignore[operator]
-            if before else None,
         })
-    return out
+    quarters = []
+    for q in range(4):
+        chunk = year_months[q * 3 : q * 3 + 3]
+        all_closed = all(month in closures for month in chunk)
+        quarters.append({"quarter": q + 1, "label": f"Q{q + 1} {year}",
+                         **_period(chunk, current, prior, filters.measure),
+                         "status": "closed" if all_closed else "open"})
+    total = {"label": "Year total", **_period(year_months, current, prior, filters.measure),
+             "closed": len([m for m in year_months if m in closures])}
+    return {"year": year, "months": months, "quarters": quarters, "total": total}
+
+
+def monthly_overview(conn: Connection, filters: ReportFilters) -> list[dict[str, object]]:
+    """The 12 broadcast months of ``filters.year`` with last year's same month and the change."""
+    return overview(conn, filters)["months"]  # type: ignore[return-value]
 
 
 def available_years(conn: Connection) -> list[int]:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from flask import Blueprint, url_for
 
-from bookedbiz.reports.pages import ae_summary, matrix_totals, pct_change
+from bookedbiz.money import ROUNDING_NOTE, ZERO
+from bookedbiz.reports.pages import ae_summary, matrix_totals
 from bookedbiz.web import tables as tbl
 from bookedbiz.web.cache import cached
 from bookedbiz.web.view import current_filters, filter_query, month_table_columns, render_report
@@ -34,9 +34,7 @@ def aes_table(filters) -> tuple[tbl.Table, dict[str, Any]]:  # noqa: ANN001
         out.append(row)
     totals: dict[str, Any] = {"ae": "All AEs", "customers": None}
     totals.update(matrix_totals(rows, [c.key for c in month_cols]))
-    totals["prior"] = totals.pop("prior_total", Decimal("0.00"))
-    totals["change"] = totals["total"] - totals["prior"]
-    totals["change_pct"] = pct_change(totals["total"], totals["prior"])
+    totals["prior"] = totals.pop("prior_total", ZERO)
     columns = [
         tbl.Column("ae", "AE"),
         *month_cols,
@@ -48,7 +46,7 @@ def aes_table(filters) -> tuple[tbl.Table, dict[str, Any]]:  # noqa: ANN001
     ]
     measure = "net" if filters.measure == "net" else "gross"
     table = tbl.Table("aes", f"AEs {filters.year} ({measure})", columns, out,
-                      totals=[totals] if rows else [])
+                      totals=[totals] if rows else [], note=ROUNDING_NOTE)
     chart = {
         "kind": "hbars",
         "title": f"{measure.title()} by AE: {filters.year} vs {filters.year - 1}",

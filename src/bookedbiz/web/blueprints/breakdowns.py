@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Blueprint, abort, redirect, url_for
 
+from bookedbiz.money import ROUNDING_NOTE, share
 from bookedbiz.reports import revenue
 from bookedbiz.web import tables as tbl
 from bookedbiz.web.cache import cached
@@ -28,8 +29,9 @@ _VALUE_KEYS = {"gross", "net", "spots", "bucket"}
 def breakdown_table(filters, dimension: str) -> tuple[tbl.Table, dict[str, Any]]:  # noqa: ANN001
     grouping, key, title = DIMENSIONS[dimension]
     rows = cached(revenue.revenue_by, grouping, filters)
+    exact_total = cached(revenue.revenue_total, filters)
     measure = "net" if filters.measure == "net" else "gross"
-    total = sum((r[measure] for r in rows), Decimal(0))
+    total = exact_total[measure]
     label_keys = [k for k in (rows[0].keys() if rows else [key]) if k not in _VALUE_KEYS]
     if key in label_keys:  # the grouping key first, any extra labels (e.g. language group) next
         label_keys.remove(key)
@@ -38,7 +40,7 @@ def breakdown_table(filters, dimension: str) -> tuple[tbl.Table, dict[str, Any]]
     for r in rows:
         row = {k: ("" if r.get(k) is None else r.get(k)) for k in label_keys}
         row.update(gross=r["gross"], net=r["net"], spots=r["spots"])
-        row["share"] = (r[measure] / total * 100).quantize(Decimal("0.1")) if total else None
+        row["share"] = share(r[measure], total)
         out.append(row)
     columns = [tbl.Column(k, _label(k, title, key)) for k in label_keys] + [
         tbl.Column("gross", "Gross", "money"),
@@ -48,17 +50,16 @@ def breakdown_table(filters, dimension: str) -> tuple[tbl.Table, dict[str, Any]]
     ]
     totals = {k: "" for k in label_keys}
     totals[label_keys[0]] = "Total"
-    # revenue_by apportions each column so its parts add up to the total rounded once (as the
-    # CLI rounds it), and none of these groupings drops rows, so the column sums ARE that total:
-    # no second pass over the year is needed.
+    # The total is the exact sum of the same spots rounded once (SPEC §1.2), not the sum of
+    # the rounded rows: it equals the overview's year and the CLI's total to the cent.
     totals.update(
-        gross=sum((r["gross"] for r in rows), Decimal(0)),
-        net=sum((r["net"] for r in rows), Decimal(0)),
-        spots=sum(r["spots"] for r in rows),
+        gross=exact_total["gross"],
+        net=exact_total["net"],
+        spots=exact_total["spots"],
         share=Decimal("100.0") if total else None,
     )
     table = tbl.Table(f"by-{dimension}", f"{title} {filters.year} ({measure})", columns, out,
-                      totals=[totals] if rows else [])
+                      totals=[totals] if rows else [], note=ROUNDING_NOTE)
     top = sorted(out, key=lambda r: r[measure], reverse=True)[:25]
     chart = {
         "kind": "hbars",

@@ -8,6 +8,7 @@ from typing import Any
 from flask import Blueprint, request, url_for
 
 from bookedbiz.broadcast_calendar import label, shift_month
+from bookedbiz.money import ROUNDING_NOTE
 from bookedbiz.reports import customer_detail as cdetail
 from bookedbiz.reports.pages import customer_month_matrix, matrix_totals
 from bookedbiz.web import tables as tbl
@@ -62,7 +63,7 @@ def customers_table(filters, search: str, sort: str, new_only: bool) -> tuple[tb
     ]
     measure = "net" if filters.measure == "net" else "gross"
     table = tbl.Table("customers", f"Customers {filters.year} ({measure})", columns, out,
-                      totals=[totals] if rows else [])
+                      totals=[totals] if rows else [], note=ROUNDING_NOTE)
     customer_ids = {r["customer_id"] for r in rows}
     cards = {
         "customers": len(customer_ids),
@@ -110,7 +111,7 @@ def detail(customer_id: int):  # noqa: ANN201
         row: dict[str, Any] = {"year": str(year)}
         for mm in month_keys:
             row[mm] = months.get(f"{year}-{mm}")
-        row["total"] = sum(months.values(), Decimal(0))
+        row["total"] = history["year_totals"][year]
         year_rows.append(row)
     month_names = [label(f"2000-{mm}")[:3] for mm in month_keys]
     history_table = tbl.Table(
@@ -122,7 +123,9 @@ def detail(customer_id: int):  # noqa: ANN201
         + [tbl.Column("total", "Total", "money")],
         year_rows,
         empty_message="This customer has no booked business for these filters.",
+        note=ROUNDING_NOTE,
     )
+    year_total = cached(cdetail.customer_total, customer_id, filters)
     breakdown_tables = []
     for dimension, title in (("ae", "AEs"), ("agency", "Agencies"), ("market", "Markets"),
                              ("language", "Languages"), ("revenue_type", "Revenue types")):
@@ -135,7 +138,7 @@ def detail(customer_id: int):  # noqa: ANN201
                  tbl.Column("gross", "Gross", "money"), tbl.Column("net", "Net", "money"),
                  tbl.Column("spots", "Spots", "int"), tbl.Column("share", "Share %", "share")],
                 rows,
-                totals=[_total(rows)] if rows else [],
+                totals=[_total(year_total)] if rows else [],
                 empty_message=f"No booked business in {filters.year}.",
             )
         )
@@ -165,11 +168,6 @@ def _month_span(first: str, last: str) -> list[str]:
     return months
 
 
-def _total(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    return {
-        "label": "Total",
-        "gross": sum((r["gross"] for r in rows), Decimal(0)),
-        "net": sum((r["net"] for r in rows), Decimal(0)),
-        "spots": sum(r["spots"] for r in rows),
-        "share": Decimal("100.0"),
-    }
+def _total(total: dict[str, Any]) -> dict[str, Any]:
+    return {"label": "Total", "gross": total["gross"], "net": total["net"],
+            "spots": total["spots"], "share": Decimal("100.0")}

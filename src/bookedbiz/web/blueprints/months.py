@@ -8,8 +8,8 @@ from flask import Blueprint, request
 
 from bookedbiz import months as month_service
 from bookedbiz.broadcast_calendar import label
+from bookedbiz.money import dollars
 from bookedbiz.reports.month_events import closure_events, months_with_totals
-from bookedbiz.reports.pages import money
 from bookedbiz.web import tables as tbl
 from bookedbiz.web.auth import actor_name, admin_required
 from bookedbiz.web.cache import cached
@@ -29,7 +29,7 @@ def months_table(year: int | None) -> tbl.Table:
                 "weeks": m["weeks"],
                 "status": "Closed" if m["status"] == "closed" else "Open",
                 "spots": m["spots"],
-                "gross": money(m["gross_micros"]),
+                "gross": dollars(m["gross_micros"]),
                 "closed_by": m["closed_by"] or "",
                 "closed_at": m["closed_at"] or "",
                 "_class": m["status"],
