@@ -17,6 +17,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "daily-update": ("import_commands", "daily_update_command"),
     "generate-log": ("import_commands", "generate_log_command"),
     "report": ("report_commands", "report_group"),
+    "history": ("history_commands", "history_group"),
     "serve": ("web_commands", "serve_command"),
     "users": ("web_commands", "users_group"),
     "tokens": ("web_commands", "tokens_group"),

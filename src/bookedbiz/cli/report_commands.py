@@ -135,6 +135,16 @@ def _write_xlsx(rows, columns, by, filters, output: Path, total) -> None:
     output.write_bytes(to_xlsx([table], "BookedBiz revenue", meta))
 
 
+def _add_history_reports() -> None:
+    from bookedbiz.cli.history_commands import changes_command, pacing_command
+
+    report_group.add_command(pacing_command)
+    report_group.add_command(changes_command)
+
+
+_add_history_reports()
+
+
 def register(cli: click.Group) -> None:
     cli.add_command(report_group)
 

@@ -1,0 +1,81 @@
+"""As-of queries on ``booking_history``: "booked for month M as of date D".
+
+A row is on the books on day D when ``valid_from <= D`` and (``valid_to`` is NULL or after D):
+the state left by the last import on or before D. Months are passed as an explicit ``IN`` list so
+SQLite seeks the ``(broadcast_month, valid_to, valid_from)`` index once per month and decides
+validity from the index before touching a row. Reports add their own filters (``where``) on the
+``h`` alias, which carries ``ae_id``, ``customer_id``, ``market_code`` and ``revenue_type``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from datetime import date
+
+from sqlalchemy import Connection, text
+
+from bookedbiz.history.recording import KEY_COLUMNS
+
+
+def valid_on(alias: str, param: str) -> str:
+    """SQL: the row of ``alias`` is on the books on the day bound to ``:param``."""
+    return (f"{alias}.valid_from <= :{param} AND ({alias}.valid_to IS NULL "
+            f"OR {alias}.valid_to > :{param})")
+
+
+def months_in(alias: str, months: Sequence[str], prefix: str) -> tuple[str, dict[str, str]]:
+    """SQL ``alias.broadcast_month IN (...)`` with one bound parameter per month."""
+    if not months:
+        return "0 = 1", {}
+    names = [f"{prefix}{i}" for i in range(len(months))]
+    return (f"{alias}.broadcast_month IN ({', '.join(':' + n for n in names)})",
+            dict(zip(names, months, strict=True)))
+
+
+def booked_sums(conn: Connection, months: Sequence[str], as_of: date, *, key_sql: str = "''",
+                joins: str = "", where: str = "1 = 1",
+                params: dict[str, object] | None = None) -> dict[tuple[str, object], list[int]]:
+    """(month, group key) → exact [gross micros, net micros, spots] on the books as of ``as_of``."""
+    in_months, month_params = months_in("h", months, "hm")
+    rows = conn.execute(text(
+        f"SELECT h.broadcast_month, {key_sql} AS k, SUM(h.gross_micros), SUM(h.net_micros), "
+        f"SUM(h.spots) FROM booking_history h {joins} WHERE {in_months} AND "
+        f"{valid_on('h', 'h_day')} AND {where} GROUP BY 1, 2"
+    ), {**month_params, "h_day": as_of.isoformat(), **(params or {})}).all()
+    return {(m, k): [int(g or 0), int(n or 0), int(s or 0)] for m, k, g, n, s in rows}
+
+
+def booked_deltas(conn: Connection, months: Sequence[str], *, where: str = "1 = 1",
+                  params: dict[str, object] | None = None) -> list[tuple[str, str, int, int]]:
+    """(month, day, gross change, net change) events: what each recorded day added and removed,
+    so a cumulative sum gives the booked total on every day (the booking curve) in one pass."""
+    in_months, month_params = months_in("h", months, "hm")
+    rows = conn.execute(text(
+        "SELECT broadcast_month, day, SUM(g), SUM(n) FROM ("
+        " SELECT h.broadcast_month, h.valid_from AS day, h.gross_micros AS g, h.net_micros AS n"
+        f" FROM booking_history h WHERE {in_months} AND {where}"
+        " UNION ALL"
+        " SELECT h.broadcast_month, h.valid_to, -h.gross_micros, -h.net_micros"
+        f" FROM booking_history h WHERE {in_months} AND h.valid_to IS NOT NULL AND {where}"
+        ") GROUP BY 1, 2 ORDER BY 2"
+    ), {**month_params, **(params or {})}).all()
+    return [(m, d, int(g or 0), int(n or 0)) for m, d, g, n in rows]
+
+
+def state_as_of(conn: sqlite3.Connection, as_of: date,
+                months: Sequence[str] | None = None) -> dict[tuple, list[int]]:
+    """The whole booked state at the history grain on ``as_of`` (tests, backfill checks)."""
+    sql = (f"SELECT {', '.join(KEY_COLUMNS)}, gross_micros, net_micros, spots "
+           "FROM booking_history WHERE valid_from <= ? AND (valid_to IS NULL OR valid_to > ?)")
+    params: list[object] = [as_of.isoformat(), as_of.isoformat()]
+    if months is not None:
+        sql += f" AND broadcast_month IN ({', '.join('?' * len(months))})"
+        params.extend(months)
+    return {tuple(r[:8]): [r[8], r[9], r[10]] for r in conn.execute(sql, params)}
+
+
+def recorded_days(conn: Connection) -> list[str]:
+    """Every as-of day the history holds, oldest first."""
+    return list(conn.execute(text(
+        "SELECT DISTINCT as_of FROM history_records ORDER BY as_of")).scalars())

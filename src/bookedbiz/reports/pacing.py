@@ -1,0 +1,256 @@
+"""Pacing: booked today against the same time last year (SPEC §1.4).
+
+For month M as of day D: *booked* = M as of D (booking history); *STLY* = M−12 as of D − 364
+days (the same weekday 52 weeks earlier); *last year final* = M−12 as it stands now (the spots
+summary, so months loaded before the history existed count too); *pace* = booked ÷ STLY. One set
+of functions serves the page, the CLI and the API. Every figure is an exact sum of micro-dollars
+rounded once (SPEC §1.2). Rows are built by :func:`pacing_row` alone, so later columns (budget,
+forecast, pipeline) are added in one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import date, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal
+
+from sqlalchemy import Connection, text
+
+from bookedbiz import broadcast_calendar as bc
+from bookedbiz.errors import ConfigError
+from bookedbiz.history.queries import booked_deltas, booked_sums
+from bookedbiz.languages.assign import SPECIAL_BUCKETS
+from bookedbiz.money import dollars
+from bookedbiz.reports.filters import ReportFilters
+
+PACING_GROUPS = ("ae", "customer", "agency", "market", "revenue-type", "language", "sector")
+STLY_DAYS = 364
+DEFAULT_MONTHS = 13
+MAX_MONTHS = 60
+CURVE_WEEKS = 26
+NO_SECTOR = "(no sector)"
+_EMPTY = (0, 0, 0)
+
+# grouping → (key expression, join), written for a table alias ``{t}`` with the spot grain
+_GROUP_SQL = {
+    "ae": ("a.name", "JOIN aes a ON a.ae_id = {t}.ae_id"),
+    "customer": ("c.name", "JOIN customers c ON c.customer_id = {t}.customer_id"),
+    "agency": ("COALESCE(ag.name, '(direct)')",
+               "LEFT JOIN agencies ag ON ag.agency_id = {t}.agency_id"),
+    "market": ("CASE WHEN {t}.market_code = '' THEN '(none)' ELSE {t}.market_code END", ""),
+    "revenue-type": ("CASE WHEN {t}.revenue_type = '' THEN '(none)' ELSE {t}.revenue_type END",
+                     ""),
+}
+
+
+def key_name(by: str | None) -> str | None:
+    return by.replace("-", "_") if by else None
+
+
+def month_range(first: str, last: str) -> list[str]:
+    months, month = [], first
+    while month <= last:
+        months.append(month)
+        month = bc.shift_month(month, 1)
+    return months
+
+
+def resolve_months(as_of: date, first: str | None, last: str | None) -> list[str]:
+    """The months asked for; by default the 13 broadcast months from the as-of date's."""
+    start = first or bc.broadcast_month_of(as_of)
+    end = last or bc.shift_month(start, DEFAULT_MONTHS - 1)
+    if start > end:
+        raise ConfigError(f"--from {bc.label(start)} is after --to {bc.label(end)}; "
+                          "give the earlier month first.")
+    months = month_range(start, end)
+    if len(months) > MAX_MONTHS:
+        raise ConfigError(f"Pacing covers at most {MAX_MONTHS} months at a time.")
+    return months
+
+
+def _sector_sql(conn: Connection, table: str) -> tuple[str, str]:
+    """Sector of the customer when the schema has sectors, else one '(no sector)' group."""
+    columns = {row[1] for row in conn.execute(text("PRAGMA table_info(customers)"))}
+    has_table = conn.execute(text(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sectors'")).first()
+    if "sector_id" not in columns or not has_table:
+        return f"'{NO_SECTOR}'", ""
+    return (f"COALESCE(sec.name, '{NO_SECTOR}')",
+            f"JOIN customers cs ON cs.customer_id = {table}.customer_id "
+            "LEFT JOIN sectors sec ON sec.sector_id = cs.sector_id")
+
+
+def _group_sql(conn: Connection, by: str | None, table: str) -> tuple[str, str]:
+    if by is None:
+        return "''", ""
+    if by == "language":
+        if table == "h":
+            return "h.language_group", ""
+        return ("COALESCE(lg.language_group, ss.language_bucket)",
+                "LEFT JOIN languages lg ON lg.code = ss.language_bucket")
+    if by == "sector":
+        return _sector_sql(conn, table)
+    if by not in _GROUP_SQL:
+        raise ConfigError(f"Pacing groups by {', '.join(PACING_GROUPS)}, not '{by}'.")
+    expression, join = _GROUP_SQL[by]
+    return expression.format(t=table), join.format(t=table)
+
+
+def _final_sums(conn: Connection, months: Sequence[str], by: str | None,
+                filters: ReportFilters) -> dict[tuple[str, object], list[int]]:
+    """(month, key) → exact [gross, net, spots] of the spots as they stand now."""
+    if not months:
+        return {}
+    expression, join = _group_sql(conn, by, "ss")
+    where, params = filters.where("ss")
+    rows = conn.execute(text(
+        f"SELECT ss.broadcast_month, {expression} AS k, SUM(ss.gross_micros), "
+        f"SUM(ss.net_micros), SUM(ss.spots) FROM spot_summary ss {join} "
+        f"WHERE ss.broadcast_month BETWEEN :p_first AND :p_last AND {where} GROUP BY 1, 2"
+    ), {**params, "p_first": months[0], "p_last": months[-1]}).all()
+    return {(m, k): [int(g or 0), int(n or 0), int(s or 0)] for m, k, g, n, s in rows}
+
+
+def _history_sums(conn: Connection, months: Sequence[str], as_of: date, by: str | None,
+                  filters: ReportFilters) -> dict[tuple[str, object], list[int]]:
+    expression, join = _group_sql(conn, by, "h")
+    where, params = filters.where("h")
+    return booked_sums(conn, months, as_of, key_sql=expression, joins=join, where=where,
+                       params=params)
+
+
+def pace(booked: int, stly: int) -> Decimal | None:
+    """booked ÷ STLY from exact micro-dollars, to 4 decimals; None when STLY is 0."""
+    if not stly:
+        return None
+    return (Decimal(booked) / Decimal(stly)).quantize(Decimal("0.0001"), ROUND_HALF_EVEN)
+
+
+def pacing_row(month: str, group: dict[str, object], booked: Sequence[int],
+               stly: Sequence[int], final: Sequence[int], *, closed: bool,
+               measure: str = "gross") -> dict[str, object]:
+    """One pacing row; every page, export and API response is made of these."""
+    i = 1 if measure == "net" else 0
+    return {
+        "month": month,
+        **group,
+        "label": bc.label(month),
+        "status": "closed" if closed else "open",
+        "booked_gross": dollars(booked[0]),
+        "booked_net": dollars(booked[1]),
+        "stly_gross": dollars(stly[0]),
+        "stly_net": dollars(stly[1]),
+        "last_year_gross": dollars(final[0]),
+        "last_year_net": dollars(final[1]),
+        "pace": pace(booked[i], stly[i]),
+        # closed months compare with last year's final, open ones with STLY (SPEC §1.4)
+        "compare_to": "last_year" if closed else "stly",
+    }
+
+
+def _add(target: dict[object, list[int]], key: object, sums: Sequence[int]) -> None:
+    into = target.setdefault(key, [0, 0, 0])
+    for j in range(3):
+        into[j] += sums[j]
+
+
+def _closed_months(conn: Connection, months: Sequence[str]) -> set[str]:
+    if not months:
+        return set()
+    return set(conn.execute(text(
+        "SELECT broadcast_month FROM month_closures WHERE broadcast_month BETWEEN :a AND :b"),
+        {"a": months[0], "b": months[-1]}).scalars())
+
+
+def pacing_report(conn: Connection, *, as_of: date, first: str | None = None,
+                  last: str | None = None, by: str | None = None,
+                  filters: ReportFilters | None = None) -> dict[str, object]:
+    """Pacing of ``first``..``last`` (default: 13 months from the as-of month) as of ``as_of``:
+    one row per month (and group), per-month totals and the grand total, all exact."""
+    filters = replace(filters or ReportFilters(), year=None)
+    if by is not None and by not in PACING_GROUPS:
+        raise ConfigError(f"Pacing groups by {', '.join(PACING_GROUPS)}, not '{by}'.")
+    months = resolve_months(as_of, first, last)
+    prior_months = [bc.shift_month(m, -12) for m in months]
+    stly_day = as_of - timedelta(days=STLY_DAYS)
+    booked = _history_sums(conn, months, as_of, by, filters)
+    stly = {(bc.shift_month(m, 12), k): v
+            for (m, k), v in _history_sums(conn, prior_months, stly_day, by, filters).items()}
+    final = {(bc.shift_month(m, 12), k): v
+             for (m, k), v in _final_sums(conn, prior_months, by, filters).items()}
+    closed = _closed_months(conn, months)
+    name = key_name(by)
+    labels = _language_labels(conn) if by == "language" else {}
+    rows, month_totals = [], []
+    per_month: dict[str, list[dict[object, list[int]]]] = {m: [{}, {}, {}] for m in months}
+    for source, index in ((booked, 0), (stly, 1), (final, 2)):
+        for (month, key), sums in source.items():
+            if month in per_month:
+                _add(per_month[month][index], key, sums)
+    grand = [[0, 0, 0], [0, 0, 0], [0, 0, 0]]
+    for month in months:
+        parts = per_month[month]
+        keys = set(parts[0]) | set(parts[1]) | set(parts[2])
+        if name is not None:
+            month_rows = [
+                pacing_row(month, _group(name, key, labels), parts[0].get(key, _EMPTY),
+                           parts[1].get(key, _EMPTY), parts[2].get(key, _EMPTY),
+                           closed=month in closed, measure=filters.measure)
+                for key in keys
+            ]
+            month_rows.sort(key=lambda r: (-r[f"booked_{filters.measure}"],
+                                           -r[f"last_year_{filters.measure}"], str(r[name])))
+            rows.extend(month_rows)
+        totals = [[sum(v[j] for v in part.values()) for j in range(3)] for part in parts]
+        for i in range(3):
+            for j in range(3):
+                grand[i][j] += totals[i][j]
+        month_totals.append(pacing_row(month, {}, totals[0], totals[1], totals[2],
+                                       closed=month in closed, measure=filters.measure))
+    if name is None:
+        rows = month_totals
+    total = pacing_row(f"{months[0]}..{months[-1]}", {}, grand[0], grand[1], grand[2],
+                       closed=False, measure=filters.measure)
+    total["label"] = f"{bc.label(months[0])} – {bc.label(months[-1])}"
+    return {"as_of": as_of, "stly_as_of": stly_day, "months": months, "by": by,
+            "key": name, "measure": filters.measure, "rows": rows,
+            "month_totals": month_totals, "total": total}
+
+
+def _language_labels(conn: Connection) -> dict[str, str]:
+    return dict(SPECIAL_BUCKETS)
+
+
+def _group(name: str, key: object, labels: dict[str, str]) -> dict[str, object]:
+    if labels:
+        return {name: labels.get(str(key), key)}
+    return {name: key}
+
+
+def booking_curve(conn: Connection, *, as_of: date, month: str,
+                  filters: ReportFilters | None = None,
+                  weeks: int = CURVE_WEEKS) -> dict[str, object]:
+    """Booked for ``month`` at each week before it starts (26 … 0), this year (up to
+    ``as_of``; later points are None) against last year's same month. Money in dollars."""
+    filters = replace(filters or ReportFilters(), year=None)
+    where, params = filters.where("h")
+    measure = 1 if filters.measure == "net" else 0
+    series = {}
+    for name, key, limit in (("this_year", month, as_of),
+                             ("last_year", bc.shift_month(month, -12), None)):
+        events = booked_deltas(conn, [key], where=where, params=params)
+        start = bc.broadcast_month_start(key)
+        points = [start - timedelta(weeks=w) for w in range(weeks, -1, -1)]
+        values: list[Decimal | None] = []
+        running, i = 0, 0
+        for day in points:
+            stamp = day.isoformat()
+            while i < len(events) and events[i][1] <= stamp:
+                running += events[i][2 + measure]
+                i += 1
+            values.append(None if limit is not None and day > limit else dollars(running))
+        series[name] = values
+    return {"month": month, "label": bc.label(month),
+            "weeks_before": list(range(weeks, -1, -1)), "this_year": series["this_year"],
+            "last_year": series["last_year"], "measure": filters.measure}
