@@ -191,11 +191,23 @@ def doctor(db_path: Path | None, as_json: bool, no_http: bool, web_port: int) ->
               help="Port to listen on.")
 @click.option("--immutable", is_flag=True,
               help="Open as immutable (only for a snapshot file that never changes).")
+@click.option("--allow-sql", is_flag=True,
+              help="Also accept ad-hoc SQL (still limited to the reporting tables); "
+                   "by default only tables and the canned queries are served.")
+@click.option("--allowed-host", "allowed_hosts", multiple=True, metavar="NAME",
+              help="Host name the explorer answers to besides loopback (repeatable), e.g. "
+                   "the name of the TLS proxy in front of it.")
 @handle_errors
-def explore(db_path: Path | None, host: str, port: int, immutable: bool) -> None:
-    """Explore the database in Datasette, read-only, with canned revenue queries."""
+def explore(db_path: Path | None, host: str, port: int, immutable: bool, allow_sql: bool,
+            allowed_hosts: tuple[str, ...]) -> None:
+    """Explore the reporting tables in Datasette, read-only, with canned revenue queries.
+
+    Users, API tokens, sign-in failures, the audit log, application state and job runs are
+    never served, by any page, JSON, CSV or SQL.
+    """
     from bookedbiz.deploy.explore import serve
 
     path = database_path(db_path)
-    click.echo(f"Datasette on http://{host}:{port}/ (read-only: {path})", err=True)
-    serve(path, host, port, immutable)
+    sql = "ad-hoc SQL allowed" if allow_sql else "canned queries only"
+    click.echo(f"Datasette on http://{host}:{port}/ (read-only: {path}; {sql})", err=True)
+    serve(path, host, port, immutable, allow_sql=allow_sql, allowed_hosts=allowed_hosts)

@@ -1,17 +1,19 @@
-"""``bookedbiz explore``: Datasette over the database, read-only, bound to loopback by default.
+"""``bookedbiz explore``: Datasette over the reporting tables, read-only, loopback by default.
 
-Datasette opens a database given on the command line with a ``?mode=ro`` URI, so it can never
-write; ``--immutable`` (for a snapshot that does not change) skips locking altogether. The seeds'
+Datasette opens the database with a ``?mode=ro`` URI, so it can never write; ``--immutable`` (for
+a snapshot that does not change) skips locking altogether. Only the reporting tables are served
+(:mod:`bookedbiz.deploy.explore_guard` enforces it inside SQLite); the canned queries below work
+for everyone, ad-hoc SQL only when the operator passes ``--allow-sql``; the whole database is
+never offered for download; requests must name one of the allowed host names. The seeds'
 settings are kept (5-minute SQL limit, 10,000 rows); metadata explains the units so nobody reads
 micro-dollars as dollars.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
+from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 SQL_TIME_LIMIT_MS = 300_000
 MAX_RETURNED_ROWS = 10_000
@@ -93,42 +95,103 @@ TABLES = {
     "month_closures": {"description": "Closed broadcast months (YYYY-MM): imports never change "
                                       "them."},
     "spot_summary": {"description": "Per-month rollup of non-Trade spots; money in " + MONEY},
-    "job_runs": {"description": "Scheduled job outcomes: success, failed, skipped, timeout."},
 }
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
+
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
-def build_metadata(db_name: str) -> dict[str, object]:
+def build_metadata(db_name: str, *, allow_sql: bool = False) -> dict[str, object]:
+    database: dict[str, object] = {"tables": TABLES, "queries": CANNED_QUERIES}
+    if not allow_sql:
+        database["allow_sql"] = False
     return {
         "title": "BookedBiz explorer (read-only)",
         "description": "Money columns ending in _micros are integer micro-dollars "
                        "(divide by 1e6); months are YYYY-MM; Trade is is_trade = 1.",
-        "databases": {db_name: {"tables": TABLES, "queries": CANNED_QUERIES}},
+        "databases": {db_name: database},
     }
 
 
-def datasette_args(db_path: Path, metadata_file: Path, host: str, port: int,
-                   immutable: bool = False) -> list[str]:
-    args = ["serve"]
-    args += ["--immutable", str(db_path)] if immutable else [str(db_path)]
-    return args + [
-        "--host", host, "--port", str(port),
-        "--setting", "sql_time_limit_ms", str(SQL_TIME_LIMIT_MS),
-        "--setting", "max_returned_rows", str(MAX_RETURNED_ROWS),
-        "--metadata", str(metadata_file),
-    ]
+def explore_settings(*, allow_sql: bool) -> dict[str, object]:
+    return {
+        "sql_time_limit_ms": SQL_TIME_LIMIT_MS,
+        "max_returned_rows": MAX_RETURNED_ROWS,
+        "allow_download": False,  # the file holds the credential tables too
+        "default_allow_sql": allow_sql,
+    }
 
 
-def serve(db_path: Path, host: str, port: int, immutable: bool = False) -> None:
-    """Run Datasette in this process until interrupted; the metadata file is removed after."""
-    from datasette.cli import cli as datasette_cli
+def host_name(header: str) -> str:
+    """The name part of a Host header: 'Example.com:8001' -> 'example.com', '[::1]:80' -> '::1'."""
+    value = header.strip().lower()
+    if value.startswith("["):
+        return value[1:].split("]", 1)[0]
+    if value.count(":") == 1:
+        value = value.split(":", 1)[0]
+    return value.rstrip(".")
 
-    handle, name = tempfile.mkstemp(prefix="bookedbiz-explore-", suffix=".json")
-    try:
-        with os.fdopen(handle, "w") as fh:
-            json.dump(build_metadata(db_path.stem), fh)
-        datasette_cli.main(
-            args=datasette_args(db_path, Path(name), host, port, immutable),
-            prog_name="datasette", standalone_mode=False,
-        )
-    finally:
-        Path(name).unlink(missing_ok=True)
+
+def allowed_host_names(bind_host: str, extra: Iterable[str]) -> frozenset[str]:
+    """Loopback names, the bound address (unless a wildcard) and the configured names."""
+    names = set(LOOPBACK_NAMES) | {host_name(h) for h in extra if h.strip()}
+    if bind_host not in ("0.0.0.0", "::", ""):
+        names.add(host_name(bind_host))
+    return frozenset(names)
+
+
+class HostCheck:
+    """ASGI middleware: 400 for a request whose Host header is not one of ours (DNS
+    rebinding, or a proxy forwarding anything it receives)."""
+
+    def __init__(self, app: ASGIApp, hosts: frozenset[str]):
+        self.app = app
+        self.hosts = hosts
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            headers = dict(scope.get("headers") or [])
+            host = host_name(headers.get(b"host", b"").decode("latin-1"))
+            if host not in self.hosts:
+                body = b"Invalid Host header.\n"
+                await send({"type": "http.response.start", "status": 400,
+                            "headers": [(b"content-type", b"text/plain; charset=utf-8"),
+                                        (b"content-length", str(len(body)).encode())]})
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self.app(scope, receive, send)
+
+
+def build_app(db_path: Path, *, allow_sql: bool = False, hosts: frozenset[str] | None = None,
+              immutable: bool = False) -> tuple[ASGIApp, Any]:
+    """The explorer as an ASGI app (and its Datasette instance, for tests)."""
+    from datasette.app import Datasette
+
+    from bookedbiz.deploy.explore_guard import ServedDatabase, install, register_plugin
+
+    register_plugin()
+    name = db_path.stem
+    ds = Datasette(
+        files=[] if immutable else [str(db_path)],
+        immutables=[str(db_path)] if immutable else [],
+        metadata=build_metadata(name, allow_sql=allow_sql),
+        settings=explore_settings(allow_sql=allow_sql),
+    )
+    install(ds, name)
+    ds.remove_database(name)
+    ds.add_database(ServedDatabase(ds, path=str(db_path), is_mutable=not immutable), name=name)
+    return HostCheck(ds.app(), hosts or frozenset(LOOPBACK_NAMES)), ds
+
+
+def serve(db_path: Path, host: str, port: int, immutable: bool = False, *,
+          allow_sql: bool = False, allowed_hosts: Iterable[str] = ()) -> None:
+    """Run the explorer with uvicorn in this process until interrupted."""
+    import uvicorn
+
+    app, _ = build_app(db_path, allow_sql=allow_sql, immutable=immutable,
+                       hosts=allowed_host_names(host, allowed_hosts))
+    uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False,
+                server_header=False)
