@@ -13,4 +13,5 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 bash scripts/setup.sh dev
 .venv/bin/ruff check src tests bench
+.venv/bin/lint-imports  # the layers contract in pyproject.toml ([tool.importlinter])
 .venv/bin/python -m pytest "$@"

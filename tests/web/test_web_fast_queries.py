@@ -20,8 +20,8 @@ from bookedbiz.reports import revenue
 from bookedbiz.reports.filters import ReportFilters
 from bookedbiz.reports.month_events import months_with_totals
 from bookedbiz.reports.pages import ae_summary, year_span
+from bookedbiz.reports.tables import Column
 from bookedbiz.web.table_html import rows_html
-from bookedbiz.web.tables import Column
 
 
 def plain_options(conn: sqlite3.Connection, year: int | None) -> dict[str, list[str]]:

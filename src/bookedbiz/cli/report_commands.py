@@ -119,7 +119,7 @@ def _fmt(value: object) -> str:
 
 
 def _write_xlsx(rows, columns, by, filters, output: Path, total) -> None:
-    from bookedbiz.web.tables import Column, Table, to_xlsx
+    from bookedbiz.reports.tables import Column, Table, to_xlsx
 
     kinds = {"gross": "money", "net": "money", "spots": "int"}
     table = Table(

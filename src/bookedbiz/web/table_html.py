@@ -12,8 +12,8 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
+from bookedbiz.reports.tables import Column
 from bookedbiz.web.formatting import fmt_cell
-from bookedbiz.web.tables import Column
 
 _NUMBERS = (int, float, Decimal)
 

@@ -12,9 +12,9 @@ from flask import Response, abort, flash, redirect, render_template, request, ur
 from bookedbiz.broadcast_calendar import broadcast_weeks, label, months_of_year
 from bookedbiz.errors import BookedBizError
 from bookedbiz.reports import revenue
+from bookedbiz.reports import tables as tbl
 from bookedbiz.reports.filters import ReportFilters
 from bookedbiz.reports.pages import year_span
-from bookedbiz.web import tables as tbl
 from bookedbiz.web.cache import cached
 from bookedbiz.web.db import read_conn
 

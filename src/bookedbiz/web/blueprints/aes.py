@@ -7,8 +7,8 @@ from typing import Any
 from flask import Blueprint, url_for
 
 from bookedbiz.money import ROUNDING_NOTE, ZERO
+from bookedbiz.reports import tables as tbl
 from bookedbiz.reports.pages import ae_summary, matrix_totals
-from bookedbiz.web import tables as tbl
 from bookedbiz.web.cache import cached
 from bookedbiz.web.view import current_filters, filter_query, month_table_columns, render_report
 

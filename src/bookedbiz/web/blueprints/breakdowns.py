@@ -9,7 +9,7 @@ from flask import Blueprint, abort, redirect, url_for
 
 from bookedbiz.money import ROUNDING_NOTE, share
 from bookedbiz.reports import revenue
-from bookedbiz.web import tables as tbl
+from bookedbiz.reports import tables as tbl
 from bookedbiz.web.cache import cached
 from bookedbiz.web.view import current_filters, filter_query, render_report
 

@@ -10,8 +10,8 @@ from flask import Blueprint, request, url_for
 from bookedbiz.broadcast_calendar import label, shift_month
 from bookedbiz.money import ROUNDING_NOTE
 from bookedbiz.reports import customer_detail as cdetail
+from bookedbiz.reports import tables as tbl
 from bookedbiz.reports.pages import customer_month_matrix, matrix_totals
-from bookedbiz.web import tables as tbl
 from bookedbiz.web.cache import cached
 from bookedbiz.web.db import read_conn
 from bookedbiz.web.view import current_filters, filter_query, month_table_columns, render_report

@@ -13,8 +13,8 @@ from flask import Blueprint, current_app, flash, render_template, request
 
 from bookedbiz.broadcast_calendar import label
 from bookedbiz.errors import BookedBizError
+from bookedbiz.reports import tables as tbl
 from bookedbiz.reports.imports import batch_rejects, import_batch, import_health, import_history
-from bookedbiz.web import tables as tbl
 from bookedbiz.web.auth import actor_name, admin_required
 from bookedbiz.web.db import db_path, read_conn
 from bookedbiz.web.formatting import fmt_time

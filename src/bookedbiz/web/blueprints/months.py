@@ -9,8 +9,8 @@ from flask import Blueprint, request
 from bookedbiz import months as month_service
 from bookedbiz.broadcast_calendar import label
 from bookedbiz.money import dollars
+from bookedbiz.reports import tables as tbl
 from bookedbiz.reports.month_events import closure_events, months_with_totals
-from bookedbiz.web import tables as tbl
 from bookedbiz.web.auth import actor_name, admin_required
 from bookedbiz.web.cache import cached
 from bookedbiz.web.db import db_path, read_conn

@@ -8,7 +8,7 @@ from flask import Blueprint
 
 from bookedbiz.money import ROUNDING_NOTE
 from bookedbiz.reports import revenue
-from bookedbiz.web import tables as tbl
+from bookedbiz.reports import tables as tbl
 from bookedbiz.web.cache import cached
 from bookedbiz.web.view import current_filters, render_report
 
