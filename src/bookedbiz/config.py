@@ -34,6 +34,9 @@ class Settings(BaseSettings):
 
     # Import behaviour
     broadcast_timezone: str = "America/Los_Angeles"
+    # Each workbook is parsed in a child process held to these (SPEC §3 "Untrusted files")
+    import_memory_mib: int = Field(default=1024, ge=64, le=65536)
+    import_time_budget_seconds: float = Field(default=300.0, gt=0)
     # The station's own calendar: an import without --as-of or a dated file name is "today" here
     station_timezone: str = "America/Los_Angeles"
 

@@ -11,7 +11,7 @@ import openpyxl
 import pytest
 from tests.core.handmade import spot_row, write_workbook
 
-from bookedbiz.ingest import sources
+from bookedbiz.ingest import reader, sources
 from bookedbiz.ingest.layout import HEADERS_2024
 from bookedbiz.ingest.reader import open_workbook
 from bookedbiz.ingest.service import import_workbook
@@ -63,18 +63,15 @@ def test_both_readers_yield_the_same_cells(all_books: list[Path]) -> None:
             assert _trimmed(streamed.rows(name)) == _trimmed(loaded.rows(name)), (path, name)
 
 
-def test_row_numbers_count_from_the_top_of_the_sheet(tmp_path: Path, db_path: Path,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_row_numbers_count_from_the_top_of_the_sheet(tmp_path: Path, db_path: Path) -> None:
+    """Blank rows inside the data never leave the parse child, but every row keeps its number."""
     path = _gap_workbook(tmp_path / "gap.xlsx")
-    for streaming in (True, False):
-        if not streaming:
-            monkeypatch.setattr(sources, "python_calamine_plus", None)
-        book = open_workbook(path)
+    with open_workbook(path) as book:
         rows = list(book.sheets[0].rows)
-        assert [number for number, _ in rows] == [6, 7, 8]
-        result = import_workbook(db_path, path, mode="historical", closed_by="x",
-                                 today=date(2025, 5, 1))
-        assert [(r.row_number, r.reason) for r in result.rejects] == [(8, "missing bill code")]
+    assert [number for number, _ in rows] == [6, 8]
+    result = import_workbook(db_path, path, mode="historical", closed_by="x",
+                             today=date(2025, 5, 1))
+    assert [(r.row_number, r.reason) for r in result.rejects] == [(8, "missing bill code")]
 
 
 def _spots(db: Path) -> list[tuple]:
@@ -91,8 +88,9 @@ def test_imports_agree_whichever_reader(workbooks, tmp_path: Path,
 
     results = []
     for streaming in (True, False):
-        if not streaming:
-            monkeypatch.setattr(sources, "python_calamine_plus", None)
+        if not streaming:  # the loading reader, for the comparison only (forked children see it)
+            monkeypatch.setattr(reader, "open_source",
+                                lambda path, kind: sources.LoadedSource(path, kind))
         db = tmp_path / f"{streaming}.db"
         init_database(db)
         import_workbook(db, workbooks["recap"], mode="historical", closed_by="x",
@@ -101,11 +99,17 @@ def test_imports_agree_whichever_reader(workbooks, tmp_path: Path,
     assert results[0] == results[1] and len(results[0]) > 2000
 
 
-def test_unstreamable_file_falls_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_xlsx_under_another_name_is_still_streamed(tmp_path: Path, db_path: Path) -> None:
+    """The format comes from the bytes: an .xlsx saved as upload.tmp or report.xls is streamed
+    (never handed to the loading reader) and imports like the original."""
     path = write_workbook(tmp_path / "upload.tmp", {"Commercials": [spot_row()]})
-    assert isinstance(sources.open_source(path), sources.LoadedSource)  # no .xlsx suffix
-    assert isinstance(sources.open_source(path.rename(tmp_path / "u.xlsx")),
-                      sources.StreamingSource)
+    assert isinstance(sources.open_source(path, "xlsx"), sources.StreamingSource)
+    renamed = path.rename(tmp_path / "report.xls")
+    assert list(sources.open_source(renamed, "xlsx").rows("Commercials"))[1][0] == (
+        "Acme Agency:Acme Foods")
+    result = import_workbook(db_path, renamed, mode="historical", closed_by="x",
+                             today=date(2025, 5, 1))
+    assert result.rows_inserted == 1
 
 
 def test_spreadsheet_application_cells(tmp_path: Path, db_path: Path) -> None:

@@ -2,6 +2,10 @@
 
 Checks the file before anything touches the database: exists, is an xlsx (not a password-protected
 or random file), opens, has a spot sheet with the 29 columns and at least one row.
+
+The file is untrusted: :func:`open_workbook` (the parent) only looks at its first bytes, then a
+child process (:mod:`bookedbiz.ingest.child`) checks it (:mod:`bookedbiz.ingest.guard`) and runs
+:func:`parse_sheets` under a memory limit and a time budget, sending the rows back.
 """
 
 from __future__ import annotations
@@ -14,8 +18,9 @@ from pathlib import Path
 
 from bookedbiz.errors import NotFoundError, WorkbookError
 from bookedbiz.ingest.cells import is_blank, to_date
+from bookedbiz.ingest.child import ChildParse, ParseLimits
 from bookedbiz.ingest.layout import HEADERS_2024, SINGLE_SHEET_FALLBACKS, SPOT_SHEETS, WIDTH
-from bookedbiz.ingest.sources import LoadedSource, open_source
+from bookedbiz.ingest.sources import open_source
 
 _ZIP_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -35,6 +40,18 @@ class Workbook:
     path: Path
     sha256: str
     sheets: list[SheetRows] = field(default_factory=list)
+    parse: ChildParse | None = None  # the child reading the file, if any
+
+    def close(self) -> None:
+        """Stop and reap the parse child (a no-op once every row was read)."""
+        if self.parse is not None:
+            self.parse.close()
+
+    def __enter__(self) -> Workbook:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def file_sha256(path: Path) -> str:
@@ -141,24 +158,13 @@ def _probe(source) -> tuple[list[str], list[tuple[str, int | None]]]:
     return names, [(name, _first_row_width(source, name)) for name in names]
 
 
-def open_workbook(path: Path) -> Workbook:
-    """Validate and open ``path``; raise WorkbookError with one sentence when it is unusable."""
-    _check_file(path)
-    try:
-        source = open_source(path)
-        try:
-            names, widths = _probe(source)
-        except Exception:  # noqa: BLE001 - a file the stream cannot read: the loading reader
-            if not source.streaming:
-                raise
-            source = LoadedSource(path)
-            names, widths = _probe(source)
-    except WorkbookError:
-        raise
-    except Exception as exc:  # calamine raises several error types for damaged files
-        raise WorkbookError(
-            f"{path.name} cannot be read as an Excel workbook (damaged or not .xlsx): {exc}"
-        ) from None
+def parse_sheets(path: Path, kind: str) -> list[tuple[str, _SpotRows]]:
+    """The spot sheets of a checked file and their data rows (run in the parse child).
+
+    .xlsx/.xlsm are only ever streamed; the loading reader (which allocates a whole sheet, as
+    large as the sheet claims to be) is used only for the formats nothing streams."""
+    source = open_source(path, kind)
+    names, widths = _probe(source)
     if not names:
         raise WorkbookError(f"{path.name} has no worksheets.")
     used = [(name, width) for name, width in widths if width is not None]
@@ -170,7 +176,21 @@ def open_workbook(path: Path) -> Workbook:
                 f"Sheet '{name}' of {path.name} has {width} columns; a commercial log has "
                 f"{WIDTH} (Bill Code … Market). Is this the right file?"
             )
-    result = Workbook(path=path, sha256=file_sha256(path))
-    for name, _width in used:
-        result.sheets.append(SheetRows(name, _SpotRows(source, name)))
+    return [(name, _SpotRows(source, name)) for name, _width in used]
+
+
+def open_workbook(path: Path, limits: ParseLimits | None = None) -> Workbook:
+    """Validate and open ``path``; raise WorkbookError with one sentence when it is unusable.
+
+    The rows are read lazily from the parse child: close the workbook (or read it to the end)."""
+    path = Path(path)
+    _check_file(path)
+    parse = ChildParse(path, limits)
+    try:
+        result = Workbook(path=path, sha256=file_sha256(path), parse=parse)
+    except BaseException:
+        parse.close()
+        raise
+    for index, name in enumerate(parse.sheet_names):
+        result.sheets.append(SheetRows(name, parse.rows(index)))
     return result

@@ -109,11 +109,14 @@ def import_workbook(
         raise ConfigError("A historical import closes months, so it needs --closed-by NAME.")
     require_current_schema(db_path)
     started = time.perf_counter()
-    result = import_opened(
-        db_path, open_workbook(Path(file_path)), mode=mode, closed_by=closed_by, strict=strict,
-        dry_run=dry_run, include_previous_month=include_previous_month, auto_setup=auto_setup,
-        as_of=as_of or today, progress=progress, started_by=started_by,
-    )
+    # Parsed in a child process (memory limit, time budget); stopped here whatever happens.
+    with open_workbook(Path(file_path)) as workbook:
+        result = import_opened(
+            db_path, workbook, mode=mode, closed_by=closed_by, strict=strict,
+            dry_run=dry_run, include_previous_month=include_previous_month,
+            auto_setup=auto_setup, as_of=as_of or today, progress=progress,
+            started_by=started_by,
+        )
     result.seconds = time.perf_counter() - started  # reading the workbook included
     return result
 

@@ -1,12 +1,15 @@
-"""Where a workbook's rows come from: a row-by-row stream when possible, else a loaded sheet.
+"""Where a workbook's rows come from: a row-by-row stream for .xlsx, a loaded sheet otherwise.
 
 Both give every row from spreadsheet row 1 and every cell from column A, so row numbers in
 reject reports and the 29 positional columns mean the same whichever reader is used.
 
 * ``python-calamine-plus`` streams .xlsx/.xlsm row by row from the zipped XML, so memory stays
   bounded by one row (a 500,000-row recap reads in ~14 MB instead of ~1.15 GB) and it is faster;
-* ``python-calamine`` loads a whole sheet first; it reads every other format (.xls, .xlsb, .ods)
-  and is the fallback whenever the stream cannot open a file.
+  an .xlsx is only ever streamed (the loading reader allocates as many cells as a sheet claims);
+* ``python-calamine`` loads a whole sheet first; it reads the formats nothing streams (.xls,
+  .xlsb, .ods), in the parse child, after the guard's checks.
+
+The format is the one the guard found in the bytes, not the file name's.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import python_calamine
+
+from bookedbiz.errors import WorkbookError
 
 try:  # optional: the streaming reader
     import python_calamine_plus
@@ -30,10 +35,10 @@ class LoadedSource:
 
     streaming = False
 
-    def __init__(self, path: Path):
-        if path.suffix.lower() in KNOWN_SUFFIXES:
+    def __init__(self, path: Path, kind: str | None = None):
+        if kind is None and path.suffix.lower() in KNOWN_SUFFIXES:
             self.book = python_calamine.CalamineWorkbook.from_path(str(path))
-        else:  # e.g. an upload saved under a temp name: the format comes from the bytes
+        else:  # the format comes from the bytes, whatever the name says
             with path.open("rb") as handle:
                 self.book = python_calamine.CalamineWorkbook.from_filelike(handle)
         self._sheets: dict[str, python_calamine.CalamineSheet] = {}
@@ -59,7 +64,11 @@ class StreamingSource:
     streaming = True
 
     def __init__(self, path: Path):
-        self.book = python_calamine_plus.CalamineWorkbook.from_path(str(path))
+        if path.suffix.lower() in STREAMABLE:
+            self.book = python_calamine_plus.CalamineWorkbook.from_path(str(path))
+        else:  # e.g. an .xlsx uploaded as "report.xls": from_path would go by the name
+            with path.open("rb") as handle:
+                self.book = python_calamine_plus.CalamineWorkbook.from_filelike(handle)
 
     @property
     def metadata(self) -> list:
@@ -69,12 +78,12 @@ class StreamingSource:
         return iter(self.book.stream_sheet_by_name(name))
 
 
-def open_source(path: Path) -> LoadedSource | StreamingSource:
-    """The streaming reader for .xlsx/.xlsm when it is installed and opens the file; else the
-    loading reader (whose exceptions the caller turns into a clear sentence)."""
-    if python_calamine_plus is not None and path.suffix.lower() in STREAMABLE:
-        try:
-            return StreamingSource(path)
-        except Exception:  # noqa: BLE001 - fall back to the reference reader
-            pass
-    return LoadedSource(path)
+def open_source(path: Path, kind: str = "xlsx") -> LoadedSource | StreamingSource:
+    """The reader for a file the guard found to be ``kind`` (``xlsx``, ``xlsb``, ``ods``,
+    ``xls``): the stream for xlsx, never the loading reader."""
+    if kind == "xlsx":
+        if python_calamine_plus is None:
+            raise WorkbookError("The streaming .xlsx reader (python-calamine-plus) is not "
+                                "installed; run scripts/setup.sh to repair the installation.")
+        return StreamingSource(path)
+    return LoadedSource(path, kind)
