@@ -384,6 +384,61 @@ app_state = Table(
     Column("updated_at", Text, nullable=False),
 )
 
+# Planning (revision 0009): a gross budget and a forecast per AE × broadcast month, each change
+# kept in its own history table (who, when, old, new; a forecast change also has a note).
+budgets = Table(
+    "budgets",
+    metadata,
+    Column("ae_id", Integer, ForeignKey("aes.ae_id"), primary_key=True),
+    Column("broadcast_month", String(7), primary_key=True),
+    Column("gross_micros", Integer, nullable=False),
+    Column("updated_at", Text, nullable=False),
+    Column("updated_by", Text, nullable=False),
+    CheckConstraint(MONTH_CHECK, name="budget_month_shape"),
+    CheckConstraint("gross_micros >= 0", name="budget_not_negative"),
+)
+
+budget_changes = Table(
+    "budget_changes",
+    metadata,
+    Column("change_id", Integer, primary_key=True),
+    Column("ae_id", Integer, nullable=False),
+    Column("broadcast_month", String(7), nullable=False),
+    Column("old_micros", Integer, comment="NULL = there was no budget"),
+    Column("new_micros", Integer, comment="NULL = budget removed"),
+    Column("changed_by", Text, nullable=False),
+    Column("changed_at", Text, nullable=False),
+    Column("source", Text, comment="file name, 'web grid', ..."),
+    Index("ix_budget_changes_ae_month", "ae_id", "broadcast_month"),
+)
+
+forecasts = Table(
+    "forecasts",
+    metadata,
+    Column("ae_id", Integer, ForeignKey("aes.ae_id"), primary_key=True),
+    Column("broadcast_month", String(7), primary_key=True),
+    Column("gross_micros", Integer, nullable=False),
+    Column("updated_at", Text, nullable=False),
+    Column("updated_by", Text, nullable=False),
+    Column("note", Text),
+    CheckConstraint(MONTH_CHECK, name="forecast_month_shape"),
+    CheckConstraint("gross_micros >= 0", name="forecast_not_negative"),
+)
+
+forecast_changes = Table(
+    "forecast_changes",
+    metadata,
+    Column("change_id", Integer, primary_key=True),
+    Column("ae_id", Integer, nullable=False),
+    Column("broadcast_month", String(7), nullable=False),
+    Column("old_micros", Integer),
+    Column("new_micros", Integer),
+    Column("changed_by", Text, nullable=False),
+    Column("changed_at", Text, nullable=False),
+    Column("note", Text),
+    Index("ix_forecast_changes_ae_month", "ae_id", "broadcast_month"),
+)
+
 REQUIRED_TABLES = (
     "spots",
     "customers",

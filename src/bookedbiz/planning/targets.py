@@ -1,0 +1,155 @@
+"""Budgets, forecasts and pipeline per AE × month, read for reports (SPEC §1.5).
+
+*Pipeline* = forecast − booked when a forecast exists, the month is open and the forecast is
+higher; otherwise 0. It is decided per AE × month and only then summed (a company's pipeline is
+the sum of its AEs', never its forecast minus its booked). Readers pass their report filters:
+only the AE filter and the reader's scope (``scope_ae_id``) apply to plans, which have no market,
+revenue type or customer; :func:`applies` says when a plan may stand beside booked figures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from sqlalchemy import Connection, text
+
+from bookedbiz.vocab import name_key
+
+
+class PlanFilters(Protocol):
+    """The part of the report filters a plan can honour."""
+
+    ae: str | None
+    scope_ae_id: int | None
+    market: str | None
+    revenue_type: str | None
+    customer_id: int | None
+
+
+@dataclass(frozen=True)
+class PlanCell:
+    """One AE × month of plan: exact micro-dollars, None when not set."""
+
+    budget: int | None = None
+    forecast: int | None = None
+    forecast_at: str | None = None
+    forecast_by: str | None = None
+    forecast_note: str | None = None
+
+
+@dataclass(frozen=True)
+class Target:
+    """Summed plan of a (month, group): None when no budget / no forecast is set in it."""
+
+    budget: int | None
+    forecast: int | None
+    pipeline: int
+
+
+def applies(filters: PlanFilters) -> bool:
+    """Plans are per AE: beside a market, revenue-type or customer slice they mean nothing."""
+    return not (filters.market or filters.revenue_type or filters.customer_id is not None)
+
+
+def ae_where(filters: PlanFilters, alias: str) -> tuple[str, dict[str, object]]:
+    """SQL on ``alias.ae_id``: the AE filter and the reader's own-book scope (bound params)."""
+    parts, params = ["1 = 1"], {}
+    if filters.ae:
+        parts.append(f"{alias}.ae_id IN (SELECT ae_id FROM aes WHERE name_key = :pf_ae "
+                     "UNION SELECT ae_id FROM ae_aliases WHERE alias_key = :pf_ae)")
+        params["pf_ae"] = name_key(filters.ae)
+    if filters.scope_ae_id is not None:
+        parts.append(f"{alias}.ae_id = :pf_scope")
+        params["pf_scope"] = filters.scope_ae_id
+    return " AND ".join(parts), params
+
+
+def pipeline(forecast: int | None, booked: int, closed: bool) -> int:
+    """SPEC §1.5, for one AE × month, in micro-dollars."""
+    if forecast is None or closed or forecast <= booked:
+        return 0
+    return forecast - booked
+
+
+def plan_cells(conn: Connection, first: str, last: str,
+               filters: PlanFilters) -> dict[tuple[int, str], PlanCell]:
+    """(ae_id, month) → budget and forecast (with who and when) for ``first``..``last``."""
+    cells: dict[tuple[int, str], dict[str, object]] = {}
+    for table in ("budgets", "forecasts"):
+        where, params = ae_where(filters, "p")
+        extra = ", p.updated_at, p.updated_by, p.note" if table == "forecasts" else ""
+        rows = conn.execute(text(
+            f"SELECT p.ae_id, p.broadcast_month, p.gross_micros{extra} FROM {table} p "
+            f"WHERE p.broadcast_month BETWEEN :p_first AND :p_last AND {where}"),
+            {**params, "p_first": first, "p_last": last}).all()
+        for row in rows:
+            cell = cells.setdefault((int(row[0]), row[1]), {})
+            if table == "budgets":
+                cell["budget"] = int(row[2])
+            else:
+                cell.update(forecast=int(row[2]), forecast_at=row[3], forecast_by=row[4],
+                            forecast_note=row[5])
+    return {key: PlanCell(**values) for key, values in cells.items()}  # type: ignore[arg-type]
+
+
+def booked_by_ae(conn: Connection, first: str, last: str,
+                 filters: PlanFilters) -> dict[tuple[int, str], tuple[int, int]]:
+    """(ae_id, month) → exact (gross, net) booked now (spot summary, Trade excluded)."""
+    where, params = ae_where(filters, "ss")
+    rows = conn.execute(text(
+        "SELECT ss.ae_id, ss.broadcast_month, SUM(ss.gross_micros), SUM(ss.net_micros) "
+        "FROM spot_summary ss WHERE ss.broadcast_month BETWEEN :p_first AND :p_last "
+        f"AND {where} GROUP BY ss.ae_id, ss.broadcast_month"),
+        {**params, "p_first": first, "p_last": last}).all()
+    return {(int(a), m): (int(g or 0), int(n or 0)) for a, m, g, n in rows}
+
+
+def closed_months(conn: Connection, first: str, last: str) -> set[str]:
+    return set(conn.execute(text(
+        "SELECT broadcast_month FROM month_closures WHERE broadcast_month BETWEEN :a AND :b"),
+        {"a": first, "b": last}).scalars())
+
+
+def ae_names(conn: Connection, ae_ids: Sequence[int]) -> dict[int, str]:
+    if not ae_ids:
+        return {}
+    names = {f"n{i}": ae_id for i, ae_id in enumerate(ae_ids)}
+    rows = conn.execute(text(
+        f"SELECT ae_id, name FROM aes WHERE ae_id IN ({', '.join(':' + n for n in names)})"),
+        names).all()
+    return {int(a): str(n) for a, n in rows}
+
+
+def _add(total: int | None, value: int | None) -> int | None:
+    if value is None:
+        return total
+    return value if total is None else total + value
+
+
+def targets(conn: Connection, months: Sequence[str], filters: PlanFilters,
+            by: str | None) -> dict[tuple[str, object], Target]:
+    """(month, group key) → summed budget, forecast and pipeline, for the pacing report.
+
+    ``by`` is ``None`` (key ``''``, the company or the filtered AE) or ``"ae"`` (key = AE
+    name); other groupings, and filters below the AE, have no plan (an empty result)."""
+    if not months or by not in (None, "ae") or not applies(filters):
+        return {}
+    first, last = min(months), max(months)
+    cells = plan_cells(conn, first, last, filters)
+    booked = booked_by_ae(conn, first, last, filters)
+    closed = closed_months(conn, first, last)
+    names = ae_names(conn, sorted({ae_id for ae_id, _ in cells})) if by == "ae" else {}
+    wanted = set(months)
+    out: dict[tuple[str, object], Target] = {}
+    for (ae_id, month), cell in cells.items():
+        if month not in wanted:
+            continue
+        key: object = names.get(ae_id, "") if by == "ae" else ""
+        gross = booked.get((ae_id, month), (0, 0))[0]
+        before = out.get((month, key), Target(None, None, 0))
+        out[(month, key)] = Target(
+            _add(before.budget, cell.budget), _add(before.forecast, cell.forecast),
+            before.pipeline + pipeline(cell.forecast, gross, month in closed))
+    return out

@@ -1,0 +1,229 @@
+"""The planning table: per AE × broadcast month budget, forecast, booked, pipeline, variance,
+% to budget and same time last year, with company, quarter and year totals (SPEC §1.5, §2.10).
+
+Plans are gross and per AE, so only the year, the AE filter and the reader's scope apply (a
+market or revenue-type filter is ignored here). Every figure is an exact micro-dollar sum rounded
+once (SPEC §1.2); the pipeline is decided per AE × month and then summed. One function builds the
+report that the page, its exports, the CLI and the feed all lay out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+
+from sqlalchemy import Connection, text
+
+from bookedbiz import broadcast_calendar as bc
+from bookedbiz.money import dollars, share
+from bookedbiz.planning import targets as plan
+from bookedbiz.reports.filters import ReportFilters
+
+STLY_DAYS = 364
+QUARTERS = (("Q1", 0), ("Q2", 3), ("Q3", 6), ("Q4", 9))
+
+try:  # booking history (SPEC §1.4); STLY is None on a tree without it
+    from bookedbiz.history.queries import booked_sums
+except ImportError:  # pragma: no cover - only before the history queries exist
+    booked_sums = None
+
+
+@dataclass
+class Sums:
+    """Exact micro-dollars of one cell or period; budget/forecast None when none is set."""
+
+    booked: int = 0
+    budget: int | None = None
+    forecast: int | None = None
+    pipeline: int = 0
+    stly: int | None = None
+    last_year: int = 0
+    cells: int = field(default=0, repr=False)
+
+    def add(self, other: Sums) -> None:
+        self.booked += other.booked
+        self.pipeline += other.pipeline
+        self.last_year += other.last_year
+        self.budget = _plus(self.budget, other.budget)
+        self.forecast = _plus(self.forecast, other.forecast)
+        self.stly = _plus(self.stly, other.stly)
+        self.cells += 1
+
+
+def _plus(a: int | None, b: int | None) -> int | None:
+    if b is None:
+        return a
+    return b if a is None else a + b
+
+
+def figures(sums: Sums) -> dict[str, object]:
+    """The shown figures of a cell or period (dollars to the cent, percentages to 0.1)."""
+    money = (lambda v: None if v is None else dollars(v))  # noqa: E731
+    return {
+        "budget": money(sums.budget),
+        "forecast": money(sums.forecast),
+        "booked": dollars(sums.booked),
+        "pipeline": dollars(sums.pipeline),
+        "variance": None if sums.budget is None else dollars(sums.booked - sums.budget),
+        "pct_to_budget": share(sums.booked, sums.budget),
+        "stly": money(sums.stly),
+        "pct_of_stly": share(sums.booked, sums.stly) if sums.stly else None,
+        "last_year": dollars(sums.last_year),
+    }
+
+
+def plan_filters(filters: ReportFilters) -> ReportFilters:
+    """Only what a plan can honour: year, AE, scope (gross)."""
+    return replace(filters, market=None, revenue_type=None, customer_id=None, measure="gross")
+
+
+def _stly(conn: Connection, months: list[str], as_of: date,
+          filters: ReportFilters) -> dict[tuple[int, str], int] | None:
+    """(ae_id, month) → gross booked for month−12 as of ``as_of`` − 364 days; None when the
+    booking history holds nothing that old (unknown, not zero)."""
+    day = as_of - timedelta(days=STLY_DAYS)
+    if booked_sums is None or not conn.execute(text(
+            "SELECT 1 FROM history_records WHERE as_of <= :d LIMIT 1"),
+            {"d": day.isoformat()}).first():
+        return None
+    where, params = plan.ae_where(filters, "h")
+    prior = [bc.shift_month(m, -12) for m in months]
+    sums = booked_sums(conn, prior, day, key_sql="h.ae_id", where=where, params=params)
+    return {(int(k), bc.shift_month(m, 12)): v[0] for (m, k), v in sums.items()}
+
+
+def grid(conn: Connection, filters: ReportFilters, as_of: date,
+         months: list[str] | None = None) -> dict[str, object]:
+    """The raw grid: (ae_id, month) → Sums, AE names, closed months, last forecast change."""
+    filters = plan_filters(filters)
+    if months is None:
+        months = bc.months_of_year(filters.year or as_of.year)
+    first, last = months[0], months[-1]
+    cells = plan.plan_cells(conn, first, last, filters)
+    booked = plan.booked_by_ae(conn, first, last, filters)
+    prior = plan.booked_by_ae(conn, bc.shift_month(first, -12), bc.shift_month(last, -12),
+                              filters)
+    stly = _stly(conn, months, as_of, filters)
+    closed = plan.closed_months(conn, first, last)
+    ae_ids = {a for a, _ in cells} | {a for a, _ in booked} | {a for a, _ in prior}
+    names = plan.ae_names(conn, sorted(ae_ids))
+    out: dict[tuple[int, str], Sums] = {}
+    for ae_id in ae_ids:
+        for month in months:
+            cell = cells.get((ae_id, month), plan.PlanCell())
+            gross = booked.get((ae_id, month), (0, 0))[0]
+            out[(ae_id, month)] = Sums(
+                booked=gross, budget=cell.budget, forecast=cell.forecast,
+                pipeline=plan.pipeline(cell.forecast, gross, month in closed),
+                stly=None if stly is None else stly.get((ae_id, month), 0),
+                last_year=prior.get((ae_id, bc.shift_month(month, -12)), (0, 0))[0])
+    return {"months": months, "cells": out, "plans": cells, "names": names, "closed": closed,
+            "stly_known": stly is not None, "stly_as_of": as_of - timedelta(days=STLY_DAYS)}
+
+
+def _total(sums: Iterable[Sums]) -> Sums:
+    total = Sums()
+    for item in sums:
+        total.add(item)
+    return total
+
+
+def _period_rows(cells: dict[tuple[int, str], Sums], ae_ids: list[int], months: list[str],
+                 ) -> list[dict[str, object]]:
+    rows = []
+    for name, offset in QUARTERS:
+        chosen = months[offset:offset + 3]
+        rows.append({"period": name, **figures(
+            _total(cells[(a, m)] for a in ae_ids for m in chosen))})
+    rows.append({"period": "Year", **figures(_total(cells[(a, m)] for a in ae_ids
+                                                    for m in months))})
+    return rows
+
+
+def planning_report(conn: Connection, filters: ReportFilters, *,
+                    as_of: date | None = None) -> dict[str, object]:
+    """The planning page: AE × month rows, company per month, quarters and year, per-AE year.
+
+    Rows are sorted by AE name then month; an AE is listed when it has a budget, a forecast,
+    or booked business this year or last."""
+    as_of = as_of or date.today()
+    year = filters.year or as_of.year
+    data = grid(conn, replace(filters, year=year), as_of)
+    months: list[str] = data["months"]  # type: ignore[assignment]
+    cells: dict[tuple[int, str], Sums] = data["cells"]  # type: ignore[assignment]
+    plans: dict[tuple[int, str], plan.PlanCell] = data["plans"]  # type: ignore[assignment]
+    names: dict[int, str] = data["names"]  # type: ignore[assignment]
+    closed: set[str] = data["closed"]  # type: ignore[assignment]
+    ae_ids = sorted(names, key=lambda a: (names[a].casefold(), a))
+    rows = []
+    for ae_id in ae_ids:
+        for month in months:
+            cell = plans.get((ae_id, month), plan.PlanCell())
+            rows.append({
+                "ae": names[ae_id], "ae_id": ae_id, "month": month, "label": bc.label(month),
+                "status": "closed" if month in closed else "open",
+                **figures(cells[(ae_id, month)]),
+                "forecast_changed_at": cell.forecast_at, "forecast_changed_by": cell.forecast_by,
+                "forecast_note": cell.forecast_note,
+            })
+    company = [{"month": m, "label": bc.label(m), "status": "closed" if m in closed else "open",
+                **figures(_total(cells[(a, m)] for a in ae_ids))} for m in months]
+    per_ae = [{"ae": names[a], "ae_id": a, **figures(_total(cells[(a, m)] for m in months))}
+              for a in ae_ids]
+    changed = [p for p in plans.values() if p.forecast_at]
+    last = max(changed, key=lambda p: p.forecast_at or "") if changed else None
+    return {
+        "year": year, "as_of": as_of, "stly_as_of": data["stly_as_of"],
+        "stly_known": data["stly_known"], "months": months, "rows": rows,
+        "company": company, "periods": _period_rows(cells, ae_ids, months),
+        "per_ae": per_ae,
+        "total": figures(_total(cells[(a, m)] for a in ae_ids for m in months)),
+        "last_forecast_change": ({"at": last.forecast_at, "by": last.forecast_by}
+                                 if last else None),
+    }
+
+
+# What the planning table shows, in order: (key, header, kind). The page, its exports and the
+# CLI all lay out these columns of planning_report()["rows"].
+ROW_COLUMNS = (
+    ("ae", "AE", "text"),
+    ("label", "Month", "text"),
+    ("status", "Status", "text"),
+    ("budget", "Budget", "money"),
+    ("forecast", "Forecast", "money"),
+    ("booked", "Booked", "money"),
+    ("pipeline", "Pipeline", "money"),
+    ("variance", "Variance", "money"),
+    ("pct_to_budget", "% to budget", "pct"),
+    ("stly", "Same time last year", "money"),
+    ("pct_of_stly", "% of STLY", "pct"),
+    ("forecast_changed_at", "Forecast changed", "text"),
+    ("forecast_changed_by", "Changed by", "text"),
+)
+PERIOD_COLUMNS = (("period", "Period", "text"),) + tuple(
+    c for c in ROW_COLUMNS if c[2] != "text") + (("last_year", "Last year final", "money"),)
+COMPANY_COLUMNS = (("label", "Month", "text"), ("status", "Status", "text")) + tuple(
+    c for c in ROW_COLUMNS if c[2] != "text") + (("last_year", "Last year final", "money"),)
+
+
+def plan_listing(conn: Connection, filters: ReportFilters, what: str) -> list[dict[str, object]]:
+    """Budgets (``what="budget"``) or forecasts of ``filters.year`` (all years when None), one
+    row per AE × month, sorted by AE then month."""
+    first, last = ((f"{filters.year:04d}-01", f"{filters.year:04d}-12") if filters.year
+                   else ("0000-00", "9999-99"))
+    cells = plan.plan_cells(conn, first, last, plan_filters(filters))
+    names = plan.ae_names(conn, sorted({a for a, _ in cells}))
+    rows = []
+    for (ae_id, month), cell in cells.items():
+        value = cell.budget if what == "budget" else cell.forecast
+        if value is None:
+            continue
+        row: dict[str, object] = {"ae": names.get(ae_id, ""), "month": month,
+                                  "gross": dollars(value)}
+        if what != "budget":
+            row.update(updated_at=cell.forecast_at, updated_by=cell.forecast_by,
+                       note=cell.forecast_note)
+        rows.append(row)
+    rows.sort(key=lambda r: (str(r["ae"]).casefold(), str(r["month"])))
+    return rows
