@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from bookedbiz import broadcast_calendar
 from bookedbiz.db.connection import connect, utc_now, write_transaction
 from bookedbiz.errors import BookedBizError, ConfigError
+
+# Called inside the close/reopen transaction with (connection, months, "close" | "reopen"): the
+# booking history records the month's state there (passed in by the caller, since this module
+# may not import bookedbiz.history).
+StatusHook = Callable[[sqlite3.Connection, list[str], str], object]
 
 
 def parse_month_argument(text: str) -> str:
@@ -43,7 +48,8 @@ def close_months(
         )
 
 
-def close_month(db_path: Path, month_text: str, by: str, reason: str | None = None) -> str:
+def close_month(db_path: Path, month_text: str, by: str, reason: str | None = None,
+                on_change: StatusHook | None = None) -> str:
     """Close one month that has data; closing a closed month is an error."""
     month = parse_month_argument(month_text)
     if not by or not by.strip():
@@ -62,12 +68,15 @@ def close_month(db_path: Path, month_text: str, by: str, reason: str | None = No
                     f"{broadcast_calendar.label(month)} has no spots; import its data first."
                 )
             close_months(conn, [month], by.strip(), reason or "closed by hand")
+            if on_change is not None:
+                on_change(conn, [month], "close")
     finally:
         conn.close()
     return month
 
 
-def reopen_month(db_path: Path, month_text: str, by: str, reason: str) -> str:
+def reopen_month(db_path: Path, month_text: str, by: str, reason: str,
+                 on_change: StatusHook | None = None) -> str:
     """Reopen a closed month; needs who and why, both kept in the audit trail."""
     month = parse_month_argument(month_text)
     if not by or not by.strip():
@@ -85,6 +94,8 @@ def reopen_month(db_path: Path, month_text: str, by: str, reason: str) -> str:
                 "VALUES (?, 'reopen', ?, ?, ?)",
                 (month, by.strip(), reason.strip(), utc_now()),
             )
+            if on_change is not None:
+                on_change(conn, [month], "reopen")
     finally:
         conn.close()
     return month

@@ -79,3 +79,197 @@ def _history(db: Path) -> list[tuple]:
         return conn.execute("SELECT * FROM booking_history ORDER BY history_id").fetchall()
     finally:
         conn.close()
+
+
+# --- recording, backfill and kills, on a sequence of daily logs ------------------------------
+
+HISTORY_COLUMNS = ("broadcast_month, customer_id, agency_id, ae_id, market_code, revenue_type, "
+                   "language_group, contract, gross_micros, net_micros, spots, valid_from, "
+                   "valid_to")
+
+
+def _intervals(db: Path) -> list[tuple]:
+    conn = sqlite3.connect(db)
+    try:
+        return conn.execute(f"SELECT {HISTORY_COLUMNS} FROM booking_history "
+                            f"ORDER BY {HISTORY_COLUMNS}").fetchall()
+    finally:
+        conn.close()
+
+
+def _states(db: Path, days: list[date]) -> list[dict]:
+    from bookedbiz.history.queries import state_as_of
+
+    conn = sqlite3.connect(db)
+    try:  # entities by name: two databases may number them in a different order
+        customers = dict(conn.execute("SELECT customer_id, name FROM customers"))
+        agencies = dict(conn.execute("SELECT agency_id, name FROM agencies"))
+        aes = dict(conn.execute("SELECT ae_id, name FROM aes"))
+        return [{(k[0], customers[k[1]], agencies.get(k[2]), aes[k[3]], *k[4:]): v
+                 for k, v in state_as_of(conn, day).items()} for day in days]
+    finally:
+        conn.close()
+
+
+@pytest.fixture(scope="module")
+def logs(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    from tests.core.history_logs import log_days, make_orders, write_daily_log
+
+    folder = tmp_path_factory.mktemp("seq")
+    orders = make_orders("2024-09", "2025-12", seed=11, per_month=5)
+    return [write_daily_log(orders, day, folder)
+            for day in log_days(date(2024, 10, 7), date(2025, 3, 10), 14)]
+
+
+def _fresh(tmp_path: Path, name: str) -> Path:
+    from bookedbiz.db.migrate import init_database
+
+    db = tmp_path / name
+    init_database(db)
+    return db
+
+
+def _folder(tmp_path: Path, name: str, paths: list[Path]) -> Path:
+    folder = tmp_path / name
+    folder.mkdir()
+    for path in paths:
+        shutil.copy(path, folder / path.name)
+    return folder
+
+
+def test_history_grows_with_changes_and_same_day_reimports_replace(tmp_path: Path,
+                                                                   logs) -> None:
+    db = _fresh(tmp_path, "a.db")
+    import_workbook(db, logs[0])
+    first = _intervals(db)
+    assert first and all(row[-1] is None for row in first)
+    import_workbook(db, logs[0], as_of=date(2024, 10, 8))  # unchanged next day: no new rows
+    assert _intervals(db) == first
+    import_workbook(db, logs[1], as_of=date(2024, 10, 9))  # changed, then back, the same day
+    import_workbook(db, logs[0], as_of=date(2024, 10, 9))
+    assert _intervals(db) == first
+    import_workbook(db, logs[1], as_of=date(2024, 10, 9))
+    changed = _intervals(db)
+    assert any(row[-1] == "2024-10-09" for row in changed)
+    assert len(changed) < 3 * len(first)
+
+
+def test_backfill_then_live_equals_live_alone(tmp_path: Path, logs, runner: CliRunner) -> None:
+    live = _fresh(tmp_path, "live.db")
+    for path in logs:
+        import_workbook(live, path)
+    mixed = _fresh(tmp_path, "mixed.db")
+    folder = _folder(tmp_path, "archive", logs[:6])
+    result = runner.invoke(cli, ["history", "backfill", str(folder), "--db", str(mixed)])
+    assert result.exit_code == 0, result.output
+    assert "Backfilled 6 log(s)" in result.output
+    conn = sqlite3.connect(mixed)
+    assert conn.execute("SELECT COUNT(*) FROM spots").fetchone()[0] == 0  # history only
+    conn.close()
+    again = runner.invoke(cli, ["history", "backfill", str(folder), "--db", str(mixed)])
+    assert again.exit_code == 0 and "6 already there" in again.output  # idempotent
+    for path in logs[6:]:
+        import_workbook(mixed, path)
+    assert _intervals(mixed) == _intervals(live)
+
+
+def test_backfill_before_the_recorded_history(tmp_path: Path, logs) -> None:
+    from bookedbiz.ingest.backfill import backfill_folder, find_logs
+
+    live = _fresh(tmp_path, "live.db")
+    for path in logs:
+        import_workbook(live, path)
+    late = _fresh(tmp_path, "late.db")
+    for path in logs[5:]:
+        import_workbook(late, path)
+    outcome = backfill_folder(late, find_logs(_folder(tmp_path, "early", logs[:5])))
+    assert outcome.recorded == 5 and not outcome.failed
+    days = [date_in_file_name(p) for p in logs] + [date(2025, 6, 1)]
+    assert _states(late, days) == _states(live, days)
+
+
+def test_backfill_bad_input(tmp_path: Path, logs, runner: CliRunner) -> None:
+    db = _fresh(tmp_path, "b.db")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("no logs here")
+    result = runner.invoke(cli, ["history", "backfill", str(empty), "--db", str(db)])
+    assert result.exit_code != 0 and "holds no 'Commercial Log YYMMDD.xlsx' files" in \
+        result.output
+    folder = _folder(tmp_path, "some", logs[:4])
+    (folder / "Commercial Log 241022.xlsx").write_bytes(b"PK\x03\x04 not really a workbook")
+    result = runner.invoke(cli, ["history", "backfill", str(folder), "--db", str(db)])
+    assert result.exit_code == 1
+    assert "Backfilled 4 log(s)" in result.output and "Commercial Log 241022.xlsx" in \
+        result.output
+    reference = _fresh(tmp_path, "ref.db")
+    for path in logs[:4]:
+        import_workbook(reference, path)
+    assert _intervals(db) == _intervals(reference)  # consistent without the corrupt day
+    before = _intervals(db), data_checksum(db)
+    middle = _folder(tmp_path, "middle", [logs[2]])
+    shutil.copy(logs[2], middle / "Commercial Log 241030.xlsx")  # between two recorded days
+    (middle / logs[2].name).unlink()
+    result = runner.invoke(cli, ["history", "backfill", str(middle), "--db", str(db)])
+    assert result.exit_code != 0 and "falls inside the recorded booking history" in \
+        result.output
+    assert (_intervals(db), data_checksum(db)) == before
+
+
+def test_month_close_and_reopen_record_history(tmp_path: Path, logs, runner: CliRunner) -> None:
+    db = _fresh(tmp_path, "c.db")
+    import_workbook(db, logs[0])
+    before = _intervals(db)
+    conn = sqlite3.connect(db)
+    month = conn.execute("SELECT MIN(broadcast_month) FROM booking_history").fetchone()[0]
+    conn.execute("DELETE FROM booking_history WHERE broadcast_month = ?", (month,))
+    conn.commit()
+    conn.close()
+    result = runner.invoke(cli, ["months", "close", month, "--by", "Fin", "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    after = _intervals(db)  # the close brought the month's history back to its spots
+    assert {r[:11] for r in after} == {r[:11] for r in before}
+    result = runner.invoke(cli, ["months", "reopen", month, "--by", "Fin", "--reason", "late",
+                                 "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    assert _intervals(db) == after  # nothing changed: nothing recorded
+
+
+@pytest.mark.slow
+def test_killed_imports_leave_the_history_whole(tmp_path: Path, logs) -> None:
+    import os
+    import random
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    db = _fresh(tmp_path, "k.db")
+    for path in logs[:3]:
+        import_workbook(db, path)
+    old = _intervals(db)
+    reference = _fresh(tmp_path, "k_ref.db")
+    for path in logs[:4]:
+        import_workbook(reference, path)
+    new = _intervals(reference)
+    assert old != new
+    saved = tmp_path / "k_old.db"
+    shutil.copy(db, saved)
+    rng = random.Random(20261203)
+    env = dict(os.environ, BOOKEDBIZ_BUSY_TIMEOUT_MS="2000")
+    seen = {"old": 0, "new": 0}
+    for _run in range(14):
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bookedbiz", "import", str(logs[3]), "--db", str(db)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+        time.sleep(rng.uniform(0.3, 1.5))
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        now = _intervals(db)
+        assert now in (old, new), "the history is mixed"
+        seen["old" if now == old else "new"] += 1
+        if now == new:  # start again from the old state
+            for suffix in ("-wal", "-shm"):
+                Path(f"{db}{suffix}").unlink(missing_ok=True)
+            shutil.copy(saved, db)
+    assert seen["old"] >= 1, seen  # some kills landed mid-import

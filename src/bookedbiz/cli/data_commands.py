@@ -78,7 +78,9 @@ def months_close(month: str, by: str, reason: str | None, db_path: Path | None) 
     """Close MONTH (Jan-25 or 2025-01): daily imports will no longer change it."""
     path = database_path(db_path)
     require_current_schema(path)
-    key = months_service.close_month(path, month, by, reason)
+    from bookedbiz.history.recording import record_month_event
+
+    key = months_service.close_month(path, month, by, reason, on_change=record_month_event)
     click.echo(f"Closed {key} (by {by}).")
 
 
@@ -92,7 +94,9 @@ def months_reopen(month: str, by: str, reason: str, db_path: Path | None) -> Non
     """Reopen a closed MONTH so imports may replace it again."""
     path = database_path(db_path)
     require_current_schema(path)
-    key = months_service.reopen_month(path, month, by, reason)
+    from bookedbiz.history.recording import record_month_event
+
+    key = months_service.reopen_month(path, month, by, reason, on_change=record_month_event)
     click.echo(f"Reopened {key} (by {by}: {reason}).")
 
 

@@ -114,7 +114,7 @@ def _rich_table(title: str, rows: list[dict], columns: list[str], total: dict | 
 
 def _xlsx(name: str, title: str, rows: list[dict], columns: list[str], total: dict | None,
           meta: dict[str, str], output: Path) -> None:
-    from bookedbiz.web.tables import Column, Table, to_xlsx
+    from bookedbiz.reports.tables import Column, Table, to_xlsx
 
     def kind(column: str) -> str:
         if column == "pace":

@@ -159,3 +159,15 @@ def sync_months_from_spots(conn: sqlite3.Connection, months: Iterable[str], as_o
 
 def history_exists(conn: sqlite3.Connection) -> bool:
     return conn.execute("SELECT 1 FROM history_records LIMIT 1").fetchone() is not None
+
+
+def record_month_event(conn: sqlite3.Connection, months: list[str], kind: str) -> None:
+    """The history side of a month close or reopen (``months.StatusHook``): bring the months'
+    history to the spots as of today at the station (never before the newest recorded day)."""
+    from bookedbiz.history.as_of import newest_recorded_as_of, station_today
+
+    day = station_today()
+    newest = newest_recorded_as_of(conn)
+    if newest is not None and newest > day:
+        day = newest
+    sync_months_from_spots(conn, months, day, kind)

@@ -8,6 +8,7 @@ from flask import Blueprint, request
 
 from bookedbiz import months as month_service
 from bookedbiz.broadcast_calendar import label
+from bookedbiz.history.recording import record_month_event
 from bookedbiz.money import dollars
 from bookedbiz.reports import tables as tbl
 from bookedbiz.reports.month_events import closure_events, months_with_totals
@@ -69,7 +70,8 @@ def index():  # noqa: ANN201
 def close(month: str):  # noqa: ANN201
     reason = (request.form.get("reason") or "").strip() or "closed in the web app"
     def close_it() -> str:
-        key = month_service.close_month(db_path(), month, actor_name(), reason[:500])
+        key = month_service.close_month(db_path(), month, actor_name(), reason[:500],
+                                        on_change=record_month_event)
         return f"{label(key)} is closed."
 
     return act(close_it, "months.index")
@@ -80,7 +82,8 @@ def close(month: str):  # noqa: ANN201
 def reopen(month: str):  # noqa: ANN201
     reason = (request.form.get("reason") or "").strip()
     def reopen_it() -> str:
-        key = month_service.reopen_month(db_path(), month, actor_name(), reason[:500])
+        key = month_service.reopen_month(db_path(), month, actor_name(), reason[:500],
+                                         on_change=record_month_event)
         return f"{label(key)} is open again."
 
     return act(reopen_it, "months.index")
