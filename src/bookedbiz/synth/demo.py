@@ -1,65 +1,70 @@
-"""Building the demo database: closed history from annual recaps plus an open daily log,
-imported through the same service as production data."""
+"""Building the demo database the way a station builds its own: daily logs imported in date order
+through the real importer (so the booking history and pacing are real), months closed by Finance
+with recap imports, and the oldest years loaded from recaps.
+
+Replaying every day would take minutes; the history is kept as validity intervals, so weekly logs
+(on today's weekday, so last year's same-time dates are replayed too) followed by daily logs for
+the last weeks give the same pacing answers at those dates. Logs are fed straight to the
+importer as workbook-like objects: writing and re-reading xlsx files would only measure XlsxWriter.
+"""
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
-from bookedbiz import broadcast_calendar as bc
 from bookedbiz.db.migrate import init_database
-from bookedbiz.ingest.service import import_workbook
-from bookedbiz.synth.generator import LogSpec
-from bookedbiz.synth.writer import write_log
+from bookedbiz.history.as_of import station_today
+from bookedbiz.ingest.reader import Workbook
+from bookedbiz.ingest.service import import_opened
+from bookedbiz.synth.bookings import BookingModel
+from bookedbiz.synth.logs import log_workbook, recap_workbook
+from bookedbiz.synth.plan import HISTORY_YEARS, demo_plan
 
-DEMO_CLOSER = "Demo Finance"
+DEMO_CLOSER = "Finance"
 
 
 def build_demo_database(
     db_path: Path,
     years: int = 3,
     seed: int = 7,
-    rows_per_month: int = 5000,
+    rows_per_month: int = 1500,
     today: date | None = None,
     echo: Callable[[str], None] = lambda _msg: None,
+    history_years: int = HISTORY_YEARS,
 ) -> dict[str, int]:
-    """Create ``db_path`` with ``years`` of closed months and the open months of a daily log."""
-    today = today or date.today()
-    current = bc.broadcast_month_of(today)
-    first = bc.shift_month(current, -12 * years)
-    last_closed = bc.shift_month(current, -2)
+    """Create ``db_path``: ``years`` of closed months, two-plus years of them (and the open
+    months) built by replaying daily logs with their as-of dates. Returns row and import
+    counts."""
+    today = today or station_today()
+    plan = demo_plan(today, years, history_years)
+    echo(f"Simulating {plan.first_month} … {plan.last_month} (seed {seed}, "
+         f"~{rows_per_month:,} spots a month)")
+    model = BookingModel(seed, plan.first_month, plan.last_month, rows_per_month,
+                         story_from=plan.story_from)
     init_database(db_path)
-    work = Path(tempfile.mkdtemp(prefix="bookedbiz-demo-", dir=db_path.parent))
-    counts = {"recap_rows": 0, "daily_rows": 0}
-    try:
-        month = first
-        part = 0
-        while month <= last_closed:
-            span = min(12, _months_between(month, last_closed) + 1)
-            recap = work / f"recap-{month}.xlsx"
-            end = bc.shift_month(month, span - 1)
-            echo(f"generating recap {bc.label(month)} … {bc.label(end)}")
-            write_log(LogSpec(month, span, rows_per_month, seed + part, "recap"), recap)
-            result = import_workbook(db_path, recap, mode="historical", closed_by=DEMO_CLOSER,
-                                     today=today)
+    counts = {"recap_rows": 0, "daily_rows": 0, "recap_imports": 0, "daily_imports": 0}
+    logs = sum(1 for _d, kind, _m in plan.steps if kind == "log")
+    done = 0
+    for as_of, kind, months in plan.steps:
+        if kind == "close":
+            result = _import(db_path, recap_workbook(model, months), as_of, DEMO_CLOSER)
             counts["recap_rows"] += result.rows_inserted
-            month = bc.shift_month(month, span)
-            part += 1
-        daily = work / "Commercial Log demo.xlsx"
-        start = bc.shift_month(current, -1)
-        echo(f"generating daily log {bc.label(start)} … {bc.label(bc.shift_month(start, 4))}")
-        write_log(LogSpec(start, 5, max(rows_per_month // 2, 200), seed + 100, "daily"), daily)
-        result = import_workbook(db_path, daily, mode="weekly", include_previous_month=True,
-                                 auto_setup=True, today=today)
+            counts["recap_imports"] += 1
+            continue
+        result = _import(db_path, log_workbook(model, as_of), as_of, None)
         counts["daily_rows"] = result.rows_inserted
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+        counts["daily_imports"] += 1
+        done += 1
+        if done % 20 == 0 or done == logs:
+            echo(f"  replayed {done}/{logs} daily logs (as of {as_of.isoformat()})")
     return counts
 
 
-def _months_between(start: str, end: str) -> int:
-    (y1, m1), (y2, m2) = bc.split_month(start), bc.split_month(end)
-    return (y2 - y1) * 12 + (m2 - m1)
+def _import(db_path: Path, workbook: Workbook, as_of: date, closed_by: str | None):  # noqa: ANN202
+    return import_opened(
+        db_path, workbook, mode="historical" if closed_by else "weekly", closed_by=closed_by,
+        strict=False, dry_run=False, include_previous_month=False, auto_setup=True,
+        as_of=as_of, progress=None, started_by=None,
+    )

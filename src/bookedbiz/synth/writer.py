@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
@@ -13,6 +14,12 @@ from bookedbiz.synth.generator import LogSpec, generate_sheets
 
 def write_log(spec: LogSpec, out: Path) -> dict[str, int]:
     """Write the workbook for ``spec`` to ``out``; returns rows written per sheet."""
+    return write_sheets(generate_sheets(spec), out)
+
+
+def write_sheets(sheets: Iterable[tuple[str, Iterator[list[object]]]],
+                 out: Path) -> dict[str, int]:
+    """Write (sheet name, rows) to ``out`` under the 2024 headers; returns rows per sheet."""
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".partial")
     book = xlsxwriter.Workbook(str(tmp), {"constant_memory": True})
@@ -21,7 +28,7 @@ def write_log(spec: LogSpec, out: Path) -> dict[str, int]:
     time_fmt = book.add_format({"num_format": "h:mm:ss"})
     money_fmt = book.add_format({"num_format": "#,##0.00"})
     counts: dict[str, int] = {}
-    for sheet_name, rows in generate_sheets(spec):
+    for sheet_name, rows in sheets:
         sheet = book.add_worksheet(sheet_name)
         sheet.write_row(0, 0, HEADERS_2024)
         number = 0
