@@ -14,6 +14,10 @@ ACTIONS: dict[str, frozenset[str]] = {
     # queries are scoped through ReportFilters.scope_ae_id), everyone else every book.
     "read_reports": frozenset(ROLES),
     "see_every_book": frozenset({"admin", "manager", "finance", "viewer"}),
+    # Station-wide operational pages (month totals, import batches with their per-month
+    # changes): they show every book's figures, so an AE does not get them.
+    "read_months": frozenset({"admin", "manager", "finance", "viewer"}),
+    "read_imports": frozenset({"admin", "manager", "finance", "viewer"}),
     # Months and imports belong to finance (a historical import closes every month it holds).
     "close_month": frozenset({"admin", "finance"}),
     "reopen_month": frozenset({"admin", "finance"}),
@@ -27,6 +31,8 @@ ACTIONS: dict[str, frozenset[str]] = {
     "steward_data": frozenset({"admin"}),
     "manage_users": frozenset({"admin"}),
     "use_api_tokens": frozenset(ROLES),
+    # One's own account: password, signing out everywhere, one's own tokens.
+    "manage_own_account": frozenset(ROLES),
     "receive_digests": frozenset(ROLES),
 }
 

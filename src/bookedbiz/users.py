@@ -4,6 +4,11 @@ Passwords are hashed with scrypt (Werkzeug); API tokens are random strings shown
 only as their SHA-256, so a copy of the database never reveals a usable token. Writes take a
 database path and run in their own short write transaction; reads take an open SQLAlchemy
 connection so the web app can use its read-only one.
+
+Each user has a session version that is part of every web session's identity: bumping it (at
+sign-out, a password change or reset, a role change, disabling) ends every session of that user
+for good, even one whose cookie was copied. An ``ae`` user is linked to the AE whose book alone
+they may see.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,10 +24,15 @@ from pathlib import Path
 from sqlalchemy import Connection, text
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from bookedbiz import permissions
 from bookedbiz.db.connection import connect, utc_now, write_transaction
 from bookedbiz.errors import BookedBizError, NotFoundError
+from bookedbiz.vocab import name_key
 
-ROLES = ("admin", "manager", "ae", "viewer")
+ROLES = permissions.ROLES
+# Roles that see only one AE's book must be linked to that AE.
+SCOPED_ROLES = tuple(r for r in ROLES if not permissions.can(r, "see_every_book"))
+_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD_LENGTH = 10
 TOKEN_PREFIX = "bbz_"
 _HASH_METHOD = "scrypt"
@@ -39,6 +50,10 @@ class User:
     created_at: str
     last_login_at: str | None
     password_hash: str = field(repr=False, compare=False, default="")
+    session_version: int = 0
+    ae_id: int | None = None
+    ae_name: str | None = None
+    email: str | None = None
 
     @property
     def display_name(self) -> str:
@@ -54,6 +69,8 @@ class User:
             "is_active": self.is_active,
             "created_at": self.created_at,
             "last_login_at": self.last_login_at,
+            "ae": self.ae_name,
+            "email": self.email,
         }
 
 
@@ -68,7 +85,9 @@ class ApiToken:
 
 
 _USER_COLUMNS = (
-    "user_id, username, full_name, role, is_active, created_at, last_login_at, password_hash"
+    "u.user_id, u.username, u.full_name, u.role, u.is_active, u.created_at, u.last_login_at, "
+    "u.password_hash, u.session_version, u.ae_id, a.name, u.email "
+    "FROM users u LEFT JOIN aes a ON a.ae_id = u.ae_id"
 )
 
 
@@ -110,6 +129,10 @@ def _row_to_user(row) -> User:  # noqa: ANN001 - a database row
         created_at=row[5],
         last_login_at=row[6],
         password_hash=row[7],
+        session_version=int(row[8] or 0),
+        ae_id=row[9],
+        ae_name=row[10],
+        email=row[11],
     )
 
 
@@ -124,13 +147,13 @@ def _audit(conn, actor: str, action: str, subject: str, detail: dict | None = No
 
 
 def list_users(conn: Connection) -> list[User]:
-    rows = conn.execute(text(f"SELECT {_USER_COLUMNS} FROM users ORDER BY username")).all()  # noqa: S608
+    rows = conn.execute(text(f"SELECT {_USER_COLUMNS} ORDER BY u.username")).all()  # noqa: S608
     return [_row_to_user(r) for r in rows]
 
 
 def get_user(conn: Connection, user_id: int) -> User | None:
     row = conn.execute(
-        text(f"SELECT {_USER_COLUMNS} FROM users WHERE user_id = :id"),  # noqa: S608
+        text(f"SELECT {_USER_COLUMNS} WHERE u.user_id = :id"),  # noqa: S608
         {"id": user_id},
     ).first()
     return _row_to_user(row) if row else None
@@ -138,7 +161,7 @@ def get_user(conn: Connection, user_id: int) -> User | None:
 
 def get_user_by_username(conn: Connection, username: str) -> User | None:
     row = conn.execute(
-        text(f"SELECT {_USER_COLUMNS} FROM users WHERE username = :u"),  # noqa: S608
+        text(f"SELECT {_USER_COLUMNS} WHERE u.username = :u"),  # noqa: S608
         {"u": (username or "").strip().lower()},
     ).first()
     return _row_to_user(row) if row else None
@@ -204,6 +227,53 @@ def _one_user_id(conn, username: str) -> int:  # noqa: ANN001 - sqlite3 connecti
     return row[0]
 
 
+def check_email(email: str | None) -> str | None:
+    """A plausible e-mail address (lower-cased domain), or None when blank."""
+    value = (email or "").strip()
+    if not value:
+        return None
+    if len(value) > 254 or not _EMAIL_RE.match(value):
+        raise BookedBizError(f"'{value[:60]}' is not an e-mail address.")
+    local, _, domain = value.rpartition("@")
+    return f"{local}@{domain.lower()}"
+
+
+def resolve_ae(conn, ae_name: str) -> int:  # noqa: ANN001 - sqlite3 connection
+    """The AE an ``ae`` user is linked to, found by name or by one of its aliases."""
+    key = name_key(ae_name or "")
+    if not key:
+        raise BookedBizError("Give the AE's name, as it appears in the reports.")
+    row = conn.execute("SELECT ae_id FROM aes WHERE name_key = ?", (key,)).fetchone()
+    if row is None:
+        row = conn.execute("SELECT ae_id FROM ae_aliases WHERE alias_key = ?", (key,)).fetchone()
+    if row is None:
+        raise NotFoundError(
+            f"There is no AE named '{ae_name.strip()[:100]}'; use a name from the AEs report."
+        )
+    return int(row[0])
+
+
+def _require_ae_link(role: str, ae_id: int | None) -> None:
+    if role in SCOPED_ROLES and ae_id is None:
+        raise BookedBizError(
+            f"A user with the role {role} must be linked to an AE (give the AE's name)."
+        )
+
+
+def _bump_sessions(conn, user_id: int) -> None:  # noqa: ANN001 - sqlite3 connection
+    conn.execute(
+        "UPDATE users SET session_version = session_version + 1 WHERE user_id = ?", (user_id,)
+    )
+
+
+def _revoke_tokens_of(conn, user_id: int) -> int:  # noqa: ANN001 - sqlite3 connection
+    cur = conn.execute(
+        "UPDATE api_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL",
+        (utc_now(), user_id),
+    )
+    return int(cur.rowcount)
+
+
 def create_user(
     db_path: Path,
     username: str,
@@ -211,30 +281,47 @@ def create_user(
     role: str,
     *,
     full_name: str | None = None,
+    ae: str | None = None,
+    email: str | None = None,
     actor: str = "cli",
 ) -> int:
-    """Add a user; returns the new user id. A taken username is an error."""
+    """Add a user; returns the new user id. A taken username is an error; an ``ae`` user
+    needs the name of their AE."""
     name = normalize_username(username)
     role = check_role(role)
+    address = check_email(email)
     check_password(password, name)
     conn = connect(db_path)
     try:
         with write_transaction(conn):
             if conn.execute("SELECT 1 FROM users WHERE username = ?", (name,)).fetchone():
                 raise BookedBizError(f"A user named '{name}' already exists.")
+            ae_id = resolve_ae(conn, ae) if (ae or "").strip() else None
+            _require_ae_link(role, ae_id)
             now = utc_now()
             cur = conn.execute(
                 "INSERT INTO users (username, full_name, password_hash, role, is_active, "
-                "created_at, password_changed_at) VALUES (?, ?, ?, ?, 1, ?, ?)",
-                (name, (full_name or "").strip() or None, hash_password(password), role, now, now),
+                "created_at, password_changed_at, ae_id, email) "
+                "VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?)",
+                (name, (full_name or "").strip() or None, hash_password(password), role, now,
+                 now, ae_id, address),
             )
-            _audit(conn, actor, "user.create", name, {"role": role})
+            _audit(conn, actor, "user.create", name, {"role": role, "ae_id": ae_id})
             return int(cur.lastrowid)
     finally:
         conn.close()
 
 
-def set_password(db_path: Path, username: str, password: str, *, actor: str = "cli") -> None:
+def set_password(
+    db_path: Path,
+    username: str,
+    password: str,
+    *,
+    actor: str = "cli",
+    revoke_tokens: bool = True,
+) -> int:
+    """Set a password and end every session of the user. A reset (the default: an admin or the
+    CLI) also revokes all the user's API tokens; returns how many were revoked."""
     check_password(password, username)
     conn = connect(db_path)
     try:
@@ -244,7 +331,11 @@ def set_password(db_path: Path, username: str, password: str, *, actor: str = "c
                 "UPDATE users SET password_hash = ?, password_changed_at = ? WHERE user_id = ?",
                 (hash_password(password), utc_now(), user_id),
             )
-            _audit(conn, actor, "user.passwd", normalize_username(username))
+            _bump_sessions(conn, user_id)
+            revoked = _revoke_tokens_of(conn, user_id) if revoke_tokens else 0
+            _audit(conn, actor, "user.passwd", normalize_username(username),
+                   {"tokens_revoked": revoked})
+            return revoked
     finally:
         conn.close()
 
@@ -260,13 +351,18 @@ def set_active(db_path: Path, username: str, active: bool, *, actor: str = "cli"
             conn.execute(
                 "UPDATE users SET is_active = ? WHERE user_id = ?", (1 if active else 0, user_id)
             )
+            if not active:
+                _bump_sessions(conn, user_id)
             action = "user.enable" if active else "user.disable"
             _audit(conn, actor, action, normalize_username(username))
     finally:
         conn.close()
 
 
-def set_role(db_path: Path, username: str, role: str, *, actor: str = "cli") -> None:
+def set_role(
+    db_path: Path, username: str, role: str, *, ae: str | None = None, actor: str = "cli"
+) -> None:
+    """Change a role (and, with ``ae``, the AE link); every session of the user ends."""
     role = check_role(role)
     conn = connect(db_path)
     try:
@@ -274,8 +370,71 @@ def set_role(db_path: Path, username: str, role: str, *, actor: str = "cli") -> 
             user_id = _one_user_id(conn, username)
             if role != "admin" and _is_last_admin(conn, user_id):
                 raise BookedBizError("The last active admin cannot lose the admin role.")
+            if (ae or "").strip():
+                conn.execute("UPDATE users SET ae_id = ? WHERE user_id = ?",
+                             (resolve_ae(conn, ae or ""), user_id))
+            linked = conn.execute("SELECT ae_id FROM users WHERE user_id = ?",
+                                  (user_id,)).fetchone()[0]
+            _require_ae_link(role, linked)
             conn.execute("UPDATE users SET role = ? WHERE user_id = ?", (role, user_id))
+            _bump_sessions(conn, user_id)
             _audit(conn, actor, "user.set_role", normalize_username(username), {"role": role})
+    finally:
+        conn.close()
+
+
+def set_link(
+    db_path: Path,
+    username: str,
+    *,
+    ae: str | None = None,
+    email: str | None = None,
+    actor: str = "cli",
+) -> None:
+    """Link a user to an AE and set their e-mail address. None keeps a value, a blank clears
+    it (unlinking an ``ae`` user is refused: they would have no book)."""
+    conn = connect(db_path)
+    try:
+        with write_transaction(conn):
+            user_id = _one_user_id(conn, username)
+            role, ae_id, address = conn.execute(
+                "SELECT role, ae_id, email FROM users WHERE user_id = ?", (user_id,)
+            ).fetchone()
+            if ae is not None:
+                ae_id = resolve_ae(conn, ae) if ae.strip() else None
+            if email is not None:
+                address = check_email(email)
+            _require_ae_link(role, ae_id)
+            conn.execute("UPDATE users SET ae_id = ?, email = ? WHERE user_id = ?",
+                         (ae_id, address, user_id))
+            _audit(conn, actor, "user.link", normalize_username(username),
+                   {"ae_id": ae_id, "email": bool(address)})
+    finally:
+        conn.close()
+
+
+def end_sessions(db_path: Path, username: str, *, actor: str = "cli") -> None:
+    """End every session of a user (sign-out, "sign out everywhere"): their cookies, copied
+    or not, stop working at the next request."""
+    conn = connect(db_path)
+    try:
+        with write_transaction(conn):
+            _bump_sessions(conn, _one_user_id(conn, username))
+            _audit(conn, actor, "user.end_sessions", normalize_username(username))
+    finally:
+        conn.close()
+
+
+def revoke_all_tokens(db_path: Path, username: str, *, actor: str = "cli") -> int:
+    """Revoke every API token of ``username``; returns how many were still active."""
+    conn = connect(db_path)
+    try:
+        with write_transaction(conn):
+            user_id = _one_user_id(conn, username)
+            revoked = _revoke_tokens_of(conn, user_id)
+            _audit(conn, actor, "token.revoke_all", normalize_username(username),
+                   {"revoked": revoked})
+            return revoked
     finally:
         conn.close()
 
@@ -367,13 +526,16 @@ def touch_token(db_path: Path, token_id: int) -> None:
 
 # -- sign-in throttling (shared by every web worker through the database) ---------------------
 
-def record_login_failure(db_path: Path, key: str, at: float, keep_seconds: float) -> None:
-    """Record one failed sign-in for ``key`` and forget failures older than ``keep_seconds``."""
+def record_login_failure(
+    db_path: Path, keys: str | tuple[str, ...], at: float, keep_seconds: float
+) -> None:
+    """Record one failed sign-in under each of ``keys`` (e.g. user and address, user, all) and
+    forget failures older than ``keep_seconds``."""
     conn = connect(db_path, busy_ms=2000)
     try:
         with write_transaction(conn):
-            conn.execute("INSERT INTO login_failures (throttle_key, at) VALUES (?, ?)",
-                         (key, at))
+            conn.executemany("INSERT INTO login_failures (throttle_key, at) VALUES (?, ?)",
+                             [(key, at) for key in ((keys,) if isinstance(keys, str) else keys)])
             conn.execute("DELETE FROM login_failures WHERE at < ?", (at - keep_seconds,))
     finally:
         conn.close()

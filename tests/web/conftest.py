@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import sqlite3
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -13,11 +14,11 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from bookedbiz import users
+from bookedbiz import permissions, users
 from bookedbiz.synth.demo import build_demo_database
 from bookedbiz.web import create_app
 
-ROLES = ("admin", "manager", "ae", "viewer")
+ROLES = permissions.ROLES
 TODAY = date(2026, 6, 15)
 YEAR = 2026
 
@@ -33,8 +34,22 @@ def base_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = folder / "bookedbiz.db"
     build_demo_database(path, years=2, seed=11, rows_per_month=120, today=TODAY)
     for role in ROLES:
-        users.create_user(path, role, password_for(role), role, full_name=f"{role.title()} User")
+        users.create_user(path, role, password_for(role), role, full_name=f"{role.title()} User",
+                          ae=ae_of_user(path) if role == "ae" else None)
     return path
+
+
+def ae_of_user(path: Path) -> str:
+    """The AE the ``ae`` user is linked to: the one with the most spots in the test year."""
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute(
+            "SELECT a.name FROM spot_summary s JOIN aes a ON a.ae_id = s.ae_id "
+            "WHERE s.broadcast_month LIKE ? GROUP BY a.ae_id ORDER BY SUM(s.spots) DESC, a.name "
+            "LIMIT 1", (f"{YEAR}-%",)
+        ).fetchone()[0]
+    finally:
+        conn.close()
 
 
 @pytest.fixture()

@@ -83,29 +83,9 @@ def test_public_endpoints(app: Flask) -> None:
     assert client.get("/static/app.css").status_code == 200
 
 
-@pytest.mark.parametrize("role", ["admin", "manager", "ae", "viewer"])
-def test_each_role_reads_every_report_and_only_admin_reaches_admin_pages(
-    app: Flask, clients, role: str
-) -> None:
-    client = clients[role]
-    for url in routes(app, "GET"):
-        if url.startswith("/api/") or url in ("/", "/login"):
-            continue
-        response = client.get(url)
-        if url in ADMIN_PAGES:
-            expected = 200 if role == "admin" else 403
-        elif url == "/reports/breakdowns/":
-            expected = 302  # to the first breakdown
-        else:
-            expected = 200
-        assert response.status_code == expected, (role, url, response.status_code)
-        if expected == 403:
-            assert "Not allowed" in response.get_data(as_text=True)
-
-
 def test_admin_nav_is_only_shown_to_admins(clients) -> None:
     assert "Stewardship" in clients["admin"].get("/reports/").get_data(as_text=True)
-    for role in ("manager", "ae", "viewer"):
+    for role in ("manager", "finance", "ae", "viewer"):
         assert "/admin/users" not in clients[role].get("/reports/").get_data(as_text=True)
 
 

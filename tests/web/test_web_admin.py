@@ -99,15 +99,24 @@ def test_admin_manages_users_in_the_browser(admin_client, db_copy) -> None:
     token = csrf_token(admin_client)
     admin_client.post("/admin/users", data={"csrf_token": token, "username": "Pat",
                                             "password": "pats-password-1", "role": "ae"})
-    assert one(db_copy, "SELECT role FROM users WHERE username = 'pat'") == ("ae",)
+    assert one(db_copy, "SELECT role FROM users WHERE username = 'pat'") is None  # no AE
+    ae_name = one(db_copy, "SELECT name FROM aes ORDER BY ae_id LIMIT 1")[0]
+    admin_client.post("/admin/users", data={"csrf_token": token, "username": "Pat",
+                                            "password": "pats-password-1", "role": "ae",
+                                            "ae": ae_name.upper(), "email": "pat@Example.COM"})
+    assert one(db_copy, "SELECT u.role, a.name, u.email FROM users u JOIN aes a ON "
+                        "a.ae_id = u.ae_id WHERE username = 'pat'") == (
+        "ae", ae_name, "pat@example.com")
     admin_client.post("/admin/users/pat/role", data={"csrf_token": token, "role": "manager"})
     admin_client.post("/admin/users/pat/active", data={"csrf_token": token, "active": "0"})
     assert one(db_copy, "SELECT role, is_active FROM users WHERE username = 'pat'") == (
         "manager", 0)
-    own = admin_client.post("/admin/users/admin/active", data={"csrf_token": token,
-                                                                "active": "0"},
-                            follow_redirects=True)
-    assert "cannot disable your own account" in own.get_data(as_text=True)
+    for spelling in ("admin", "ADMIN", "Admin"):  # the name in the URL in any case
+        own = admin_client.post(f"/admin/users/{spelling}/active",
+                                data={"csrf_token": token, "active": "0"},
+                                follow_redirects=True)
+        assert "cannot disable your own account" in own.get_data(as_text=True)
+        assert one(db_copy, "SELECT is_active FROM users WHERE username = 'admin'") == (1,)
 
 
 def test_user_creates_and_revokes_a_personal_token(admin_client, db_copy) -> None:

@@ -182,24 +182,38 @@ def test_error_pages_are_styled_and_never_show_a_stack_trace(db_copy) -> None:
 
 
 def test_health_is_200_then_503_when_schema_behind_or_database_gone(db_copy) -> None:
+    from bookedbiz import users
+
+    _, token = users.create_token(db_copy, "viewer", "monitor")
+    bearer = {"Authorization": f"Bearer {token}"}
     app = make_app(db_copy)
     client = app.test_client()
-    response = client.get("/health")
+    anonymous = client.get("/health")
+    assert anonymous.status_code == 200
+    assert anonymous.get_json() == {"status": "healthy"}  # no version, no import time
+    response = client.get("/health", headers=bearer)
     assert response.status_code == 200
     body = response.get_json()
     assert body["status"] == "healthy" and body["database"]["reachable"] is True
     assert body["last_import"]["finished_at"]
+    signed_in = app.test_client()
+    login(signed_in, "viewer")
+    assert signed_in.get("/health").get_json()["database"]["schema_version"]
+    assert client.get("/health", headers={"Authorization": "Bearer bbz_wrong"}).get_json() == {
+        "status": "healthy"}
     conn = sqlite3.connect(db_copy)
     conn.execute("UPDATE alembic_version SET version_num = '0000'")
     conn.commit()
     conn.close()
-    behind = client.get("/health")
+    behind = client.get("/health", headers=bearer)
     assert behind.status_code == 503
     assert "schema" in behind.get_json()["problems"][0]
+    assert client.get("/health").get_json() == {"status": "unhealthy"}
     os.rename(db_copy, f"{db_copy}.moved")
-    gone = client.get("/health")
+    gone = client.get("/health", headers=bearer)
     assert gone.status_code == 503
-    assert gone.get_json()["database"]["reachable"] is False
+    assert gone.get_json()["status"] == "unhealthy"
+    assert client.get("/health").get_json() == {"status": "unhealthy"}
 
 
 def test_secret_key_is_generated_once_and_kept_private(db_copy, monkeypatch) -> None:

@@ -60,7 +60,7 @@ def _password(value: str | None, prompt: str = "Password") -> str:
 
 @click.group("users")
 def users_group() -> None:
-    """Web users and their roles (admin, manager, ae, viewer)."""
+    """Web users, their roles (admin, manager, finance, ae, viewer) and AE links."""
 
 
 @users_group.command("add")
@@ -68,16 +68,50 @@ def users_group() -> None:
 @click.option("--role", type=click.Choice(user_service.ROLES), default="viewer",
               show_default=True)
 @click.option("--name", "full_name", default=None, help="Full name shown in the app.")
+@click.option("--ae", "ae_name", default=None,
+              help="The AE whose book the user sees (required for --role ae).")
+@click.option("--email", default=None, help="E-mail address (for digests).")
 @click.option("--password", default=None, envvar="BOOKEDBIZ_NEW_PASSWORD",
               help="Password (prompted when omitted; or set BOOKEDBIZ_NEW_PASSWORD).")
 @db_option
 @handle_errors
-def users_add(username: str, role: str, full_name: str | None, password: str | None,
-              db_path: Path | None) -> None:
+def users_add(username: str, role: str, full_name: str | None, ae_name: str | None,
+              email: str | None, password: str | None, db_path: Path | None) -> None:
     """Add a user who can sign in to the web dashboard."""
     path = database_path(db_path)
-    user_service.create_user(path, username, _password(password), role, full_name=full_name)
-    click.echo(f"Added {username.strip().lower()} ({role}).")
+    if role in user_service.SCOPED_ROLES and not (ae_name or "").strip():
+        raise BookedBizError(f"A user with the role {role} needs --ae \"AE Name\": the AE "
+                             "whose book they see.")
+    user_service.create_user(path, username, _password(password), role, full_name=full_name,
+                             ae=ae_name, email=email)
+    linked = f", book of {ae_name.strip()}" if (ae_name or "").strip() else ""
+    click.echo(f"Added {username.strip().lower()} ({role}{linked}).")
+
+
+@users_group.command("link")
+@click.argument("username")
+@click.option("--ae", "ae_name", default=None, help="The AE whose book the user sees "
+              "('' to unlink).")
+@click.option("--email", default=None, help="E-mail address ('' to clear).")
+@db_option
+@handle_errors
+def users_link(username: str, ae_name: str | None, email: str | None,
+               db_path: Path | None) -> None:
+    """Link a user to an AE and/or set their e-mail address."""
+    if ae_name is None and email is None:
+        raise BookedBizError("Give --ae NAME and/or --email ADDRESS.")
+    user_service.set_link(database_path(db_path), username, ae=ae_name, email=email)
+    click.echo(f"{username} is updated.")
+
+
+@users_group.command("sign-out")
+@click.argument("username")
+@db_option
+@handle_errors
+def users_sign_out(username: str, db_path: Path | None) -> None:
+    """End every web session of a user (their API tokens keep working)."""
+    user_service.end_sessions(database_path(db_path), username)
+    click.echo(f"Every session of {username} is ended.")
 
 
 @users_group.command("list")
@@ -100,10 +134,11 @@ def users_list(as_json: bool, db_path: Path | None) -> None:
     if not found:
         click.echo("No users yet; add one with 'bookedbiz users add NAME --role admin'.")
         return
-    click.echo(f"{'USERNAME':<20} {'ROLE':<8} {'ACTIVE':<7} {'LAST SIGN-IN':<21} NAME")
+    click.echo(f"{'USERNAME':<20} {'ROLE':<8} {'ACTIVE':<7} {'LAST SIGN-IN':<21} "
+               f"{'AE':<20} NAME")
     for u in found:
         click.echo(f"{u.username:<20} {u.role:<8} {'yes' if u.is_active else 'no':<7} "
-                   f"{u.last_login_at or '-':<21} {u.full_name or ''}")
+                   f"{u.last_login_at or '-':<21} {u.ae_name or '-':<20} {u.full_name or ''}")
 
 
 @users_group.command("passwd")
@@ -113,9 +148,10 @@ def users_list(as_json: bool, db_path: Path | None) -> None:
 @db_option
 @handle_errors
 def users_passwd(username: str, password: str | None, db_path: Path | None) -> None:
-    """Set a user's password."""
-    user_service.set_password(database_path(db_path), username, _password(password))
-    click.echo(f"Password of {username} changed.")
+    """Reset a user's password: their sessions end and their API tokens are revoked."""
+    revoked = user_service.set_password(database_path(db_path), username, _password(password))
+    click.echo(f"Password of {username} changed; sessions ended, {revoked} API token(s) "
+               "revoked.")
 
 
 @users_group.command("disable")
@@ -132,11 +168,12 @@ def users_disable(username: str, enable: bool, db_path: Path | None) -> None:
 @users_group.command("set-role")
 @click.argument("username")
 @click.argument("role", type=click.Choice(user_service.ROLES))
+@click.option("--ae", "ae_name", default=None, help="Link to this AE too (for role ae).")
 @db_option
 @handle_errors
-def users_set_role(username: str, role: str, db_path: Path | None) -> None:
-    """Change a user's role."""
-    user_service.set_role(database_path(db_path), username, role)
+def users_set_role(username: str, role: str, ae_name: str | None, db_path: Path | None) -> None:
+    """Change a user's role (their sessions end)."""
+    user_service.set_role(database_path(db_path), username, role, ae=ae_name)
     click.echo(f"{username} is now {role}.")
 
 
@@ -179,11 +216,18 @@ def tokens_list(username: str | None, db_path: Path | None) -> None:
 
 
 @tokens_group.command("revoke")
-@click.argument("token_id", type=int)
+@click.argument("token_id", type=int, required=False)
+@click.option("--user", "username", default=None, help="Revoke every token of this user.")
 @db_option
 @handle_errors
-def tokens_revoke(token_id: int, db_path: Path | None) -> None:
-    """Revoke an API token by its id."""
+def tokens_revoke(token_id: int | None, username: str | None, db_path: Path | None) -> None:
+    """Revoke an API token by its id, or every token of --user NAME."""
+    if (token_id is None) == (username is None):
+        raise BookedBizError("Give either a token id or --user NAME.")
+    if username is not None:
+        revoked = user_service.revoke_all_tokens(database_path(db_path), username)
+        click.echo(f"{revoked} token(s) of {username} revoked.")
+        return
     user_service.revoke_token(database_path(db_path), token_id)
     click.echo(f"Token {token_id} revoked.")
 

@@ -336,7 +336,11 @@ users = Table(
     Column("created_at", Text, nullable=False),
     Column("last_login_at", Text),
     Column("password_changed_at", Text),
-    CheckConstraint("role IN ('admin', 'manager', 'ae', 'viewer')", name="user_role"),
+    # Part of the session identity: bumped to end every session of the user (revision 0005).
+    Column("session_version", Integer, nullable=False, server_default="0"),
+    Column("ae_id", Integer, ForeignKey("aes.ae_id"), comment="an ae user's own book"),
+    Column("email", Text),
+    CheckConstraint("role IN ('admin', 'manager', 'finance', 'ae', 'viewer')", name="user_role"),
 )
 
 api_tokens = Table(

@@ -35,6 +35,8 @@ class ReportFilters:
         for name in ("ae", "revenue_type"):
             value = getattr(self, name)
             if value is not None and len(value) > 100:
+        if self.customer_id is not None and not 0 <= self.customer_id < 2**63:
+            raise ConfigError("The customer must be a customer number.")
                 raise ConfigError(f"The {name.replace('_', ' ')} filter is too long.")
 
     @classmethod

@@ -10,7 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, jsonify, redirect, render_template, request, url_for
+from flask import Flask, abort, jsonify, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
@@ -43,7 +43,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         DATABASE_PATH=str(db_path),
         DATA_PATH=str(settings.resolved_data_path()),
         DISPLAY_TIMEZONE=settings.broadcast_timezone,
-        PERMANENT_SESSION_LIFETIME=timedelta(hours=8),
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=8),  # idle: the signed cookie's age
+        SESSION_ABSOLUTE_LIFETIME=timedelta(hours=24),  # from the sign-in, however active
         SESSION_COOKIE_NAME="bookedbiz_session",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
@@ -77,6 +78,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     _error_pages(app)
 
     from bookedbiz.web.blueprints import register_blueprints
+    _ids_in_range(app)
 
     register_blueprints(app, csrf)
 
@@ -112,6 +114,18 @@ def _persistent_secret(data_dir: Path) -> str:
 
 def _security_headers(app: Flask) -> None:
     @app.after_request
+# SQLite integers are signed 64-bit: a larger id in a URL can name nothing (and binding it
+# would raise OverflowError, a 500).
+MAX_ID = 2**63 - 1
+
+
+def _ids_in_range(app: Flask) -> None:
+    @app.url_value_preprocessor
+    def _check(_endpoint: str | None, values: dict[str, Any] | None) -> None:
+        if values and any(isinstance(v, int) and not 0 <= v <= MAX_ID for v in values.values()):
+            abort(404)
+
+
     def _headers(response):  # noqa: ANN001, ANN202
         headers = response.headers
         headers.setdefault("Content-Security-Policy", CSP)

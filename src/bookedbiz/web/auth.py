@@ -1,8 +1,9 @@
-"""Who is asking: session login (flask-login), API tokens, role checks and login throttling.
+"""Who is asking: session login (flask-login), API tokens, permission checks, login throttling.
 
 Every page needs a login except the few public endpoints listed here; the check runs before
-every request so a new route is protected by default, and each write also names the roles that
-may perform it (checked on the server, never just hidden in the page).
+every request so a new route is protected by default, and each route names the action it
+performs (``@requires``), checked against bookedbiz.permissions on the server, never just
+hidden in the page. A reader who may see only their own book gets that scope from here.
 """
 
 from __future__ import annotations
@@ -12,10 +13,22 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any, TypeVar
 
-from flask import Flask, abort, g, jsonify, redirect, request, url_for
-from flask_login import AnonymousUserMixin, LoginManager, current_user
+from flask import (
+    Flask,
+    abort,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    request,
+    session,
+    url_for,
+)
+from flask_login import AnonymousUserMixin, LoginManager, current_user, login_user, logout_user
 
 from bookedbiz import permissions, users
 from bookedbiz.errors import BookedBizError
@@ -26,12 +39,18 @@ F = TypeVar("F", bound=Callable[..., Any])
 # Endpoints anyone may reach; everything else requires a login (or a token under /api/).
 PUBLIC_ENDPOINTS = frozenset({"root", "auth.login", "health.health", "static", "vendor.plotly"})
 
-READ_ROLES = ("admin", "manager", "ae", "viewer")
-ADMIN = ("admin",)
+# The scope of a reader who may see only one book but is linked to no AE: an id no AE has,
+# so every scoped query returns nothing (never the whole station).
+NO_BOOK = 0
+LOGIN_AT_KEY = "_bookedbiz_login_at"
 
 
 class WebUser:
-    """The logged-in user as flask-login sees it (a thin wrapper over :class:`users.User`)."""
+    """The logged-in user as flask-login sees it (a thin wrapper over :class:`users.User`).
+
+    The session identity is "user_id:session_version": bumping the version in the database
+    (sign-out, password change or reset, role change, disabling) makes every existing session
+    cookie of the user, copied or not, name a version that no longer exists."""
 
     is_authenticated = True
     is_anonymous = False
@@ -44,7 +63,7 @@ class WebUser:
         return self.user.is_active
 
     def get_id(self) -> str:
-        return str(self.user.user_id)
+        return f"{self.user.user_id}:{self.user.session_version}"
 
     @property
     def username(self) -> str:
@@ -84,12 +103,12 @@ login_manager.anonymous_user = Anonymous
 
 
 @login_manager.user_loader
-def _load_user(user_id: str) -> WebUser | None:
-    try:
-        user = users.get_user(read_conn(), int(user_id))
-    except ValueError:
-        return None
-    if user is None or not user.is_active:
+def _load_user(identity: str) -> WebUser | None:
+    user_text, sep, version_text = (identity or "").partition(":")
+    if not sep or not user_text.isdigit() or not version_text.isdigit() or len(user_text) > 18:
+        return None  # a session from before session versions, or a forged one
+    user = users.get_user(read_conn(), int(user_text))
+    if user is None or not user.is_active or user.session_version != int(version_text):
         return None
     return WebUser(user)
 
@@ -98,14 +117,58 @@ def is_api_request() -> bool:
     return request.path.startswith("/api/")
 
 
+def reader() -> users.User | None:
+    """Whoever this request reads for: the API token's user under /api/, else the signed-in
+    user; None when nobody is signed in."""
+    if is_api_request():
+        return g.get("api_user")
+    return current_user.user if current_user.is_authenticated else None
+
+
+def reader_can(action: str) -> bool:
+    """``permissions.can`` for this request's reader (templates call it as ``can(...)``)."""
+    user = reader()
+    return permissions.can(user.role if user else None, action)
+
+
+def scope_ae_id(user: users.User | None) -> int | None:
+    """The AE whose book alone ``user`` may see; None for a role that sees every book."""
+    if user is not None and permissions.can(user.role, "see_every_book"):
+        return None
+    return user.ae_id if user is not None and user.ae_id is not None else NO_BOOK
+
+
+def start_session(user: users.User, *, keep_login_time: bool = False) -> None:
+    """Sign ``user`` in to this browser: a fresh session (no fixation) that remembers when
+    the password was typed, for the absolute lifetime."""
+    login_at = session.get(LOGIN_AT_KEY) if keep_login_time else None
+    session.clear()
+    session.permanent = True
+    login_user(WebUser(user))
+    session[LOGIN_AT_KEY] = login_at or time.time()
+
+
+def session_expired() -> bool:
+    """True when this session was signed in longer ago than the absolute lifetime allows (the
+    idle lifetime is the signed cookie's own age, checked by Flask when it loads it)."""
+    login_at = session.get(LOGIN_AT_KEY)
+    limit = current_app.config["SESSION_ABSOLUTE_LIFETIME"].total_seconds()
+    return not isinstance(login_at, int | float) or time.time() - login_at > limit
+
+
 def _require_login() -> Any:
-    """before_request: public endpoints pass, /api/ needs a token, every other page a session."""
+    """before_request: public endpoints pass, /api/ needs a token, every other page a session
+    that is neither ended (its version) nor too old (its login time)."""
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
     if is_api_request():
         return _require_token()
     if request.endpoint is None:
         return None  # a 404 is rendered by the error handler (without leaking anything)
+    if current_user.is_authenticated and session_expired():
+        logout_user()
+        session.clear()
+        flash("Your session has ended; please sign in again.", "info")
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
     return None
@@ -126,30 +189,31 @@ def _require_token() -> Any:
     return None
 
 
-def roles_required(*roles: str) -> Callable[[F], F]:
-    """Refuse (403) a logged-in user whose role is not one of ``roles``."""
+def requires(action: str) -> Callable[[F], F]:
+    """Refuse (403) a reader whose role may not perform ``action`` (permissions.ACTIONS); the
+    action is recorded on the view (``required_action``) so tests can list every route's."""
+    if action not in permissions.ACTIONS:
+        raise KeyError(f"Unknown action {action!r}; add it to bookedbiz.permissions.ACTIONS.")
 
     def decorator(func: F) -> F:
         @functools.wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            if not current_user.is_authenticated:
+            user = reader()
+            if user is None:
                 return login_manager.unauthorized()
-            if not current_user.has_role(*roles):
+            if not permissions.can(user.role, action):
                 abort(403)
             return func(*args, **kwargs)
 
+        wrapper.required_action = action  # type: ignore[attr-defined]
         return wrapper  # type: ignore[return-value]
 
     return decorator
 
 
 def admin_required(func: F) -> F:
-    return roles_required(*ADMIN)(func)
-
-
-def requires(action: str) -> Callable[[F], F]:
-    """Refuse (403) a user whose role may not perform ``action`` (permissions.ACTIONS)."""
-    return roles_required(*permissions.roles_for(action))
+    """Kept for blueprints written before the permissions table: the users-admin action."""
+    return requires("manage_users")(func)
 
 
 def actor_name() -> str:
@@ -171,22 +235,26 @@ def safe_next(target: str | None) -> str:
 
 
 class LoginThrottle:
-    """At most ``limit`` failed sign-ins per (username, client address) per ``window`` seconds.
+    """Failed sign-ins are limited three ways within ``window`` seconds: per (username, client
+    address), per username from any address (someone trying one account from many places),
+    and in all (someone spraying many accounts).
 
     Failures are counted in the database, so every uvicorn worker sees the same count; when the
     database cannot take the write (a long import holds it), this process's memory counts
     instead, so throttling never lapses.
     """
 
-    def __init__(self, limit: int = 5, window: float = 15 * 60):
-        self.limit = limit
+    def __init__(self, limit: int = 5, window: float = 15 * 60, *, user_limit: int = 20,
+                 global_limit: int = 100):
+        self.limits = {"pair": limit, "user": user_limit, "all": global_limit}
         self.window = window
         self._memory: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
 
     @staticmethod
-    def _key(username: str, address: str) -> str:
-        return f"{username.strip().lower()}|{address}"
+    def _keys(username: str, address: str) -> dict[str, str]:
+        name = username.strip().lower()
+        return {"pair": f"pair:{name}|{address}", "user": f"user:{name}", "all": "all"}
 
     def _recent(self, key: str, now: float) -> list[float]:
         since = now - self.window
@@ -200,26 +268,36 @@ class LoginThrottle:
                 memory.popleft()
             return sorted([*stored, *memory])
 
+    def blocked(self, username: str, address: str) -> tuple[str, int] | None:
+        """(which limit, seconds until another attempt is allowed), or None when allowed."""
+        now = time.time()
+        for kind, key in self._keys(username, address).items():
+            limit = self.limits[kind]
+            times = self._recent(key, now)
+            if len(times) >= limit:
+                return kind, max(1, int(self.window - (now - times[-limit])) + 1)
+        return None
+
     def retry_after(self, username: str, address: str) -> int:
         """Seconds until another attempt is allowed (0 = allowed now)."""
-        now = time.time()
-        times = self._recent(self._key(username, address), now)
-        if len(times) < self.limit:
-            return 0
-        return max(1, int(self.window - (now - times[-self.limit])) + 1)
+        found = self.blocked(username, address)
+        return found[1] if found else 0
 
     def failed(self, username: str, address: str) -> None:
-        key, now = self._key(username, address), time.time()
+        keys, now = tuple(self._keys(username, address).values()), time.time()
         try:
-            users.record_login_failure(db_path(), key, now, self.window)
+            users.record_login_failure(db_path(), keys, now, self.window)
         except BookedBizError:
             with self._lock:
-                self._memory.setdefault(key, deque()).append(now)
-                if len(self._memory) > 10_000:  # bound memory under a spraying attack
+                for key in keys:
+                    self._memory.setdefault(key, deque()).append(now)
+                while len(self._memory) > 10_000:  # bound memory under a spraying attack
                     self._memory.pop(next(iter(self._memory)), None)
 
     def succeeded(self, username: str, address: str) -> None:
-        key = self._key(username, address)
+        """A correct password clears its own (user, address) count only: the per-user and
+        global counts age out, so a success does not reset an attack on the same account."""
+        key = self._keys(username, address)["pair"]
         with self._lock:
             self._memory.pop(key, None)
         try:
@@ -230,10 +308,15 @@ class LoginThrottle:
 
 def init_auth(app: Flask) -> None:
     login_manager.init_app(app)
+    app.config.setdefault("SESSION_ABSOLUTE_LIFETIME", timedelta(hours=24))
     app.extensions["bookedbiz.throttle"] = LoginThrottle(
-        app.config.get("LOGIN_FAIL_LIMIT", 5), app.config.get("LOGIN_FAIL_WINDOW", 15 * 60)
+        app.config.get("LOGIN_FAIL_LIMIT", 5),
+        app.config.get("LOGIN_FAIL_WINDOW", 15 * 60),
+        user_limit=app.config.get("LOGIN_FAIL_USER_LIMIT", 20),
+        global_limit=app.config.get("LOGIN_FAIL_GLOBAL_LIMIT", 100),
     )
     app.before_request(_require_login)
+    app.jinja_env.globals["can"] = reader_can
 
     @login_manager.unauthorized_handler
     def _unauthorized() -> Any:
@@ -244,6 +327,4 @@ def init_auth(app: Flask) -> None:
 
 
 def throttle() -> LoginThrottle:
-    from flask import current_app
-
     return current_app.extensions["bookedbiz.throttle"]

@@ -1,4 +1,9 @@
-"""What every report page shares: filters from the URL, the filter bar, and render-or-export."""
+"""What every report page shares: filters from the URL, the filter bar, and render-or-export.
+
+``current_filters()`` is the one place a report request gets its ReportFilters, and it sets the
+reader's scope (an ``ae`` user's or their token's own book) on them, so every report query built
+on the filters sees only what the reader may see.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 
@@ -15,6 +21,7 @@ from bookedbiz.reports import revenue
 from bookedbiz.reports import tables as tbl
 from bookedbiz.reports.filters import ReportFilters
 from bookedbiz.reports.pages import year_span
+from bookedbiz.web.auth import reader, scope_ae_id
 from bookedbiz.web.cache import cached
 from bookedbiz.web.db import read_conn
 
@@ -23,12 +30,19 @@ FILTER_KEYS = ("year", "measure", "ae", "market", "revenue_type")
 
 
 def current_filters(extra_keys: tuple[str, ...] = ()) -> ReportFilters:
-    """The filters in the URL (validated by the data core), with the year defaulted."""
+    """The filters in the URL (validated by the data core), with the year defaulted and the
+    reader's scope set from who is signed in (never from the URL)."""
     args = {k: v for k, v in request.args.items() if k in FILTER_KEYS + extra_keys and v != ""}
     filters = ReportFilters.from_mapping(args)
+    filters = replace(filters, scope_ae_id=scope_ae_id(reader()))
     if filters.year is None:
         filters = replace(filters, year=default_year())
     return filters
+
+
+def is_scoped(filters: ReportFilters) -> bool:
+    """True when the reader sees one AE's book only (pages refuse what lies outside it)."""
+    return filters.scope_ae_id is not None
 
 
 def default_year() -> int:
@@ -92,8 +106,17 @@ def month_table_columns(year: int) -> list[tbl.Column]:
     ]
 
 
+def scoped_options(options: dict[str, Any], filters: ReportFilters) -> dict[str, Any]:
+    """The filter lists a reader may pick from: an AE user's AE list is themselves alone."""
+    if not is_scoped(filters):
+        return options
+    user = reader()
+    own = user.ae_name if user is not None and user.ae_name else None
+    return dict(options, aes=[own] if own and own in options.get("aes", []) else [])
+
+
 def filter_bar(filters: ReportFilters) -> dict[str, Any]:
-    options = cached(revenue.filter_options, filters.year)
+    options = scoped_options(cached(revenue.filter_options, filters.year), filters)
     years = sorted(set(cached(year_span)) | {filters.year}, reverse=True)
     return {"years": years, "options": options, "filters": filters}
 
@@ -139,9 +162,13 @@ def render_report(
 
 
 def export_url(**params: Any) -> str:
+    """This page's URL with ``params`` added. The query string is appended as text, never
+    passed to url_for as keywords: a parameter named like a view argument (``customer_id``)
+    or like one of url_for's own (``_method``, ``_external``) must not change the route."""
     args = {k: v for k, v in request.args.items() if k not in ("format", "table")}
     args.update(params)
-    return url_for(request.endpoint, **(request.view_args or {}), **args)
+    base = url_for(request.endpoint, **(request.view_args or {}))
+    return f"{base}?{urlencode(args)}" if args else base
 
 
 def export(

@@ -9,10 +9,11 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from bookedbiz import users
+from bookedbiz import permissions, users
+from bookedbiz.errors import BookedBizError
 from bookedbiz.reports import admin_lists
 from bookedbiz.reports.customer_detail import search_customers
-from bookedbiz.web.auth import actor_name, admin_required
+from bookedbiz.web.auth import actor_name, requires
 from bookedbiz.web.db import db_path, read_conn
 from bookedbiz.web.view import act
 
@@ -26,7 +27,7 @@ def _stewardship():  # noqa: ANN202 - imported late: the module belongs to the d
 
 
 @bp.get("/stewardship")
-@admin_required
+@requires("steward_data")
 def stewardship():  # noqa: ANN201
     conn = read_conn()
     query = (request.args.get("q") or "").strip()[:100]
@@ -48,7 +49,7 @@ def _int(name: str) -> int | None:
 
 
 @bp.post("/stewardship/merge")
-@admin_required
+@requires("steward_data")
 def merge():  # noqa: ANN201
     survivor, merged = _int("survivor_id"), _int("merged_id")
     if survivor is None or merged is None:
@@ -66,7 +67,7 @@ def merge():  # noqa: ANN201
 
 
 @bp.post("/stewardship/ae-alias")
-@admin_required
+@requires("steward_data")
 def ae_alias():  # noqa: ANN201
     alias = (request.form.get("alias") or "").strip()
     ae = (request.form.get("ae") or "").strip()
@@ -82,7 +83,7 @@ def ae_alias():  # noqa: ANN201
 
 
 @bp.get("/users")
-@admin_required
+@requires("manage_users")
 def users_page():  # noqa: ANN201
     conn = read_conn()
     return render_template(
@@ -90,41 +91,67 @@ def users_page():  # noqa: ANN201
         title="Users",
         users=users.list_users(conn),
         roles=users.ROLES,
+        scoped_roles=users.SCOPED_ROLES,
+        ae_names=admin_lists.ae_names(conn),
         tokens=users.list_tokens(conn),
+        permission_table=sorted(permissions.ACTIONS.items()),
     )
 
 
 @bp.post("/users")
-@admin_required
+@requires("manage_users")
 def add_user():  # noqa: ANN201
     form = request.form
 
     def add_user() -> str:
         users.create_user(db_path(), form.get("username") or "", form.get("password") or "",
                           form.get("role") or "", full_name=form.get("full_name"),
-                          actor=actor_name())
+                          ae=form.get("ae"), email=form.get("email"), actor=actor_name())
         return f"User {form.get('username', '').strip().lower()} is added."
 
     return act(add_user, "admin.users_page")
 
 
+def _is_me(username: str) -> bool:
+    """Whether the URL's user is the admin acting (names compared as stored: lower-cased)."""
+    try:
+        return users.normalize_username(username) == current_user.username
+    except BookedBizError:
+        return False
+
+
 @bp.post("/users/<username>/role")
-@admin_required
+@requires("manage_users")
 def set_role(username: str):  # noqa: ANN201
+    role = request.form.get("role") or ""
+
     def change_role() -> str:
-        users.set_role(db_path(), username, request.form.get("role") or "", actor=actor_name())
-        return f"{username} is now {request.form.get('role')}."
+        users.set_role(db_path(), username, role, ae=request.form.get("ae"),
+                       actor=actor_name())
+        return f"{username} is now {role}; their sessions are signed out."
 
     return act(change_role, "admin.users_page")
 
 
+@bp.post("/users/<username>/link")
+@requires("manage_users")
+def set_link(username: str):  # noqa: ANN201
+    def change_link() -> str:
+        users.set_link(db_path(), username, ae=request.form.get("ae"),
+                       email=request.form.get("email"), actor=actor_name())
+        return f"The AE and e-mail of {username} are saved."
+
+    return act(change_link, "admin.users_page")
+
+
 @bp.post("/users/<username>/active")
-@admin_required
+@requires("manage_users")
 def set_active(username: str):  # noqa: ANN201
     active = request.form.get("active") == "1"
-    if not active and username == current_user.username:
+    if not active and _is_me(username):
         flash("You cannot disable your own account.", "error")
         return redirect(url_for("admin.users_page"))
+
     def change_active() -> str:
         users.set_active(db_path(), username, active, actor=actor_name())
         return f"{username} is {'enabled' if active else 'disabled'}."
@@ -133,11 +160,22 @@ def set_active(username: str):  # noqa: ANN201
 
 
 @bp.post("/users/<username>/password")
-@admin_required
+@requires("manage_users")
 def reset_password(username: str):  # noqa: ANN201
     def change_password() -> str:
-        users.set_password(db_path(), username, request.form.get("password") or "",
-                           actor=actor_name())
-        return f"The password of {username} is changed."
+        revoked = users.set_password(db_path(), username, request.form.get("password") or "",
+                                     actor=actor_name())
+        return (f"The password of {username} is changed; their sessions are signed out and "
+                f"{revoked} API token{'s' if revoked != 1 else ''} revoked.")
 
     return act(change_password, "admin.users_page")
+
+
+@bp.post("/users/<username>/tokens/revoke")
+@requires("manage_users")
+def revoke_tokens(username: str):  # noqa: ANN201
+    def revoke_all() -> str:
+        revoked = users.revoke_all_tokens(db_path(), username, actor=actor_name())
+        return f"{revoked} API token{'s' if revoked != 1 else ''} of {username} revoked."
+
+    return act(revoke_all, "admin.users_page")

@@ -9,6 +9,7 @@ from flask import Blueprint, url_for
 from bookedbiz.money import ROUNDING_NOTE, ZERO
 from bookedbiz.reports import tables as tbl
 from bookedbiz.reports.pages import ae_summary, matrix_totals
+from bookedbiz.web.auth import requires
 from bookedbiz.web.cache import cached
 from bookedbiz.web.view import current_filters, filter_query, month_table_columns, render_report
 
@@ -60,6 +61,7 @@ def aes_table(filters) -> tuple[tbl.Table, dict[str, Any]]:  # noqa: ANN001
 
 
 @bp.get("/")
+@requires("read_reports")
 def index():  # noqa: ANN201
     filters = current_filters()
     table, context = aes_table(filters)

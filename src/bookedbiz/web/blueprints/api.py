@@ -7,6 +7,7 @@ the same filters as the pages (year, measure, ae, market, revenue_type).
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import asdict
 from decimal import Decimal
@@ -19,9 +20,10 @@ from bookedbiz.errors import BookedBizError, NotFoundError
 from bookedbiz.reports import customer_detail, revenue
 from bookedbiz.reports.imports import import_batch, import_history
 from bookedbiz.reports.pages import ae_summary, customer_month_matrix
+from bookedbiz.web.auth import requires
 from bookedbiz.web.cache import cached
 from bookedbiz.web.db import db_path, read_conn
-from bookedbiz.web.view import current_filters
+from bookedbiz.web.view import current_filters, is_scoped, scoped_options
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -66,6 +68,7 @@ def _filters_meta(filters) -> dict[str, Any]:  # noqa: ANN001
 
 
 @bp.get("/revenue")
+@requires("read_reports")
 def revenue_report() -> Response:
     """Revenue grouped ``by`` month, ae, customer, agency, market, language, revenue-type or
     spot-type, plus the total for the same filters."""
@@ -79,12 +82,14 @@ def revenue_report() -> Response:
 
 
 @bp.get("/overview")
+@requires("read_reports")
 def overview() -> Response:
     filters = current_filters()
     return reply(cached(revenue.monthly_overview, filters), **_filters_meta(filters))
 
 
 @bp.get("/customers")
+@requires("read_reports")
 def customers() -> Response:
     filters = current_filters()
     needle = (request.args.get("q") or "").strip().lower()
@@ -98,15 +103,20 @@ def customers() -> Response:
 
 
 @bp.get("/customers/<int:customer_id>")
+@requires("read_reports")
 def customer(customer_id: int) -> Response:
     filters = current_filters()
     conn = read_conn()
     data = customer_detail.customer_header(conn, customer_id)
-    data["history"] = customer_detail.customer_history(conn, customer_id, filters)["months"]
+    history = customer_detail.customer_history(conn, customer_id, filters)["months"]
+    if is_scoped(filters) and not history:
+        raise NotFoundError(f"There is no customer with id {customer_id}.")
+    data["history"] = history
     return reply(data, **_filters_meta(filters))
 
 
 @bp.get("/aes")
+@requires("read_reports")
 def aes() -> Response:
     filters = current_filters()
     hidden = ("total_micros", "months_micros", "prior_micros")
@@ -115,32 +125,61 @@ def aes() -> Response:
 
 
 @bp.get("/months")
+@requires("read_months")
 def months() -> Response:
     from bookedbiz import months as month_service
 
     return reply(month_service.list_months(read_conn().connection.driver_connection))
 
 
+# Where a file lay on the server and which host:pid ran an import are not the API's business.
+_SERVER_DETAILS = ("source_file", "started_by")
+
+
+_DIRECTORIES = re.compile(r"(?<![\w.])(?:[A-Za-z]:)?[/\\][^\s'\"]*[/\\]")
+
+
+def _no_directories(value: Any) -> Any:
+    """Messages keep a file's name but not the server directories it lay in."""
+    if isinstance(value, str):
+        return _DIRECTORIES.sub("", value)
+    if isinstance(value, list):
+        return [_no_directories(v) for v in value]
+    return value
+
+
+def _public_batch(batch: dict[str, Any]) -> dict[str, Any]:
+    out = {k: v for k, v in batch.items() if k not in _SERVER_DETAILS}
+    for key in ("error", "warnings"):
+        if key in out:
+            out[key] = _no_directories(out[key])
+    return out
+
+
 @bp.get("/imports")
+@requires("read_imports")
 def imports() -> Response:
-    return reply(import_history(read_conn(), 100))
+    return reply([_public_batch(b) for b in import_history(read_conn(), 100)])
 
 
 @bp.get("/imports/<int:batch_id>")
+@requires("read_imports")
 def batch(batch_id: int) -> Response:
-    return reply(import_batch(read_conn(), batch_id))
+    return reply(_public_batch(import_batch(read_conn(), batch_id)))
 
 
 @bp.get("/filters")
+@requires("read_reports")
 def filter_values() -> Response:
     """Years with data and the AE, market and revenue-type values for a year."""
     filters = current_filters()
     conn = read_conn()
-    return reply({"years": revenue.available_years(conn),
-                  **revenue.filter_options(conn, filters.year)})
+    options = scoped_options(revenue.filter_options(conn, filters.year), filters)
+    return reply({"years": revenue.available_years(conn), **options})
 
 
 @bp.get("/me")
+@requires("use_api_tokens")
 def me() -> Response:
     user = g.api_user
     current_app.logger.debug("API token check for %s", user.username)

@@ -10,6 +10,7 @@ from flask import Blueprint, abort, redirect, url_for
 from bookedbiz.money import ROUNDING_NOTE, share
 from bookedbiz.reports import revenue
 from bookedbiz.reports import tables as tbl
+from bookedbiz.web.auth import requires
 from bookedbiz.web.cache import cached
 from bookedbiz.web.view import current_filters, filter_query, render_report
 
@@ -77,12 +78,14 @@ def _label(column: str, title: str, key: str) -> str:
 
 
 @bp.get("/")
+@requires("read_reports")
 def index():  # noqa: ANN201
     query = filter_query(current_filters())
     return redirect(url_for("breakdowns.show", dimension="market", **query))
 
 
 @bp.get("/<dimension>")
+@requires("read_reports")
 def show(dimension: str):  # noqa: ANN201
     if dimension not in DIMENSIONS:
         abort(404)

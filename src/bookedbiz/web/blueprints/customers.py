@@ -5,16 +5,23 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from flask import Blueprint, request, url_for
+from flask import Blueprint, abort, request, url_for
 
 from bookedbiz.broadcast_calendar import label, shift_month
 from bookedbiz.money import ROUNDING_NOTE
 from bookedbiz.reports import customer_detail as cdetail
 from bookedbiz.reports import tables as tbl
 from bookedbiz.reports.pages import customer_month_matrix, matrix_totals
+from bookedbiz.web.auth import requires
 from bookedbiz.web.cache import cached
 from bookedbiz.web.db import read_conn
-from bookedbiz.web.view import current_filters, filter_query, month_table_columns, render_report
+from bookedbiz.web.view import (
+    current_filters,
+    filter_query,
+    is_scoped,
+    month_table_columns,
+    render_report,
+)
 
 bp = Blueprint("customers", __name__, url_prefix="/reports/customers")
 
@@ -76,6 +83,7 @@ def customers_table(filters, search: str, sort: str, new_only: bool) -> tuple[tb
 
 
 @bp.get("/")
+@requires("read_reports")
 def index():  # noqa: ANN201
     filters = current_filters()
     search = (request.args.get("q") or "").strip()[:100]
@@ -96,11 +104,14 @@ def index():  # noqa: ANN201
 
 
 @bp.get("/<int:customer_id>")
+@requires("read_reports")
 def detail(customer_id: int):  # noqa: ANN201
     filters = current_filters()
     conn = read_conn()
     header = cdetail.customer_header(conn, customer_id)
     history = cached(cdetail.customer_history, customer_id, filters)
+    if is_scoped(filters) and not history["months"]:
+        abort(404)  # not in the reader's book: as if it did not exist
     if not request.args.get("year") and history["years"] and filters.year not in history["years"]:
         # no year asked for: show the customer's latest year with business, not an empty one
         filters = filters.with_year(max(history["years"]))

@@ -1,14 +1,21 @@
-"""/health: JSON for monitors — 200 when the database answers and its schema is current."""
+"""/health: JSON for monitors — 200 when the database answers and its schema is current.
+
+Anyone gets the status (and 200/503); the details (schema version, last import, problems) only
+a signed-in user or an API token, so an anonymous scan learns nothing about the installation.
+"""
 
 from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, current_app, jsonify, request
+from flask_login import current_user
 
+from bookedbiz import users
 from bookedbiz.db.migrate import current_version, head_version
 from bookedbiz.reports import freshness
+from bookedbiz.web.auth import session_expired
 from bookedbiz.web.db import read_conn
 
 bp = Blueprint("health", __name__)
@@ -17,6 +24,18 @@ bp = Blueprint("health", __name__)
 @lru_cache(maxsize=1)
 def _head() -> str:
     return head_version()
+
+
+def _may_see_details() -> bool:
+    if current_user.is_authenticated:
+        return not session_expired()
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return False
+    try:
+        return users.verify_token(read_conn(), token.strip()) is not None
+    except Exception:  # noqa: BLE001 - an unreadable database: the status says so
+        return False
 
 
 @bp.get("/health")
@@ -46,6 +65,8 @@ def health():  # noqa: ANN201
     if problems:
         body["status"] = "unhealthy"
         body["problems"] = problems
+    if not _may_see_details():
+        body = {"status": body["status"]}
     response = jsonify(body)
     response.status_code = 503 if problems else 200
     response.headers["Cache-Control"] = "no-store"

@@ -15,7 +15,7 @@ from bookedbiz.broadcast_calendar import label
 from bookedbiz.errors import BookedBizError
 from bookedbiz.reports import tables as tbl
 from bookedbiz.reports.imports import batch_rejects, import_batch, import_health, import_history
-from bookedbiz.web.auth import actor_name, admin_required
+from bookedbiz.web.auth import actor_name, requires
 from bookedbiz.web.db import db_path, read_conn
 from bookedbiz.web.formatting import fmt_time
 from bookedbiz.web.view import current_filters, render_report
@@ -74,6 +74,7 @@ def _month_span(months: list[Any]) -> str:
 
 @bp.get("/")
 def index():  # noqa: ANN201
+@requires("read_imports")
     filters = current_filters()
     conn = read_conn()
     table = history_table(import_history(conn, 200))
@@ -89,6 +90,7 @@ def _dec(value: Any) -> Decimal | None:
 
 @bp.get("/<int:batch_id>")
 def batch(batch_id: int):  # noqa: ANN201
+@requires("read_imports")
     filters = current_filters()
     conn = read_conn()
     info = import_batch(conn, batch_id)
@@ -143,7 +145,7 @@ _SAFE_NAME = re.compile(r"[^A-Za-z0-9 ._()-]+")
 
 
 @bp.route("/upload", methods=["GET", "POST"])
-@admin_required
+@requires("import_workbook")
 def upload():  # noqa: ANN201
     limit_mib = current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
     if request.method == "GET":

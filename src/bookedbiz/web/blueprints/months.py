@@ -12,7 +12,7 @@ from bookedbiz.history.recording import record_month_event
 from bookedbiz.money import dollars
 from bookedbiz.reports import tables as tbl
 from bookedbiz.reports.month_events import closure_events, months_with_totals
-from bookedbiz.web.auth import actor_name, admin_required
+from bookedbiz.web.auth import actor_name, requires
 from bookedbiz.web.cache import cached
 from bookedbiz.web.db import db_path, read_conn
 from bookedbiz.web.view import act, current_filters, render_report
@@ -51,6 +51,7 @@ def months_table(year: int | None) -> tbl.Table:
 
 
 @bp.get("/")
+@requires("read_months")
 def index():  # noqa: ANN201
     filters = current_filters()
     show_all = request.args.get("all") == "1"
@@ -66,7 +67,7 @@ def index():  # noqa: ANN201
 
 
 @bp.post("/<month>/close")
-@admin_required
+@requires("close_month")
 def close(month: str):  # noqa: ANN201
     reason = (request.form.get("reason") or "").strip() or "closed in the web app"
     def close_it() -> str:
@@ -78,7 +79,7 @@ def close(month: str):  # noqa: ANN201
 
 
 @bp.post("/<month>/reopen")
-@admin_required
+@requires("reopen_month")
 def reopen(month: str):  # noqa: ANN201
     reason = (request.form.get("reason") or "").strip()
     def reopen_it() -> str:

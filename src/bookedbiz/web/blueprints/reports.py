@@ -9,6 +9,7 @@ from flask import Blueprint
 from bookedbiz.money import ROUNDING_NOTE
 from bookedbiz.reports import revenue
 from bookedbiz.reports import tables as tbl
+from bookedbiz.web.auth import requires
 from bookedbiz.web.cache import cached
 from bookedbiz.web.view import current_filters, render_report
 
@@ -80,6 +81,7 @@ def overview_tables(filters) -> tuple[list[tbl.Table], dict[str, Any]]:  # noqa:
 
 
 @bp.get("/")
+@requires("read_reports")
 def overview():  # noqa: ANN201
     filters = current_filters()
     tables, context = overview_tables(filters)
