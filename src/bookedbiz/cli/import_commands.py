@@ -116,7 +116,8 @@ def import_command(file: Path, mode: str, closed_by: str | None, strict: bool, d
 
 def _setup_file_logging(log_file: Path | None) -> None:
     log.setLevel(logging.INFO)
-    if log_file is None:
+    if log_file is None:  # the error is printed once, as the one sentence; no stray log line
+        log.addHandler(logging.NullHandler())
         return
     log_file.parent.mkdir(parents=True, exist_ok=True)
     handler = RotatingFileHandler(log_file, maxBytes=20 * 1024 * 1024, backupCount=5)

@@ -149,6 +149,9 @@ def _serve(path: Path, fd: int, limits: ParseLimits) -> int:
 
 
 def _child_signals() -> None:
+    import faulthandler
+
+    faulthandler.disable()  # its dump of a native abort is noise; the parent words the failure
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGPIPE):
         signal.signal(sig, signal.SIG_DFL)
     try:  # die with the parent (a killed import must not leave a reader running)
