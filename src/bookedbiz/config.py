@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     secret_key: str | None = None
     # Web: mark session cookies Secure (set when the app is served over https)
     session_cookie_secure: bool = False
+    # Behind the local TLS terminator (deploy render): Secure cookies, HSTS, and the client
+    # address from X-Forwarded-For of loopback peers only (web/tls_proxy.py)
+    behind_tls_proxy: bool = False
     web_upload_max_mib: int = Field(default=50, ge=1, le=1024)
 
     # Import behaviour

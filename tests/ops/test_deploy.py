@@ -93,7 +93,7 @@ def test_every_key_of_every_unit(rendered: Path) -> None:
             assert unit["Unit"]["OnFailure"] == "bookedbiz-alert@%n.service", name
     bin_ = str(rendered.parent / "opt" / ".venv" / "bin" / "bookedbiz")
     assert services["bookedbiz-web.service"]["Service"]["ExecStart"] == (
-        f"{bin_} serve --host 0.0.0.0 --port 8000")
+        f"{bin_} serve --host 127.0.0.1 --port 8000")  # behind the TLS proxy
     assert services["bookedbiz-explore.service"]["Service"]["ExecStart"] == (
         f"{bin_} explore --host 127.0.0.1 --port 8001")
     for job in ("daily-update", "backup", "heartbeat-check"):

@@ -136,16 +136,32 @@ def deploy() -> None:
               help="Port of the Datasette explorer (bound to 127.0.0.1).")
 @click.option("--budget", type=click.IntRange(min=60), default=3600, show_default=True,
               help="Job time budget in seconds.")
+@click.option("--server-name", "server_names", multiple=True, metavar="NAME",
+              help="Host name browsers use for the HTTPS site (repeatable; default "
+                   "bookedbiz.local).")
+@click.option("--acme-email", default=None,
+              help="Get a public certificate by ACME (the name must resolve publicly and port "
+                   "80/443 be reachable); default: Caddy's own local CA ('tls internal').")
+@click.option("--tls-cert", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Certificate file (PEM) to use instead, with --tls-key.")
+@click.option("--tls-key", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Private key file (PEM) for --tls-cert.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Folder to write the files into.")
 @handle_errors
 def deploy_render(prefix: Path, user: str, data_dir: Path, env_file: Path, web_port: int,
-                  explore_port: int, budget: int, out: Path) -> None:
-    """Render every deployment file into OUT; install them with 'sudo bash OUT/install.sh'."""
+                  explore_port: int, budget: int, server_names: tuple[str, ...],
+                  acme_email: str | None, tls_cert: Path | None, tls_key: Path | None,
+                  out: Path) -> None:
+    """Render every deployment file into OUT; install them with 'sudo bash OUT/install.sh'.
+
+    The web unit listens on 127.0.0.1 only; caddy/Caddyfile puts Caddy in front with TLS.
+    """
     from bookedbiz.deploy.render import DeployParams, render_files, write_files
 
     params = DeployParams(prefix, user, data_dir, env_file, web_port, "127.0.0.1",
-                          explore_port, budget)
+                          explore_port, budget, server_names=server_names or ("bookedbiz.local",),
+                          acme_email=acme_email, tls_cert=tls_cert, tls_key=tls_key)
     params.validate_data_dir()
     for path in write_files(render_files(params), out):
         click.echo(str(path))

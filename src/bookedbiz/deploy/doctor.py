@@ -21,6 +21,7 @@ from pathlib import Path
 from bookedbiz.config import ENV_FILE_VARIABLE, Settings, resolve_database_path
 from bookedbiz.db.connection import connect
 from bookedbiz.db.schema import REQUIRED_TABLES
+from bookedbiz.deploy.listeners import is_loopback, listening_addresses
 from bookedbiz.errors import BookedBizError
 from bookedbiz.jobs.heartbeat import check_freshness
 from bookedbiz.jobs.lock import job_lock_path, lock_holder
@@ -178,6 +179,27 @@ def check_web(url_host: str = "127.0.0.1", port: int = 8000, timeout: float = 2.
                  "Check that port 8000 belongs to bookedbiz-web ('ss -lptn').")
 
 
+def check_exposure(settings: Settings, port: int = 8000) -> list[Check]:
+    """Warn when the web app listens beyond loopback: it speaks plain HTTP itself, so the
+    sign-in and the session cookie would cross the network unencrypted."""
+    addresses = listening_addresses(port)
+    if not addresses:
+        return []
+    exposed = [a for a in addresses if not is_loopback(a)]
+    where = ", ".join(f"[{a}]:{port}" if ":" in a else f"{a}:{port}" for a in addresses)
+    if not exposed:
+        detail = f"listening on {where} (loopback only)"
+        if not settings.behind_tls_proxy:
+            return [Check("web exposure", "info", detail + "; BEHIND_TLS_PROXY is not set",
+                          "Set BEHIND_TLS_PROXY=1 when Caddy (or 'tailscale serve') is in front.")]
+        return [Check("web exposure", "ok", detail + ", behind the TLS proxy")]
+    return [Check("web exposure", "warn",
+                  f"the web app listens on {where} over plain HTTP (no TLS): passwords and "
+                  "session cookies cross the network in clear text",
+                  "Serve it on 127.0.0.1 behind the TLS proxy: 'bookedbiz deploy render' "
+                  "renders the web unit and caddy/Caddyfile (docs/operations.md, TLS).")]
+
+
 def run_doctor(settings: Settings, db_override: Path | None, *, web_port: int = 8000,
                check_http: bool = True, now: datetime | None = None) -> list[Check]:
     now = now or datetime.now(UTC)
@@ -196,6 +218,7 @@ def run_doctor(settings: Settings, db_override: Path | None, *, web_port: int = 
     checks.extend(check_paths(settings, db_path))
     checks.extend(check_notify(settings))
     checks.extend(check_versions())
+    checks.extend(check_exposure(settings, web_port))
     if check_http:
         checks.append(check_web(port=web_port))
     return checks

@@ -6,6 +6,7 @@ cannot drift apart the way the old hand-installed units did.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +21,8 @@ JOBS = (
 )
 LOGGED_JOBS = ("daily-update", "backup", "heartbeat-check")
 ALERT_SCRIPT_PATH = "/usr/local/lib/bookedbiz/bookedbiz-alert.sh"
+SERVER_NAME_RE = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
+EMAIL_RE = re.compile(r"^[^@\s{}]+@[A-Za-z0-9.-]+$")
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,12 @@ class DeployParams:
     explore_host: str = "127.0.0.1"
     explore_port: int = 8001
     budget_seconds: int = 3600
+    # The TLS terminator (Caddy): the names browsers use, and where certificates come from:
+    # Caddy's own local CA (default), ACME with an e-mail address, or certificate files.
+    server_names: tuple[str, ...] = ("bookedbiz.local",)
+    acme_email: str | None = None
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
 
     def validate(self) -> None:
         for label, path in (("--prefix", self.prefix), ("--data-dir", self.data_dir),
@@ -42,6 +51,26 @@ class DeployParams:
                 raise ConfigError(f"{label} must not contain spaces (got {path}).")
         if not self.user or not self.user.replace("-", "").replace("_", "").isalnum():
             raise ConfigError(f"--user must be a plain account name (got {self.user!r}).")
+        if not self.server_names:
+            raise ConfigError("Give at least one --server-name for the TLS site.")
+        for name in self.server_names:
+            if not SERVER_NAME_RE.match(name):
+                raise ConfigError(f"--server-name must be a plain host name (got {name!r}).")
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ConfigError("Give both --tls-cert and --tls-key, or neither.")
+        if self.tls_cert is not None and self.acme_email:
+            raise ConfigError("Use either certificate files or --acme-email, not both.")
+        for label, path in (("--tls-cert", self.tls_cert), ("--tls-key", self.tls_key)):
+            if path is not None and (not path.is_absolute() or any(c.isspace() for c in str(path))):
+                raise ConfigError(f"{label} must be an absolute path without spaces (got {path}).")
+        if self.acme_email and not EMAIL_RE.match(self.acme_email):
+            raise ConfigError(f"--acme-email is not an e-mail address ({self.acme_email!r}).")
+
+    def tls_directive(self) -> str:
+        """The argument of Caddy's ``tls``: files, an ACME account e-mail, or ``internal``."""
+        if self.tls_cert is not None and self.tls_key is not None:
+            return f"{self.tls_cert} {self.tls_key}"
+        return self.acme_email or "internal"
 
     def validate_data_dir(self) -> None:
         """Production check (the CLI applies it; tests render into temp folders)."""
@@ -75,6 +104,8 @@ def render_files(params: DeployParams) -> dict[str, str]:
         "ALERT_SCRIPT": ALERT_SCRIPT_PATH,
         "BUDGET": str(params.budget_seconds),
         "TIMEOUT": f"{params.budget_seconds + 600}s",
+        "SERVER_NAMES": ", ".join(params.server_names),
+        "TLS": params.tls_directive(),
     }
     common = {"COMMON": _fill(t.SERVICE_COMMON, base), "HARDENING": _fill(t.HARDENING, base)}
     values = {**base, **common}
@@ -97,6 +128,7 @@ def render_files(params: DeployParams) -> dict[str, str]:
     files["logrotate/bookedbiz"] = _fill(t.LOGROTATE, {**values, "LOGS": logs})
     files["lib/bookedbiz-alert.sh"] = _fill(t.ALERT_SCRIPT, values)
     files["bin/bookedbiz-admin"] = _fill(t.ADMIN_WRAPPER, values)
+    files["caddy/Caddyfile"] = _fill(t.CADDYFILE, values)
     files["install.sh"] = _fill(t.INSTALL_SCRIPT, {**values, "ENABLE": enable})
     return files
 

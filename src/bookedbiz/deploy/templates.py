@@ -35,14 +35,15 @@ EnvironmentFile=@@ENV_FILE@@
 
 WEB_SERVICE = """\
 [Unit]
-Description=BookedBiz web application (port @@WEB_PORT@@)
+Description=BookedBiz web application (loopback port @@WEB_PORT@@, behind the TLS proxy)
 Wants=network-online.target
 After=network-online.target
 OnFailure=bookedbiz-alert@%n.service
 
 [Service]
 Type=simple
-@@COMMON@@ExecStart=@@BIN@@ serve --host 0.0.0.0 --port @@WEB_PORT@@
+# Loopback only: browsers reach it through Caddy (caddy/Caddyfile) over HTTPS.
+@@COMMON@@ExecStart=@@BIN@@ serve --host 127.0.0.1 --port @@WEB_PORT@@
 Restart=always
 RestartSec=3
 @@HARDENING@@
@@ -149,6 +150,10 @@ DATA_PATH=@@DATA@@
 
 # Web sessions: generate with  python3 -c "import secrets; print(secrets.token_hex(32))"
 #SECRET_KEY=
+# The web app listens on 127.0.0.1 behind the TLS proxy (Caddy or 'tailscale serve'): Secure
+# cookies, HSTS, and the client address from the proxy's X-Forwarded-For (loopback peers only).
+# Set it to 0 only if browsers reach the app without TLS (then nobody should sign in remotely).
+BEHIND_TLS_PROXY=1
 
 # Alerts: Apprise URLs, comma or space separated, e.g.
 #   ntfys://ntfy.sh/<long-random-topic>   (the topic is the password: keep it secret)
@@ -218,5 +223,38 @@ install -D -o root -g root -m 0644 "$here/lib/bookedbiz-alert.sh" @@ALERT_SCRIPT
 install -o root -g root -m 0755 "$here/bin/bookedbiz-admin" /usr/local/sbin/bookedbiz-admin
 systemctl daemon-reload
 systemd-analyze verify /etc/systemd/system/bookedbiz-*.service /etc/systemd/system/bookedbiz-*.timer
+if command -v caddy >/dev/null 2>&1; then
+  caddy validate --config "$here/caddy/Caddyfile" --adapter caddyfile
+  if [ -e /etc/caddy/Caddyfile ] && ! cmp -s "$here/caddy/Caddyfile" /etc/caddy/Caddyfile; then
+    cp -p /etc/caddy/Caddyfile "/etc/caddy/Caddyfile.before-bookedbiz-$(date +%Y%m%d%H%M%S)"
+  fi
+  install -D -o root -g root -m 0644 "$here/caddy/Caddyfile" /etc/caddy/Caddyfile
+  echo "TLS: caddy is configured; run: systemctl enable caddy && systemctl reload-or-restart caddy"
+else
+  echo "TLS: install the TLS terminator first (apt-get install caddy), then run this again."
+fi
 echo "Installed. Enable with: systemctl enable --now @@ENABLE@@"
+"""
+
+CADDYFILE = """\
+# Caddy site for BookedBiz, rendered by 'bookedbiz deploy render' (Debian package: caddy).
+# Installed as /etc/caddy/Caddyfile by install.sh; check it with
+#   caddy validate --config /etc/caddy/Caddyfile --adapter caddyfile
+# Caddy terminates TLS (and redirects http:// to https://) and forwards to the web app on
+# 127.0.0.1:@@WEB_PORT@@. The app (BEHIND_TLS_PROXY=1 in the env file) marks its cookies
+# Secure, sends HSTS and takes the client address from X-Forwarded-For, which Caddy sets itself
+# (replacing whatever a client sent). The Datasette explorer is not published: it stays on
+# loopback (reach it with an SSH tunnel).
+{
+\tadmin localhost:2019
+}
+
+@@SERVER_NAMES@@ {
+\ttls @@TLS@@
+\tencode gzip
+\theader -Server
+\treverse_proxy 127.0.0.1:@@WEB_PORT@@ {
+\t\theader_up -Forwarded
+\t}
+}
 """

@@ -21,6 +21,7 @@ from bookedbiz.web.auth import init_auth, is_api_request
 from bookedbiz.web.cache import ReportCache
 from bookedbiz.web.db import ENGINE_KEY, close_conn, make_read_engine
 from bookedbiz.web.table_html import rows_html
+from bookedbiz.web.tls_proxy import configure_tls_proxy
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
     app.config.update(overrides)
     app.config["DATABASE_PATH"] = str(db_path)
+    configure_tls_proxy(app, bool(app.config.get("BEHIND_TLS_PROXY", settings.behind_tls_proxy)))
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = settings.secret_key or _persistent_secret(
             Path(app.config["DATA_PATH"])
