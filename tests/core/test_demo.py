@@ -3,6 +3,7 @@ by Finance, the oldest history from recaps, and the open months of the latest lo
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 from datetime import date, timedelta
 from pathlib import Path
@@ -69,3 +70,54 @@ def test_demo_months_total_what_the_final_logs_say(demo_db: Path) -> None:
     current = bc.broadcast_month_of(TODAY)
     for offset in range(-36, 1):
         assert per_month.get(bc.shift_month(current, offset), 0) > 0, offset
+
+
+def test_demo_has_budgets_and_a_few_forecasts(demo_db: Path) -> None:
+    conn = sqlite3.connect(demo_db)
+    budgets = dict(conn.execute(
+        "SELECT b.broadcast_month, SUM(b.gross_micros) FROM budgets b GROUP BY 1"))
+    aes = conn.execute("SELECT COUNT(DISTINCT ae_id) FROM budgets").fetchone()[0]
+    forecasts = conn.execute("SELECT COUNT(*) FROM forecasts").fetchone()[0]
+    conn.close()
+    current = bc.broadcast_month_of(TODAY)
+    assert {current, bc.shift_month(current, 12), f"{TODAY.year}-01"} <= set(budgets)
+    assert 5 <= aes <= 8 and 3 <= forecasts <= 18
+
+
+def test_demo_command_prints_a_login_for_every_role(demo_db: Path, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+    from tests.web.conftest import login, make_app
+
+    import bookedbiz.synth.demo as demo
+    from bookedbiz.cli.main import cli
+
+    def prebuilt(path: Path, years: int, echo) -> dict[str, int]:  # noqa: ANN001
+        shutil.copyfile(demo_db, path)
+        return {"daily_imports": 1}
+
+    monkeypatch.setattr(demo, "build_demo_database", prebuilt)
+    db = tmp_path / "demo" / "bookedbiz.db"
+    result = CliRunner().invoke(cli, ["demo", "--db", str(db), "--no-serve"])
+    assert result.exit_code == 0, result.output
+    logins = {}
+    for line in result.output.splitlines():
+        parts = line.split()
+        if len(parts) >= 3 and parts[0] in ("admin", "manager", "finance", "ae", "viewer"):
+            logins[parts[0]] = (parts[1], parts[2])
+    assert set(logins) == {"admin", "manager", "finance", "ae", "viewer"}
+    assert "sees only" in result.output and not list(db.parent.glob("*.building*"))
+    conn = sqlite3.connect(db)
+    linked = conn.execute("SELECT a.name FROM users u JOIN aes a USING (ae_id) "
+                          "WHERE u.role = 'ae'").fetchall()
+    conn.close()
+    assert len(linked) == 1
+    client = make_app(db).test_client()
+    username, password = logins["ae"]
+    assert login(client, username, password).status_code == 302
+    front = client.get("/")
+    assert front.status_code == 302 and front.headers["Location"].endswith("/reports/")
+    assert client.get("/reports/").status_code == 200
+    again = CliRunner().invoke(cli, ["demo", "--db", str(db), "--no-serve"])
+    assert "Using the existing demo database" in again.output
+    assert again.output.split("Password  ")[1].split()[0] != logins["admin"][1]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import secrets
 from pathlib import Path
 
 import click
@@ -241,8 +240,12 @@ def tokens_revoke(token_id: int | None, username: str | None, db_path: Path | No
 @click.option("--no-serve", is_flag=True, help="Build and print the login, but do not serve.")
 @handle_errors
 def demo_command(db_path: Path, port: int, years: int, rebuild: bool, no_serve: bool) -> None:
-    """Build a realistic demo database, create a demo admin, and serve it on 127.0.0.1."""
+    """Build a realistic demo database (two-plus years of daily logs replayed, budgets,
+    forecasts), create one demo user per role, and serve it on 127.0.0.1."""
+    import time
+
     from bookedbiz.synth.demo import build_demo_database
+    from bookedbiz.synth.demo_setup import ensure_demo_users
 
     db_path = db_path.expanduser()
     if rebuild and db_path.exists():
@@ -253,20 +256,29 @@ def demo_command(db_path: Path, port: int, years: int, rebuild: bool, no_serve: 
     else:
         db_path.parent.mkdir(parents=True, exist_ok=True)
         click.echo(f"Building a demo database with {years} years of synthetic logs: {db_path}")
-        counts = build_demo_database(db_path, years=years, echo=click.echo)
-        click.echo(f"Imported {sum(counts.values()):,} spots.")
-    password = secrets.token_urlsafe(12)
-    try:
-        user_service.create_user(db_path, "demo", password, "admin", full_name="Demo Admin")
-    except BookedBizError:
-        user_service.set_password(db_path, "demo", password)
-        user_service.set_role(db_path, "demo", "admin")
-        user_service.set_active(db_path, "demo", True)
+        started = time.perf_counter()
+        building = db_path.with_name(db_path.name + ".building")  # an interrupted build
+        for suffix in ("", "-wal", "-shm"):  # never passes for a finished one
+            Path(f"{building}{suffix}").unlink(missing_ok=True)
+        counts = build_demo_database(building, years=years, echo=click.echo)
+        for suffix in ("-wal", "-shm", ""):  # the write-ahead log moves with its database
+            if Path(f"{building}{suffix}").exists():
+                Path(f"{building}{suffix}").replace(f"{db_path}{suffix}")
+        click.echo(f"Built in {time.perf_counter() - started:.0f} s: "
+                   f"{counts.get('daily_imports', 0)} daily logs and "
+                   f"{counts.get('recap_imports', 0)} month closes imported.")
+    logins = ensure_demo_users(db_path)
     url = f"http://127.0.0.1:{port}"
+    admin = logins[0]
     click.echo("")
     click.echo(f"  Open      {url}")
-    click.echo("  Username  demo")
-    click.echo(f"  Password  {password}")
+    click.echo(f"  Username  {admin.username}")
+    click.echo(f"  Password  {admin.password}")
+    click.echo("")
+    click.echo("  Every role has a demo user (role, username, password):")
+    for login in logins:
+        book = f"  (sees only {login.ae}'s book)" if login.ae else ""
+        click.echo(f"    {login.role:<8} {login.username:<10} {login.password}{book}")
     click.echo("")
     if no_serve:
         return

@@ -19,6 +19,7 @@ from bookedbiz.history.as_of import station_today
 from bookedbiz.ingest.reader import Workbook
 from bookedbiz.ingest.service import import_opened
 from bookedbiz.synth.bookings import BookingModel
+from bookedbiz.synth.demo_setup import seed_plans
 from bookedbiz.synth.logs import log_workbook, recap_workbook
 from bookedbiz.synth.plan import HISTORY_YEARS, demo_plan
 
@@ -33,6 +34,7 @@ def build_demo_database(
     today: date | None = None,
     echo: Callable[[str], None] = lambda _msg: None,
     history_years: int = HISTORY_YEARS,
+    plans: bool = True,
 ) -> dict[str, int]:
     """Create ``db_path``: ``years`` of closed months, two-plus years of them (and the open
     months) built by replaying daily logs with their as-of dates. Returns row and import
@@ -59,6 +61,9 @@ def build_demo_database(
         done += 1
         if done % 20 == 0 or done == logs:
             echo(f"  replayed {done}/{logs} daily logs (as of {as_of.isoformat()})")
+    if plans:
+        counts.update(seed_plans(db_path, model, today))
+        echo(f"Set {counts['budgets']} budgets and {counts['forecasts']} forecasts.")
     return counts
 
 
