@@ -17,12 +17,13 @@ def register_blueprints(app: Flask, csrf: CSRFProtect) -> None:
         health,
         imports,
         months,
+        pacing,
         reports,
         vendor,
     )
 
     for module in (auth, reports, customers, aes, breakdowns, months, imports, admin, health,
-                   vendor):
+                   vendor, pacing):
         app.register_blueprint(module.bp)
     app.jinja_env.globals["plotly_url"] = vendor.plotly_url
     csrf.exempt(api.bp)  # token-authenticated, read-only GETs: no cookies, no CSRF exposure

@@ -124,6 +124,40 @@ def aes() -> Response:
                   for row in cached(ae_summary, filters)], **_filters_meta(filters))
 
 
+@bp.get("/pacing")
+@requires("read_reports")
+def pacing() -> Response:
+    """Pacing rows (as the page and ``bookedbiz report pacing`` compute them): ``as_of``,
+    ``from``, ``to`` and ``by`` plus the usual filters; one object per month (and group)."""
+    from dataclasses import replace
+
+    from bookedbiz.web.blueprints.pacing import _pacing, history_version, pacing_args
+
+    filters = replace(current_filters(("as_of", "from", "to", "by")), year=None)
+    args = pacing_args()
+    report = cached(_pacing, args["as_of"], args["first"], args["last"], args["by"], filters,
+                    history_version())
+    return reply(report["rows"], as_of=report["as_of"].isoformat(),
+                 stly_as_of=report["stly_as_of"].isoformat(), by=report["by"],
+                 total=report["total"], **_filters_meta(filters))
+
+
+@bp.get("/changes")
+@requires("read_reports")
+def changes() -> Response:
+    """What changed between ``since`` and ``until`` (default: the last two imports' days)."""
+    from dataclasses import replace
+
+    from bookedbiz.web.blueprints.pacing import _changes, _day, history_version
+
+    filters = replace(current_filters(("since", "until")), year=None)
+    report = cached(_changes, _day("since", None), _day("until", None), filters,
+                    history_version())
+    return reply(report["rows"], since=report["since"] and report["since"].isoformat(),
+                 until=report["until"] and report["until"].isoformat(),
+                 totals=report["totals"], **_filters_meta(filters))
+
+
 @bp.get("/months")
 @requires("read_months")
 def months() -> Response:
