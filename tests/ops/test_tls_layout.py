@@ -5,10 +5,13 @@ and doctor's warning for a web app listening beyond loopback."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import sqlite3
 import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -172,3 +175,92 @@ def test_doctor_warns_about_plain_http_beyond_loopback(ops_settings) -> None:  #
     with _listen("127.0.0.1") as local:
         [check] = check_exposure(proxied, local.getsockname()[1])
     assert check.level == "ok" and "loopback only" in check.detail
+
+
+# ------------------------------------------------------------ the layout, running
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait(check, what: str, proc: subprocess.Popen, seconds: float = 40) -> None:  # noqa: ANN001
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert proc.poll() is None, f"{what} exited: {proc.stderr.read() if proc.stderr else ''}"
+        assert time.monotonic() < deadline, f"{what} did not start"
+        time.sleep(0.2)
+
+
+def _curl(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["curl", "-sS", "-k", "--max-time", "10", *args],
+                          capture_output=True, text=True, timeout=30)
+
+
+def test_caddy_in_front_of_the_real_web_app(tmp_path: Path, runner, web_db: Path) -> None:
+    """The rendered Caddyfile (on test ports) in front of the real uvicorn web app: HTTPS,
+    http redirected, HSTS and Secure cookies, and a forged X-Forwarded-For does not reach the
+    sign-in throttle (Caddy replaces it; the app believes only its loopback proxy)."""
+    if shutil.which("caddy") is None or shutil.which("curl") is None:
+        pytest.skip("caddy or curl missing (scripts/test.sh installs Debian's caddy)")
+    web_port, https_port, http_port = _free_port(), _free_port(), _free_port()
+    name = "bookedbiz.test"
+    out = _render(tmp_path, runner, "--server-name", name, "--web-port", str(web_port))
+    caddyfile = out / "caddy" / "Caddyfile"
+    text = caddyfile.read_text()
+    assert "{\n\tadmin localhost:2019\n}" in text
+    caddyfile.write_text(text.replace(  # same site, unprivileged ports, no system trust store
+        "{\n\tadmin localhost:2019\n}",
+        f"{{\n\tadmin off\n\thttp_port {http_port}\n\thttps_port {https_port}\n"
+        "\tskip_install_trust\n}"))
+    home = tmp_path / "caddy-home"
+    base_env = {k: v for k, v in os.environ.items()
+                if not k.startswith(("DATABASE_PATH", "DATA_PATH", "BEHIND_", "SECRET_KEY"))}
+    web_env = dict(base_env, BEHIND_TLS_PROXY="1", SECRET_KEY="s" * 40,
+                   DATA_PATH=str(web_db.parent), PYTHONUNBUFFERED="1")
+    caddy_env = dict(base_env, HOME=str(home), XDG_DATA_HOME=str(home / "data"),
+                     XDG_CONFIG_HOME=str(home / "config"))
+    web = subprocess.Popen([sys.executable, "-m", "bookedbiz", "serve", "--host", "127.0.0.1",
+                            "--port", str(web_port), "--db", str(web_db)], env=web_env,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    caddy = None
+    try:
+        _wait(lambda: _curl(f"http://127.0.0.1:{web_port}/health").returncode == 0, "web", web)
+        caddy = subprocess.Popen(["caddy", "run", "--config", str(caddyfile), "--adapter",
+                                  "caddyfile"], env=caddy_env, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.PIPE, text=True)
+        resolve = ["--resolve", f"{name}:{https_port}:127.0.0.1",
+                   "--resolve", f"{name}:{http_port}:127.0.0.1"]
+        base = f"https://{name}:{https_port}"
+        _wait(lambda: _curl(*resolve, f"{base}/health").returncode == 0, "caddy", caddy)
+        redirect = _curl(*resolve, "-o", "/dev/null", "-w", "%{http_code} %{redirect_url}",
+                         f"http://{name}:{http_port}/login")
+        code, location = redirect.stdout.split(" ", 1)
+        assert code in ("301", "308") and location.startswith(f"https://{name}")
+        jar = tmp_path / "jar"
+        page = _curl(*resolve, "-D", "-", "-c", str(jar), f"{base}/login")
+        head = page.stdout.lower()
+        assert "strict-transport-security: max-age=" in head
+        cookies = [line for line in head.splitlines() if line.startswith("set-cookie:")]
+        assert cookies and all("secure" in c for c in cookies)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.stdout)
+        assert token, page.stdout[:500]
+        posted = _curl(*resolve, "-b", str(jar), "-c", str(jar), "-o", "/dev/null",
+                       "-w", "%{http_code}", "-H", "X-Forwarded-For: 6.6.6.6",
+                       "-H", f"Referer: {base}/login",
+                       "--data-urlencode", f"csrf_token={token.group(1)}",
+                       "--data-urlencode", "username=nobody",
+                       "--data-urlencode", "password=wrong", f"{base}/login")
+        assert posted.stdout == "401", posted
+    finally:
+        for proc in (caddy, web):
+            if proc is not None:
+                proc.terminate()
+                proc.wait(15)
+    conn = sqlite3.connect(web_db)
+    try:
+        keys = [r[0] for r in conn.execute("SELECT throttle_key FROM login_failures")]
+    finally:
+        conn.close()
+    assert "pair:nobody|127.0.0.1" in keys and not any("6.6.6.6" in k for k in keys)
