@@ -168,3 +168,29 @@ def test_an_abandoned_import_stops_its_child(workbooks: dict[str, Path]) -> None
     book.close()
     with pytest.raises(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
+
+
+def test_a_threaded_parent_spawns_a_fresh_interpreter(hostile: dict[str, Path],
+                                                      workbooks: dict[str, Path],
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """The web server has threads, so it never forks: the child is a new interpreter (same
+    limits, same protocol)."""
+    import threading
+
+    def no_fork() -> int:
+        raise AssertionError("forked a threaded process")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        with pytest.raises(WorkbookError, match="claims 16,384 columns"):
+            ChildParse(hostile["sparse.ods"], ParseLimits())
+        parse = ChildParse(workbooks["daily"], ParseLimits())
+        rows = sum(1 for index in range(len(parse.sheet_names)) for _ in parse.rows(index))
+        assert rows > 2000 and parse.exit_status == 0
+    finally:
+        stop.set()
+        thread.join()

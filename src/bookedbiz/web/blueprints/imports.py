@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+import time
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -142,6 +143,45 @@ def batch(batch_id: int):  # noqa: ANN201
 
 
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9 ._()-]+")
+_UPLOAD_PREFIX = "upload-"
+_STALE_UPLOAD_SECONDS = 24 * 3600
+
+
+def _creator_alive(name: str) -> bool:
+    """Whether the process that saved upload ``upload-<pid>-…`` still runs."""
+    pid = name[len(_UPLOAD_PREFIX):].split("-", 1)[0]
+    if not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return True
+    return True
+
+
+def remove_stale_uploads(folder: Path) -> int:
+    """Delete upload temp files a crash left behind (their worker is gone, or they are a day
+    old); another live worker's upload in progress is kept. Returns how many were removed."""
+    removed = 0
+    if not folder.is_dir():
+        return 0
+    now = time.time()
+    for path in folder.glob(f"{_UPLOAD_PREFIX}*"):
+        try:
+            if _creator_alive(path.name) and now - path.stat().st_mtime < _STALE_UPLOAD_SECONDS:
+                continue
+            path.unlink()
+            removed += 1
+        except OSError:
+            continue
+    return removed
+
+
+@bp.record_once
+def _clean_uploads_at_start(state) -> None:  # noqa: ANN001 - Flask's BlueprintSetupState
+    remove_stale_uploads(Path(state.app.config["DATA_PATH"]) / "uploads")
 
 
 @bp.route("/upload", methods=["GET", "POST"])
@@ -161,7 +201,9 @@ def upload():  # noqa: ANN201
     name = _SAFE_NAME.sub("_", Path(file.filename).name)[:120] or "upload.xlsx"
     folder = Path(current_app.config["DATA_PATH"]) / "uploads"
     folder.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix="upload-", suffix=f"-{name}", dir=folder)
+    # The worker's pid in the name: start-up removes what a crashed worker left (above).
+    fd, temp = tempfile.mkstemp(prefix=f"{_UPLOAD_PREFIX}{os.getpid()}-", suffix=f"-{name}",
+                                dir=folder)
     os.close(fd)
     result = error = None
     try:
