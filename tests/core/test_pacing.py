@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -140,3 +141,44 @@ def test_report_pacing_bad_input(paced_db: Path, runner: CliRunner, args, words)
     result = runner.invoke(cli, ["report", "pacing", *args, "--db", str(paced_db)])
     assert result.exit_code != 0
     assert words in result.output and result.output.strip().count("\n") == 0, result.output
+
+
+def test_overview_compares_open_months_with_stly_and_closed_with_final(
+        paced_db: Path, sequence, tmp_path: Path) -> None:
+    import shutil
+
+    from bookedbiz.months import close_month
+    from bookedbiz.reports.pages import ae_summary
+    from bookedbiz.reports.revenue import overview
+
+    book = sequence[1]
+    db = tmp_path / "closed.db"
+    shutil.copy(paced_db, db)
+    close_month(db, "2025-01", "Fin")
+    books_day = date(2025, 5, 19)  # the newest log
+    stly_day = books_day - timedelta(days=364)
+    engine = create_db_engine(db, readonly=True)
+    try:
+        with engine.connect() as conn:
+            report = overview(conn, ReportFilters(year=2025))
+            aes = ae_summary(conn, ReportFilters(year=2025))
+    finally:
+        engine.dispose()
+    assert report["stly_as_of"] == stly_day
+    by_month = {m["month"]: m for m in report["months"]}
+    closed, open_ = by_month["2025-01"], by_month["2025-06"]
+    assert closed["compare_to"] == "last_year" and open_["compare_to"] == "stly"
+    assert closed["basis_gross"] == book.total("2024-01", None)
+    assert open_["basis_gross"] == book.total("2024-06", stly_day)
+    assert open_["basis_gross"] != book.total("2024-06", None)  # not last year's final
+    assert open_["change"] == open_["gross"] - open_["basis_gross"]
+    q1 = report["quarters"][0]
+    assert q1["compare_to"] == "mixed"
+    assert q1["basis_gross"] == (book.total("2024-01", None) + _exact(book, "2024-02", stly_day)
+                                 + _exact(book, "2024-03", stly_day)).quantize(Decimal("0.01"))
+    assert sum(a["change"] for a in aes) == report["total"]["change"] or \
+        abs(sum(a["change"] for a in aes) - report["total"]["change"]) <= Decimal("0.05")
+
+
+def _exact(book, month: str, day: date) -> Decimal:
+    return sum((v["gross"] for v in book.month_as_of(month, day).values()), Decimal(0))

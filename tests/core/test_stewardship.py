@@ -1,75 +1,208 @@
-"""Merging customers and AE aliases: spots move, totals hold, later imports follow, audited."""
+"""Stewardship: merges (customers and agencies) and their undo, agency renames, AE aliases, stale
+customers, sectors and revenue classes, likely duplicates, and bad input that changes nothing."""
 
 from __future__ import annotations
 
-import json
+import re
 import sqlite3
 from datetime import date
 from pathlib import Path
 
 import pytest
+from tests.core.conftest import data_checksum
 from tests.core.handmade import spot_row, write_workbook
 
 from bookedbiz.db.connection import create_db_engine
 from bookedbiz.db.summary import refresh_summary
-from bookedbiz.entities.stewardship import add_ae_alias, auto_created_customers, merge_customers
-from bookedbiz.errors import BookedBizError, NotFoundError
+from bookedbiz.entities import sectors as sector_admin
+from bookedbiz.entities.duplicates import likely_duplicates, match_key
+from bookedbiz.entities.stewardship import (
+    add_ae_alias,
+    merge_agencies,
+    merge_customers,
+    parse_months,
+    rename_agency,
+    set_customers_active,
+    undo_merge,
+)
+from bookedbiz.errors import BookedBizError, ConfigError, NotFoundError
 from bookedbiz.ingest.service import import_workbook
+from bookedbiz.reports import stewardship as steward_report
 from bookedbiz.reports.filters import ReportFilters
 from bookedbiz.reports.revenue import revenue_by, revenue_total
 
+UNAUDITED = ("audit_log", "alembic_version", "sqlite_sequence")
 
-def _report(db: Path, by: str) -> dict:
+
+def _report(db: Path, by: str, filters: ReportFilters | None = None) -> dict:
     engine = create_db_engine(db, readonly=True)
     with engine.connect() as conn:
-        rows = {r[by]: r for r in revenue_by(conn, by, ReportFilters())}
-        total = revenue_total(conn, ReportFilters())
+        key = by.replace("-", "_")
+        rows = {r[key]: r for r in revenue_by(conn, by, filters or ReportFilters())}
+        total = revenue_total(conn, filters or ReportFilters())
     engine.dispose()
     return {"rows": rows, "total": total}
 
 
+def _read(db: Path, function, *args, **kwargs):  # noqa: ANN001, ANN202
+    engine = create_db_engine(db, readonly=True)
+    try:
+        with engine.connect() as conn:
+            return function(conn, *args, **kwargs)
+    finally:
+        engine.dispose()
+
+
+def every_table(db: Path) -> dict[str, list[tuple]]:
+    """Every row of every table but the audit trail, sorted: 'the exact state'."""
+    conn = sqlite3.connect(db)
+    try:
+        tables = [t for (t,) in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+            if t not in UNAUDITED]
+        return {t: sorted(conn.execute(f"SELECT * FROM {t}").fetchall(), key=repr)
+                for t in tables}
+    finally:
+        conn.close()
+
+
 def _summary_is_fresh(db: Path) -> None:
     conn = sqlite3.connect(db)
-    query = "SELECT * FROM spot_summary ORDER BY 1, 2, 3, 4, 5, 6, 7, 8"
-    before = conn.execute(query).fetchall()
+    query = "SELECT * FROM spot_summary"
+    before = sorted(conn.execute(query).fetchall(), key=repr)
     months = [m for (m,) in conn.execute("SELECT DISTINCT broadcast_month FROM spots")]
     refresh_summary(conn, months)
-    rebuilt = conn.execute(query).fetchall()
+    rebuilt = sorted(conn.execute(query).fetchall(), key=repr)
     conn.rollback()
     conn.close()
     assert rebuilt == before
 
 
-def test_merge_moves_spots_and_later_imports_follow(db_path: Path, tmp_path: Path) -> None:
-    rows = [spot_row(bill_code="iGRAPHIX:Acme Foods"), spot_row(bill_code="iGraphix:Acme Food"),
-            spot_row(bill_code="iGraphix:Acme Food", gross_rate=50.0)]
+def _ids(db: Path, table: str, id_column: str) -> dict[str, int]:
+    conn = sqlite3.connect(db)
+    try:
+        return dict(conn.execute(f"SELECT name, {id_column} FROM {table}"))
+    finally:
+        conn.close()
+
+
+@pytest.fixture()
+def two_acmes(db_path: Path, tmp_path: Path) -> Path:
+    """Acme Foods through an agency and direct, its duplicate 'Acme Food', other business."""
+    rows = [
+        spot_row(bill_code="iGraphix:ACME FOODS"),
+        spot_row(bill_code="Acme Foods", gross_rate=40.0, station_net=40.0),
+        spot_row(bill_code="iGraphix:Acme Food", air_date=date(2025, 3, 31),
+                 broadcast_month=date(2025, 4, 1)),
+        spot_row(bill_code="iGraphix Media:Acme Food", gross_rate=50.0,
+                 billing_type="Calendar"),
+        spot_row(bill_code="Zeta Agency:Bolt Motors", gross_rate=310.0, language_code="L"),
+        spot_row(bill_code="Zeta Agency:Bolt Motors", gross_rate=5.0, revenue_type="Trade"),
+    ]
     path = write_workbook(tmp_path / "a.xlsx", {"Commercials": rows})
     import_workbook(db_path, path, mode="historical", closed_by="x", today=date(2025, 5, 1))
-    before = _report(db_path, "customer")
-    assert set(before["rows"]) == {"iGRAPHIX:Acme Foods", "iGraphix:Acme Food"}
-    conn = sqlite3.connect(db_path)
-    ids = dict(conn.execute("SELECT name, customer_id FROM customers"))
-    detail = merge_customers(db_path, ids["iGRAPHIX:Acme Foods"], ids["iGraphix:Acme Food"],
-                             "admin")
+    return db_path
+
+
+def test_customer_merge_then_undo_restores_every_row(two_acmes: Path) -> None:
+    db = two_acmes
+    before_tables = every_table(db)
+    before = _report(db, "customer")
+    assert {"Acme Foods", "Acme Food"} <= set(before["rows"])
+    ids = _ids(db, "customers", "customer_id")
+    preview = _read(db, steward_report.merge_preview, "customer", ids["Acme Foods"],
+                    ids["Acme Food"])
+    assert preview["problem"] is None
+    assert preview["spots"] == 2 and str(preview["gross"]) == "150.00"
+    assert set(preview["related"]) == {"iGraphix", "iGraphix Media"}
+    detail = merge_customers(db, ids["Acme Foods"], ids["Acme Food"], "admin")
     assert detail["spots_moved"] == 2
-    after = _report(db_path, "customer")
-    assert list(after["rows"]) == ["iGRAPHIX:Acme Foods"]
+    after = _report(db, "customer")
+    assert "Acme Food" not in after["rows"]
     assert after["total"] == before["total"]
-    _summary_is_fresh(db_path)
-    audit = conn.execute("SELECT actor, action, detail FROM audit_log").fetchone()
-    assert audit[:2] == ("admin", "merge_customers")
-    assert json.loads(audit[2])["spots_moved"] == 2
-    import_workbook(db_path, path, mode="historical", closed_by="x", today=date(2025, 5, 1))
-    assert list(_report(db_path, "customer")["rows"]) == ["iGRAPHIX:Acme Foods"]
+    assert after["rows"]["Acme Foods"]["gross"] == (before["rows"]["Acme Foods"]["gross"]
+                                                    + before["rows"]["Acme Food"]["gross"])
+    _summary_is_fresh(db)
+    conn = sqlite3.connect(db)
+    assert conn.execute("SELECT COUNT(*) FROM booking_history WHERE customer_id = ?",
+                        (ids["Acme Food"],)).fetchone()[0] == 0
+    conn.close()
+    history = _read(db, steward_report.merge_history)
+    assert history[0]["audit_id"] == detail["audit_id"] and not history[0]["undone"]
     with pytest.raises(BookedBizError, match="already merged"):
-        merge_customers(db_path, ids["iGRAPHIX:Acme Foods"], ids["iGraphix:Acme Food"], "a")
+        merge_customers(db, ids["Acme Foods"], ids["Acme Food"], "a")
+
+    undo_merge(db, int(detail["audit_id"]), "admin")
+    assert every_table(db) == before_tables
+    assert _read(db, steward_report.merge_history)[0]["undone"]
+    with pytest.raises(BookedBizError, match="already undone"):
+        undo_merge(db, int(detail["audit_id"]), "admin")
+
+
+def test_later_imports_land_on_the_survivor(two_acmes: Path, tmp_path: Path) -> None:
+    ids = _ids(two_acmes, "customers", "customer_id")
+    merge_customers(two_acmes, ids["Acme Foods"], ids["Acme Food"], "admin")
+    rows = [spot_row(bill_code="Other Agency:ACME FOOD", gross_rate=7.0)]
+    path = write_workbook(tmp_path / "b.xlsx", {"Commercials": rows})
+    import_workbook(two_acmes, path, mode="historical", closed_by="x", today=date(2025, 5, 1))
+    assert "Acme Food" not in _report(two_acmes, "customer")["rows"]
+    _summary_is_fresh(two_acmes)
+
+
+def test_merge_refusals_change_nothing(two_acmes: Path) -> None:
+    db = two_acmes
+    ids = _ids(db, "customers", "customer_id")
+    merge_customers(db, ids["Acme Foods"], ids["Acme Food"], "admin")
+    checksum = data_checksum(db)
+    tables = every_table(db)
+    with pytest.raises(BookedBizError, match="into itself"):
+        merge_customers(db, ids["Bolt Motors"], ids["Bolt Motors"], "a")
+    with pytest.raises(BookedBizError, match="was itself merged"):
+        merge_customers(db, ids["Acme Food"], ids["Bolt Motors"], "a")
     with pytest.raises(NotFoundError):
-        merge_customers(db_path, 999, ids["iGraphix:Acme Food"], "a")
-    engine = create_db_engine(db_path, readonly=True)
-    with engine.connect() as read:
-        listed = auto_created_customers(read)
-    engine.dispose()
-    assert [c["name"] for c in listed] == ["iGRAPHIX:Acme Foods"]
+        merge_customers(db, 9999, ids["Bolt Motors"], "a")
+    with pytest.raises(NotFoundError):
+        undo_merge(db, 9999, "a")
+    with pytest.raises(NotFoundError, match="no sector"):
+        sector_admin.assign_sector(db, [ids["Bolt Motors"]], "Underwater Basket Weaving", "a")
+    with pytest.raises(ConfigError, match="regular, irregular or political"):
+        sector_admin.set_revenue_class(db, [ids["Bolt Motors"]], "sometimes", "a")
+    with pytest.raises(NotFoundError):
+        sector_admin.set_revenue_class(db, [ids["Bolt Motors"], 9999], "political", "a")
+    with pytest.raises(ConfigError, match="whole number of months"):
+        parse_months("six")
+    with pytest.raises(ConfigError, match="whole number of months"):
+        parse_months("-3")
+    with pytest.raises(ConfigError, match="revenue class"):
+        ReportFilters(revenue_class="sometimes")
+    with pytest.raises(ConfigError, match="month basis"):
+        ReportFilters.from_mapping({"basis": "lunar"})
+    assert data_checksum(db) == checksum
+    assert every_table(db) == tables
+
+
+def test_agency_merge_undo_and_rename(two_acmes: Path) -> None:
+    db = two_acmes
+    before_tables = every_table(db)
+    before = _report(db, "agency")
+    agencies = _ids(db, "agencies", "agency_id")
+    detail = merge_agencies(db, agencies["iGraphix"], agencies["iGraphix Media"], "admin")
+    after = _report(db, "agency")
+    assert "iGraphix Media" not in after["rows"]
+    assert after["rows"]["iGraphix"]["gross"] == (before["rows"]["iGraphix"]["gross"]
+                                                  + before["rows"]["iGraphix Media"]["gross"])
+    assert after["total"] == before["total"]
+    _summary_is_fresh(db)
+    listed = {a["name"] for a in _read(db, steward_report.agencies)}
+    assert "iGraphix Media" not in listed and "iGraphix" in listed
+    undo_merge(db, int(detail["audit_id"]), "admin")
+    assert every_table(db) == before_tables
+    rename_agency(db, agencies["Zeta Agency"], "Zeta Media Group", "admin")
+    assert "Zeta Media Group" in _report(db, "agency")["rows"]
+    checksum = data_checksum(db)
+    with pytest.raises(BookedBizError, match="merge the two"):
+        rename_agency(db, agencies["iGraphix"], "zeta media group", "admin")
+    assert data_checksum(db) == checksum
 
 
 def test_ae_alias_repoints_spots(db_path: Path, tmp_path: Path) -> None:
@@ -85,3 +218,144 @@ def test_ae_alias_repoints_spots(db_path: Path, tmp_path: Path) -> None:
     assert _report(db_path, "ae")["rows"]["Riley Van Patten"]["spots"] == 2
     with pytest.raises(NotFoundError):
         add_ae_alias(db_path, "x", "Nobody", "admin")
+
+
+def test_likely_duplicates_match_normalized_names() -> None:
+    assert match_key("The ACME Foods, Inc.") == "acme foods"
+    names = {1: "Acme Foods", 2: "ACME FOODS INC.", 3: "Foods Acme", 4: "Bolt Motors",
+             5: "Acme Food"}
+    found = likely_duplicates(names, [1, 4])
+    assert {other for other, _ in found[1]} == {2, 3, 5}
+    assert found[1][0][1] == 100.0
+    assert found[4] == []
+
+
+def test_auto_created_customers_by_revenue_with_duplicates(two_acmes: Path) -> None:
+    listed = _read(two_acmes, steward_report.auto_created_customers)
+    assert [c["name"] for c in listed] == ["Bolt Motors", "Acme Food", "Acme Foods"]
+    assert [d["name"] for d in listed[1]["duplicates"]] == ["Acme Foods"]
+    assert listed[0]["duplicates"] == []
+
+
+def test_stale_customers_and_bulk_deactivation(two_acmes: Path) -> None:
+    db = two_acmes
+    stale = _read(db, steward_report.stale_customers, 6, date(2026, 1, 15))
+    assert {c["name"] for c in stale["customers"]} == {"Acme Foods", "Acme Food", "Bolt Motors"}
+    assert _read(db, steward_report.stale_customers, 12, date(2026, 1, 15))["customers"] == []
+    ids = [c["customer_id"] for c in stale["customers"]]
+    checksum = data_checksum(db)
+    dry = set_customers_active(db, ids, False, "no business since 2025", "admin", dry_run=True)
+    assert len(dry["customers"]) == 3 and data_checksum(db) == checksum
+    with pytest.raises(ConfigError, match="reason"):
+        set_customers_active(db, ids, False, "  ", "admin")
+    assert data_checksum(db) == checksum
+    done = set_customers_active(db, ids, False, "no business since 2025", "admin")
+    assert len(done["customers"]) == 3
+    assert _read(db, steward_report.stale_customers, 6, date(2026, 1, 15))["customers"] == []
+    conn = sqlite3.connect(db)
+    assert conn.execute("SELECT COUNT(*) FROM audit_log WHERE action = 'deactivate_customers'"
+                        ).fetchone()[0] == 1
+    conn.close()
+
+
+def test_sectors_and_classes_filter_every_report(two_acmes: Path) -> None:
+    db = two_acmes
+    ids = _ids(db, "customers", "customer_id")
+    names = {s["name"] for s in _read(db, steward_report.sectors)}
+    assert {"Automotive", "Restaurants/QSR", "Political", "Other"} <= names
+    sector_admin.assign_sector(db, [ids["Acme Foods"], ids["Acme Food"]], "restaurants/qsr",
+                               "admin")
+    sector_admin.assign_sector(db, [ids["Bolt Motors"]], "Automotive", "admin")
+    sector_admin.set_revenue_class(db, [ids["Bolt Motors"]], "Political", "admin")
+    total = _report(db, "customer")["total"]
+    food = _report(db, "customer", ReportFilters(sector="Restaurants/QSR"))
+    cars = _report(db, "customer", ReportFilters(sector="automotive"))
+    assert set(food["rows"]) == {"Acme Foods", "Acme Food"}
+    assert food["total"]["gross"] + cars["total"]["gross"] == total["gross"]
+    political = _report(db, "customer", ReportFilters(revenue_class="political"))
+    assert set(political["rows"]) == {"Bolt Motors"}
+    assert _report(db, "customer", ReportFilters(sector="(none)"))["rows"] == {}
+    listed = {s["name"]: s for s in _read(db, steward_report.sectors)}
+    assert listed["Automotive"]["customers"] == 1
+    assert str(listed["Automotive"]["gross"]) == "310.00"
+    sector_admin.add_sector(db, "Cannabis", "admin")
+    with pytest.raises(BookedBizError, match="already a sector"):
+        sector_admin.add_sector(db, "cannabis", "admin")
+
+
+def test_month_basis_moves_spots_between_months(two_acmes: Path) -> None:
+    """The 2025-03-31 spot is broadcast April (Month column) but calendar March; the Calendar
+    billed spot counts in its calendar month under the billing basis."""
+    by_basis = {b: _report(two_acmes, "month", ReportFilters(basis=b))
+                for b in ("broadcast", "calendar", "billing")}
+    broadcast, calendar = by_basis["broadcast"]["rows"], by_basis["calendar"]["rows"]
+    assert str(broadcast["2025-04"]["gross"]) == "100.00"
+    assert "2025-04" not in calendar
+    assert {b: r["total"] for b, r in by_basis.items()} == {
+        b: by_basis["broadcast"]["total"] for b in by_basis}
+    year = {b: _report(two_acmes, "month", ReportFilters(year=2025, basis=b))["total"]
+            for b in by_basis}
+    assert year["broadcast"] == year["calendar"] == year["billing"]
+    assert _report(two_acmes, "month", ReportFilters(year=2024, basis="calendar"))["rows"] == {}
+
+
+def test_language_review_list(two_acmes: Path) -> None:
+    review = _read(two_acmes, steward_report.language_review, ReportFilters())
+    assert review["total"] == 1
+    assert review["rows"][0]["bill_code"] == "Zeta Agency:Bolt Motors"
+    assert review["rows"][0]["language_code"] == "L"
+
+
+def _back_to_0006(db: Path) -> None:
+    """Undo revision 0007's schema on a database with data: the customers table without sector
+    and class, the summary without its calendar columns, no sectors table."""
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.execute("PRAGMA foreign_keys = OFF")
+    conn.execute("BEGIN")
+    ddl = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'customers'").fetchone()[0]
+    kept = [line for line in ddl.splitlines()
+            if "sector_id" not in line and "revenue_class" not in line]
+    old_ddl = re.sub(r",\s*\)\s*$", "\n)", "\n".join(kept)).replace(
+        "CREATE TABLE customers", "CREATE TABLE customers_old")
+    columns = [r[1] for r in conn.execute("PRAGMA table_info(customers)")
+               if r[1] not in ("sector_id", "revenue_class")]
+    conn.execute(old_ddl)
+    conn.execute(f"INSERT INTO customers_old SELECT {', '.join(columns)} FROM customers")
+    conn.execute("DROP TABLE customers")
+    conn.execute("ALTER TABLE customers_old RENAME TO customers")
+    conn.execute("DROP INDEX ix_spot_summary_calendar")
+    conn.execute("ALTER TABLE spot_summary DROP COLUMN calendar_month")
+    conn.execute("ALTER TABLE spot_summary DROP COLUMN bills_calendar")
+    conn.execute("DROP TABLE sectors")
+    conn.execute("UPDATE alembic_version SET version_num = '0006'")
+    conn.execute("COMMIT")
+    conn.close()
+
+
+def test_migration_0007_keeps_every_total(db_path: Path, workbooks) -> None:  # noqa: ANN001
+    from bookedbiz.db.migrate import current_version, head_version, init_database
+
+    import_workbook(db_path, workbooks["recap"], mode="historical", closed_by="x",
+                    today=date(2025, 5, 1))
+    groupings = ("month", "ae", "market", "revenue-type", "customer", "agency")
+    before = {by: _report(db_path, by) for by in groupings}
+    _back_to_0006(db_path)
+    assert "calendar_month" not in {r[1] for r in sqlite3.connect(db_path).execute(
+        "PRAGMA table_info(spot_summary)")}
+    result = init_database(db_path)
+    assert result.snapshot is not None and result.snapshot.exists()
+    assert current_version(db_path) == head_version()
+    after = {by: _report(db_path, by) for by in groupings}
+    assert after == before
+    _summary_is_fresh(db_path)
+    conn = sqlite3.connect(db_path)
+    assert conn.execute("SELECT COUNT(*) FROM spot_summary WHERE calendar_month = ''"
+                        ).fetchone()[0] == 0
+    assert conn.execute("SELECT COUNT(*) FROM sectors").fetchone()[0] >= 16
+    assert conn.execute("SELECT DISTINCT revenue_class FROM customers").fetchall() == [
+        ("regular",)]
+    conn.close()
+    calendar = _report(db_path, "month", ReportFilters(basis="calendar"))
+    assert calendar["total"] == before["month"]["total"]
+    init_database(db_path)  # idempotent: a second run changes nothing
+    assert {by: _report(db_path, by) for by in groupings} == before

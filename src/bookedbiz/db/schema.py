@@ -35,6 +35,17 @@ agencies = Table(
     Column("created_at", Text, nullable=False),
 )
 
+# Sectors (revision 0007): an admin-kept list, one per customer; seeded by init.
+sectors = Table(
+    "sectors",
+    metadata,
+    Column("sector_id", Integer, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("name_key", Text, nullable=False, unique=True),
+    Column("is_active", Boolean, nullable=False, server_default="1"),
+    Column("created_at", Text, nullable=False),
+)
+
 customers = Table(
     "customers",
     metadata,
@@ -46,6 +57,11 @@ customers = Table(
     Column("is_active", Boolean, nullable=False, server_default="1"),
     Column("merged_into", Integer, ForeignKey("customers.customer_id")),
     Column("created_at", Text, nullable=False),
+    # Revision 0007: the customer's sector and revenue class (SPEC §1.2).
+    Column("sector_id", Integer, ForeignKey("sectors.sector_id")),
+    Column("revenue_class", String(16), nullable=False, server_default="regular"),
+    CheckConstraint("revenue_class IN ('regular', 'irregular', 'political')",
+                    name="customer_revenue_class"),
 )
 
 customer_aliases = Table(
@@ -231,6 +247,10 @@ spot_summary = Table(
     Column("revenue_type", Text, nullable=False),
     Column("spot_type", Text, nullable=False),
     Column("language_bucket", Text, nullable=False),
+    # Revision 0007, for the month basis (SPEC §1.2): the calendar month of the air date and
+    # whether the spot bills on calendar months (billing type Calendar).
+    Column("calendar_month", String(7), nullable=False, server_default=""),
+    Column("bills_calendar", Boolean, nullable=False, server_default="0"),
     Column("gross_micros", Integer, nullable=False),
     Column("net_micros", Integer, nullable=False),
     Column("spots", Integer, nullable=False),
@@ -242,6 +262,7 @@ spot_summary = Table(
     Index("ix_spot_summary_ae", "ae_id", "broadcast_month"),
     Index("ix_spot_summary_market", "market_code", "broadcast_month"),
     Index("ix_spot_summary_revenue_type", "revenue_type", "broadcast_month"),
+    Index("ix_spot_summary_calendar", "calendar_month"),
 )
 
 # Booking history (revision 0008): the booked state of each month as validity intervals, one

@@ -3,6 +3,10 @@
 Imports build the rows of the months they replace in Python while inserting (no second pass);
 merges and repairs call :func:`refresh_summary`, the SQL definition of the same aggregate, which
 the tests compare against the import's result.
+
+Each group also carries the calendar month of its air dates and whether it bills on calendar
+months, so a report can group by broadcast month, calendar month or each spot's billing type
+(the month basis of SPEC §1.2) from the same rows.
 """
 
 from __future__ import annotations
@@ -12,7 +16,8 @@ from collections.abc import Iterable
 
 SUMMARY_COLUMNS = (
     "broadcast_month", "ae_id", "customer_id", "agency_id", "market_code", "revenue_type",
-    "spot_type", "language_bucket", "gross_micros", "net_micros", "spots",
+    "spot_type", "language_bucket", "calendar_month", "bills_calendar", "gross_micros",
+    "net_micros", "spots",
 )
 INSERT_SUMMARY = (
     f"INSERT INTO spot_summary ({', '.join(SUMMARY_COLUMNS)}) "
@@ -21,20 +26,30 @@ INSERT_SUMMARY = (
 
 
 def refresh_summary(conn: sqlite3.Connection, months: Iterable[str]) -> None:
-    """Rebuild the summary rows of ``months`` from ``spots`` (caller holds the transaction)."""
-    for month in sorted(set(months)):
+    """Rebuild the summary rows of ``months`` from ``spots`` (caller holds the transaction).
+
+    Also correct on a summary older than revision 0007 (no calendar columns), which the
+    migrations before it rebuild through this function; 0007 then rebuilds it whole."""
+    months = sorted(set(months))
+    if not months:
+        return
+    calendar = "calendar_month" in {r[1] for r in conn.execute("PRAGMA table_info(spot_summary)")}
+    columns = SUMMARY_COLUMNS if calendar else tuple(
+        c for c in SUMMARY_COLUMNS if c not in ("calendar_month", "bills_calendar"))
+    basis = (", substr(s.air_date, 1, 7), COALESCE(s.billing_type = 'Calendar', 0)"
+             if calendar else "")
+    for month in months:
         conn.execute("DELETE FROM spot_summary WHERE broadcast_month = ?", (month,))
         conn.execute(
-            "INSERT INTO spot_summary (broadcast_month, ae_id, customer_id, agency_id, market_code,"
-            " revenue_type, spot_type, language_bucket, gross_micros, net_micros, spots) "
+            f"INSERT INTO spot_summary ({', '.join(columns)}) "  # noqa: S608 - fixed text
             "SELECT s.broadcast_month, s.ae_id, s.customer_id, s.agency_id, s.market_code,"
-            " s.revenue_type, s.spot_type, COALESCE(la.report_bucket, '~review'),"
+            f" s.revenue_type, s.spot_type, COALESCE(la.report_bucket, '~review'){basis},"
             " COALESCE(SUM(s.gross_rate_micros), 0), COALESCE(SUM(s.station_net_micros), 0),"
             " COUNT(*) "
             "FROM spots s LEFT JOIN language_assignments la ON la.spot_id = s.spot_id "
             "WHERE s.broadcast_month = ? AND s.is_trade = 0 "
             "GROUP BY s.broadcast_month, s.ae_id, s.customer_id, s.agency_id, s.market_code,"
-            " s.revenue_type, s.spot_type, COALESCE(la.report_bucket, '~review')",
+            f" s.revenue_type, s.spot_type, COALESCE(la.report_bucket, '~review'){basis}",
             (month,),
         )
 

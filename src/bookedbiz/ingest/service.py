@@ -266,6 +266,7 @@ def _run(conn, workbook, result: ImportResult, *, mode, closed_by, strict,
     i_ae, i_customer, i_agency = V["ae_id"], V["customer_id"], V["agency_id"]
     i_trade, i_gross, i_net = V["is_trade"], V["gross_rate_micros"], V["station_net_micros"]
     i_revenue, i_spot = V["revenue_type"], V["spot_type"]
+    i_air, i_billing = V["air_date"], V["billing_type"]
     normalize, assign = normalizer.normalize, assigner.assign
     # (bill code, sales person) → (customer, agency, AE): one lookup per row after the first.
     owners: dict[tuple[str, str | None], tuple[int, int | None, int]] = {}
@@ -317,7 +318,8 @@ def _run(conn, workbook, result: ImportResult, *, mode, closed_by, strict,
             spot_buffer.append((next_id, batch_id, file_name, sheet_name, row_number, *values))
             if not values[i_trade]:
                 key = (month, ae_id, customer_id, agency_id, market, values[i_revenue],
-                       values[i_spot], language[5])
+                       values[i_spot], language[5], values[i_air][:7],  # month basis §1.2
+                       values[i_billing] == "Calendar")
                 sums = groups.get(key)
                 if sums is None:
                     sums = groups[key] = [0, 0, 0]

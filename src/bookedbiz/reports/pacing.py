@@ -254,3 +254,48 @@ def booking_curve(conn: Connection, *, as_of: date, month: str,
     return {"month": month, "label": bc.label(month),
             "weeks_before": list(range(weeks, -1, -1)), "this_year": series["this_year"],
             "last_year": series["last_year"], "measure": filters.measure}
+
+
+def newest_as_of(conn: Connection) -> date:
+    """The day the books stand at: the newest recorded as-of date (today before any)."""
+    from bookedbiz.history.as_of import station_today
+
+    newest = conn.execute(text("SELECT MAX(as_of) FROM history_records")).scalar()
+    return date.fromisoformat(newest) if newest else station_today()
+
+
+def last_year_basis(conn: Connection, months: Sequence[str], filters: ReportFilters, *,
+                    per_ae: bool = False) -> dict[str, object]:
+    """What each month of ``months`` is compared with (SPEC §1.4): last year's final figure for
+    a closed month, for an open one what was booked the same time last year (M−12 as of the
+    books' day − 364). ``basis`` maps (month, AE id or '') → exact [gross, net]; an open month
+    has no basis while the history does not reach back to the STLY day (no red change against
+    a final figure for a month still being sold)."""
+    filters = replace(filters, year=None)
+    as_of = newest_as_of(conn)
+    stly_day = as_of - timedelta(days=STLY_DAYS)
+    closed = _closed_months(conn, months)
+    first = conn.execute(text("SELECT MIN(as_of) FROM history_records")).scalar()
+    known = first is not None and first <= stly_day.isoformat()
+    open_prior = [bc.shift_month(m, -12) for m in months if m not in closed]
+    closed_prior = [bc.shift_month(m, -12) for m in months if m in closed]
+    basis: dict[tuple[str, object], list[int]] = {}
+    if known and open_prior:
+        where, params = filters.where("h")
+        for (month, key), sums in booked_sums(conn, open_prior, stly_day,
+                                              key_sql="h.ae_id" if per_ae else "''",
+                                              where=where, params=params).items():
+            basis[(bc.shift_month(month, 12), key)] = sums[:2]
+    if closed_prior:
+        where, params = filters.where("ss")
+        in_list = ", ".join(f":cp{i}" for i in range(len(closed_prior)))
+        rows = conn.execute(text(
+            f"SELECT ss.broadcast_month, {'ss.ae_id' if per_ae else chr(39) * 2}, "
+            "SUM(ss.gross_micros), SUM(ss.net_micros) FROM spot_summary ss "
+            f"WHERE ss.broadcast_month IN ({in_list}) AND {where} GROUP BY 1, 2"),
+            {**params, **{f"cp{i}": m for i, m in enumerate(closed_prior)}}).all()
+        for month, key, gross, net in rows:
+            basis[(bc.shift_month(month, 12), key)] = [int(gross or 0), int(net or 0)]
+    has_basis = {m for m in months if m in closed or known}
+    return {"basis": basis, "as_of": as_of, "stly_as_of": stly_day, "closed": closed,
+            "has_basis": has_basis}

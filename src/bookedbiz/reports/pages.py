@@ -15,6 +15,7 @@ from sqlalchemy import Connection, text
 from bookedbiz.broadcast_calendar import months_of_year
 from bookedbiz.money import dollars, pct_change
 from bookedbiz.reports.filters import ReportFilters
+from bookedbiz.reports.pacing import last_year_basis
 
 
 def summary_where(filters: ReportFilters, alias: str = "s") -> tuple[str, dict[str, Any]]:
@@ -153,10 +154,20 @@ def ae_summary(conn: Connection, filters: ReportFilters) -> list[dict[str, Any]]
             }
         )
     round_rows(rows, months)
+    # Compared like with like (SPEC §1.4): open months with the same time last year, closed
+    # months with last year's final; no comparison while the history does not reach back.
+    basis = last_year_basis(conn, months, filters, per_ae=True)
+    known = all(m in basis["has_basis"] for m in months)
+    index = 1 if filters.measure == "net" else 0
     for row in rows:
         row["prior_total"] = dollars(row["prior_micros"])
-        row["change"] = dollars(row["total_micros"] - row["prior_micros"])
-        row["change_pct"] = pct_change(row["total_micros"], row["prior_micros"])
+        row["basis_micros"] = sum(basis["basis"].get((m, row["ae_id"]), (0, 0))[index]
+                                  for m in months) if known else None
+        compared = row["basis_micros"]
+        row["basis_total"] = None if compared is None else dollars(compared)
+        row["change"] = None if compared is None else dollars(row["total_micros"] - compared)
+        row["change_pct"] = None if compared is None else pct_change(row["total_micros"],
+                                                                     compared)
     rows.sort(key=lambda r: (-r["total"], r["ae"].lower()))
     return rows
 
@@ -182,6 +193,12 @@ def matrix_totals(rows: list[dict[str, Any]], months: list[str]) -> dict[str, An
         totals["prior_total"] = dollars(prior_micros)
         totals["change"] = dollars(total_micros - prior_micros)
         totals["change_pct"] = pct_change(total_micros, prior_micros)
+    if rows and "basis_micros" in rows[0]:  # change against STLY / final (ae_summary)
+        known = all(r["basis_micros"] is not None for r in rows)
+        basis_micros = sum(r["basis_micros"] or 0 for r in rows)
+        totals["basis_total"] = dollars(basis_micros) if known else None
+        totals["change"] = dollars(total_micros - basis_micros) if known else None
+        totals["change_pct"] = pct_change(total_micros, basis_micros) if known else None
     return totals
 
 

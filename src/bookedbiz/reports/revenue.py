@@ -14,6 +14,7 @@ from bookedbiz import broadcast_calendar as bc
 from bookedbiz.languages.assign import SPECIAL_BUCKETS
 from bookedbiz.money import dollars, pct_change
 from bookedbiz.reports.filters import ReportFilters
+from bookedbiz.reports.pacing import last_year_basis
 
 GROUPINGS = ("month", "ae", "customer", "agency", "market", "language", "revenue-type",
              "spot-type")
@@ -48,6 +49,8 @@ def revenue_by(conn: Connection, by: str, filters: ReportFilters) -> list[dict[s
     if by not in _GROUP_SQL:
         raise ValueError(f"unknown grouping {by!r}")
     expression, join = _GROUP_SQL[by]
+    if by == "month":  # the month basis (SPEC §1.2) chooses which month a row counts in
+        expression = filters.month_expr("ss")
     where, params = filters.where()
     rows = conn.execute(
         text(
@@ -88,17 +91,20 @@ def _month_sums(conn: Connection, filters: ReportFilters) -> dict[str, tuple[int
     """month → exact (gross micros, net micros, spots) for ``filters``."""
     where, params = filters.where()
     rows = conn.execute(
-        text("SELECT ss.broadcast_month, SUM(ss.gross_micros), SUM(ss.net_micros), "
-             f"SUM(ss.spots) FROM spot_summary ss WHERE {where} GROUP BY ss.broadcast_month"),
+        text(f"SELECT {filters.month_expr('ss')} AS m, SUM(ss.gross_micros), "
+             f"SUM(ss.net_micros), SUM(ss.spots) FROM spot_summary ss WHERE {where} GROUP BY m"),
         params,
     ).all()
     return {m: (int(g or 0), int(n or 0), int(c or 0)) for m, g, n, c in rows}
 
 
 def _period(months: list[str], current: dict[str, tuple[int, int, int]],
-            prior: dict[str, tuple[int, int, int]], measure: str) -> dict[str, object]:
+            prior: dict[str, tuple[int, int, int]], measure: str,
+            basis: dict[str, object] | None = None) -> dict[str, object]:
     """Gross, net, spots, last year and change of a run of months, from exact sums (a quarter
-    is the sum of its spots, not of its three rounded months)."""
+    is the sum of its spots, not of its three rounded months). With ``basis``
+    (pacing.last_year_basis) the change is against what each month is comparable with: STLY
+    for an open month, last year's final for a closed one; None when a month has neither."""
     empty = (0, 0, 0)
     gross = sum(current.get(m, empty)[0] for m in months)
     net = sum(current.get(m, empty)[1] for m in months)
@@ -106,7 +112,7 @@ def _period(months: list[str], current: dict[str, tuple[int, int, int]],
     before = [prior.get(bc.shift_month(m, -12), empty) for m in months]
     prior_gross, prior_net = sum(b[0] for b in before), sum(b[1] for b in before)
     value, base = (net, prior_net) if measure == "net" else (gross, prior_gross)
-    return {
+    period = {
         "gross": dollars(gross),
         "net": dollars(net),
         "spots": spots,
@@ -115,6 +121,25 @@ def _period(months: list[str], current: dict[str, tuple[int, int, int]],
         "prior_net": dollars(prior_net),
         "change": dollars(value - base),
         "change_pct": pct_change(value, base),
+    }
+    if basis is not None:
+        period.update(_against_basis(months, value, measure, basis))
+    return period
+
+
+def _against_basis(months: list[str], value: int, measure: str,
+                   basis: dict[str, object]) -> dict[str, object]:
+    sums, closed, has = basis["basis"], basis["closed"], basis["has_basis"]
+    kinds = {"last_year" if m in closed else "stly" for m in months}
+    parts = [sums.get((m, ""), (0, 0)) for m in months]  # type: ignore[union-attr]
+    compared = sum(p[1] if measure == "net" else p[0] for p in parts)
+    known = all(m in has for m in months)  # type: ignore[operator]
+    return {
+        "compare_to": kinds.pop() if len(kinds) == 1 else "mixed",
+        "basis_gross": dollars(sum(p[0] for p in parts)) if known else None,
+        "basis_net": dollars(sum(p[1] for p in parts)) if known else None,
+        "change": dollars(value - compared) if known else None,
+        "change_pct": pct_change(value, compared) if known else None,
     }
 
 
@@ -133,13 +158,14 @@ def overview(conn: Connection, filters: ReportFilters) -> dict[str, object]:
         )
     }
     year_months = bc.months_of_year(year)
+    basis = last_year_basis(conn, year_months, filters)
     months = []
     for month in year_months:
         closed = closures.get(month)
         months.append({
             "month": month,
             "label": bc.label(month),
-            **_period([month], current, prior, filters.measure),
+            **_period([month], current, prior, filters.measure, basis),
             "status": "closed" if closed else "open",
             "closed_at": closed[0] if closed else None,
             "closed_by": closed[1] if closed else None,
@@ -149,11 +175,13 @@ def overview(conn: Connection, filters: ReportFilters) -> dict[str, object]:
         chunk = year_months[q * 3 : q * 3 + 3]
         all_closed = all(month in closures for month in chunk)
         quarters.append({"quarter": q + 1, "label": f"Q{q + 1} {year}",
-                         **_period(chunk, current, prior, filters.measure),
+                         **_period(chunk, current, prior, filters.measure, basis),
                          "status": "closed" if all_closed else "open"})
-    total = {"label": "Year total", **_period(year_months, current, prior, filters.measure),
+    total = {"label": "Year total",
+             **_period(year_months, current, prior, filters.measure, basis),
              "closed": len([m for m in year_months if m in closures])}
-    return {"year": year, "months": months, "quarters": quarters, "total": total}
+    return {"year": year, "months": months, "quarters": quarters, "total": total,
+            "as_of": basis["as_of"], "stly_as_of": basis["stly_as_of"]}
 
 
 def monthly_overview(conn: Connection, filters: ReportFilters) -> list[dict[str, object]]:

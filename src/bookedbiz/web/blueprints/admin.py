@@ -12,6 +12,7 @@ from flask_login import current_user
 from bookedbiz import permissions, users
 from bookedbiz.errors import BookedBizError
 from bookedbiz.reports import admin_lists
+from bookedbiz.reports import stewardship as steward_report
 from bookedbiz.reports.customer_detail import search_customers
 from bookedbiz.web.auth import actor_name, requires
 from bookedbiz.web.db import db_path, read_conn
@@ -34,7 +35,7 @@ def stewardship():  # noqa: ANN201
     return render_template(
         "admin/stewardship.html",
         title="Data stewardship",
-        auto_created=_stewardship().auto_created_customers(conn),
+        auto_created=steward_report.auto_created_customers(conn),
         aliases=admin_lists.ae_aliases(conn),
         ae_names=admin_lists.ae_names(conn),
         markets=admin_lists.markets(conn),

@@ -27,6 +27,7 @@ def aes_table(filters) -> tuple[tbl.Table, dict[str, Any]]:  # noqa: ANN001
             "customers": r["customers"],
             "total": r["total"],
             "prior": r["prior_total"],
+            "basis": r["basis_total"],
             "change": r["change"],
             "change_pct": r["change_pct"],
             "_links": {"ae": url_for("customers.index", **dict(fq, ae=r["ae"]))},
@@ -36,12 +37,17 @@ def aes_table(filters) -> tuple[tbl.Table, dict[str, Any]]:  # noqa: ANN001
     totals: dict[str, Any] = {"ae": "All AEs", "customers": None}
     totals.update(matrix_totals(rows, [c.key for c in month_cols]))
     totals["prior"] = totals.pop("prior_total", ZERO)
+    totals["basis"] = totals.pop("basis_total", None)
     columns = [
         tbl.Column("ae", "AE"),
         *month_cols,
         tbl.Column("total", "Total", "money"),
-        tbl.Column("prior", f"{filters.year - 1}", "money", title="Same filters, last year"),
-        tbl.Column("change", "Change", "money"),
+        tbl.Column("prior", f"{filters.year - 1}", "money",
+                   title="Same filters, last year as it stands"),
+        tbl.Column("basis", "STLY / final", "money",
+                   title="What the year is compared with: open months as booked the same time "
+                         "last year (STLY), closed months last year's final"),
+        tbl.Column("change", "Change", "money", title="Total − STLY / final"),
         tbl.Column("change_pct", "Change %", "pct"),
         tbl.Column("customers", "Customers", "int"),
     ]

@@ -26,6 +26,9 @@ def _row(period: dict[str, Any], key: str) -> dict[str, Any]:
         "net": period["net"],
         "spots": period["spots"],
         "prior": period[f"prior_{key}"],
+        "basis": period.get(f"basis_{key}"),
+        "compare_to": {"stly": "STLY", "last_year": "Final", "mixed": "STLY + final"}.get(
+            period.get("compare_to", ""), ""),
         "change": period["change"],
         "change_pct": period["change_pct"],
         "closed_by": period.get("closed_by") or "",
@@ -47,8 +50,13 @@ def overview_tables(filters) -> tuple[list[tbl.Table], dict[str, Any]]:  # noqa:
         tbl.Column("gross", "Gross", "money"),
         tbl.Column("net", "Net", "money"),
         tbl.Column("spots", "Spots", "int"),
-        tbl.Column("prior", f"{measure} last year", "money"),
-        tbl.Column("change", "Change", "money"),
+        tbl.Column("prior", f"{measure} last year", "money",
+                   title="The same month last year as it stands now"),
+        tbl.Column("basis", "Compared with", "money",
+                   title="Open months: booked the same time last year (STLY); closed months: "
+                         "last year's final"),
+        tbl.Column("compare_to", "Basis"),
+        tbl.Column("change", "Change", "money", title="Booked − compared with"),
         tbl.Column("change_pct", "Change %", "pct"),
         tbl.Column("closed_by", "Closed by"),
     ]
@@ -77,7 +85,9 @@ def overview_tables(filters) -> tuple[list[tbl.Table], dict[str, Any]]:  # noqa:
         "spots": year_total["spots"],
         "closed": year_total["closed"],
     }
-    return [month_table, quarter_table], {"chart": chart, "cards": cards, "measure": measure}
+    basis = {"as_of": report.get("as_of"), "stly_as_of": report.get("stly_as_of")}
+    return [month_table, quarter_table], {"chart": chart, "cards": cards, "measure": measure,
+                                          "basis": basis}
 
 
 @bp.get("/")
