@@ -50,7 +50,9 @@ class Target:
 
 def applies(filters: PlanFilters) -> bool:
     """Plans are per AE: beside a market, revenue-type or customer slice they mean nothing."""
-    return not (filters.market or filters.revenue_type or filters.customer_id is not None)
+    return not (filters.market or filters.revenue_type or filters.customer_id is not None
+                or getattr(filters, "sector", None) or getattr(filters, "revenue_class", None)
+                or getattr(filters, "basis", "broadcast") != "broadcast")
 
 
 def ae_where(filters: PlanFilters, alias: str) -> tuple[str, dict[str, object]]:

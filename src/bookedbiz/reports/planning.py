@@ -16,17 +16,13 @@ from datetime import date, timedelta
 from sqlalchemy import Connection, text
 
 from bookedbiz import broadcast_calendar as bc
+from bookedbiz.history.queries import booked_sums
 from bookedbiz.money import dollars, share
 from bookedbiz.planning import targets as plan
 from bookedbiz.reports.filters import ReportFilters
 
 STLY_DAYS = 364
 QUARTERS = (("Q1", 0), ("Q2", 3), ("Q3", 6), ("Q4", 9))
-
-try:  # booking history (SPEC §1.4); STLY is None on a tree without it
-    from bookedbiz.history.queries import booked_sums
-except ImportError:  # pragma: no cover - only before the history queries exist
-    booked_sums = None
 
 
 @dataclass
@@ -73,9 +69,15 @@ def figures(sums: Sums) -> dict[str, object]:
     }
 
 
+_BELOW_THE_AE = ("market", "revenue_type", "customer_id", "sector", "revenue_class")
+
+
 def plan_filters(filters: ReportFilters) -> ReportFilters:
-    """Only what a plan can honour: year, AE, scope (gross)."""
-    return replace(filters, market=None, revenue_type=None, customer_id=None, measure="gross")
+    """Only what a plan can honour: year, AE, scope; gross, by broadcast month."""
+    blank = {name: None for name in _BELOW_THE_AE if hasattr(filters, name)}
+    if hasattr(filters, "basis"):
+        blank["basis"] = "broadcast"
+    return replace(filters, measure="gross", **blank)  # type: ignore[arg-type]
 
 
 def _stly(conn: Connection, months: list[str], as_of: date,
@@ -83,7 +85,7 @@ def _stly(conn: Connection, months: list[str], as_of: date,
     """(ae_id, month) → gross booked for month−12 as of ``as_of`` − 364 days; None when the
     booking history holds nothing that old (unknown, not zero)."""
     day = as_of - timedelta(days=STLY_DAYS)
-    if booked_sums is None or not conn.execute(text(
+    if not conn.execute(text(
             "SELECT 1 FROM history_records WHERE as_of <= :d LIMIT 1"),
             {"d": day.isoformat()}).first():
         return None

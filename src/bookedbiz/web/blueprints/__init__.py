@@ -25,6 +25,9 @@ def register_blueprints(app: Flask, csrf: CSRFProtect) -> None:
     for module in (auth, reports, customers, aes, breakdowns, months, imports, admin, health,
                    vendor, pacing):
         app.register_blueprint(module.bp)
+    from bookedbiz.web.blueprints import planning
+
+    app.register_blueprint(planning.bp)
     app.jinja_env.globals["plotly_url"] = vendor.plotly_url
     csrf.exempt(api.bp)  # token-authenticated, read-only GETs: no cookies, no CSRF exposure
     app.register_blueprint(api.bp)

@@ -1,0 +1,143 @@
+"""Flat feeds for the management workbook (SPEC §2): all-history revenue at the finest reporting
+grain, and the planning table, as CSV or JSON written a chunk at a time.
+
+The revenue feed's grain is month × customer × agency × AE × market × revenue type (sector and
+revenue class are attributes of the customer, so they ride along). Each row carries a stable
+``row_key``: a hash of the grain's natural keys (month, the customer's, agency's and AE's name
+keys, market code, revenue type), never rowids, so a refresh in Power Query matches rows across
+pulls and across imports of other months. Broker fees are not in the spot summary, so the feed
+groups ``spots`` itself, one broadcast month per query (the month index), Trade excluded exactly
+as the summary excludes it: the rows add up to the revenue report.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import replace
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+from bookedbiz.money import dollars
+from bookedbiz.reports.filters import ReportFilters
+from bookedbiz.reports.planning import planning_report
+
+REVENUE_COLUMNS = ("row_key", "month", "customer", "agency", "ae", "market", "revenue_type",
+                   "sector", "revenue_class", "gross", "net", "spots", "broker_fees")
+PLANNING_COLUMNS = ("row_key", "ae", "month", "status", "budget", "forecast", "booked",
+                    "pipeline", "variance", "pct_to_budget", "stly", "last_year")
+KEY_SEPARATOR = "\x1f"
+
+
+def row_key(*parts: object) -> str:
+    """A short stable hash of natural keys (20 hex digits = 80 bits)."""
+    joined = KEY_SEPARATOR.join("" if p is None else str(p) for p in parts)
+    return hashlib.sha256(joined.encode("utf-8")).hexdigest()[:20]
+
+
+def _customer_attributes(conn: Connection) -> tuple[str, str]:
+    """SQL for sector and revenue class when the schema has them (else NULL)."""
+    columns = {row[1] for row in conn.execute(text("PRAGMA table_info(customers)"))}
+    has_sectors = conn.execute(text(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sectors'")).first()
+    sector = ("(SELECT name FROM sectors WHERE sectors.sector_id = c.sector_id)"
+              if "sector_id" in columns and has_sectors else "NULL")
+    revenue_class = "c.revenue_class" if "revenue_class" in columns else "NULL"
+    return sector, revenue_class
+
+
+def _feed_filters(filters: ReportFilters) -> ReportFilters:
+    if getattr(filters, "basis", "broadcast") != "broadcast":
+        filters = replace(filters, basis="broadcast")  # type: ignore[call-arg]
+    return filters
+
+
+def revenue_feed(conn: Connection, filters: ReportFilters) -> Iterator[dict[str, Any]]:
+    """Every (filtered, scoped) row of the revenue feed, month by month, oldest first."""
+    filters = _feed_filters(filters)
+    where, params = filters.where("s")
+    summary_where, summary_params = filters.where("ss")
+    months = list(conn.execute(text(
+        f"SELECT DISTINCT ss.broadcast_month FROM spot_summary ss WHERE {summary_where} "
+        "ORDER BY 1"), summary_params).scalars())
+    sector_sql, class_sql = _customer_attributes(conn)
+    customers = {int(r[0]): r[1:] for r in conn.execute(text(
+        f"SELECT c.customer_id, c.name, c.name_key, {sector_sql}, {class_sql} "
+        "FROM customers c"))}
+    agencies = {int(r[0]): r[1:] for r in conn.execute(text(
+        "SELECT agency_id, name, name_key FROM agencies"))}
+    aes = {int(r[0]): r[1:] for r in conn.execute(text("SELECT ae_id, name, name_key FROM aes"))}
+    sql = text(
+        "SELECT s.customer_id, s.agency_id, s.ae_id, s.market_code, s.revenue_type, "
+        "SUM(s.gross_rate_micros), SUM(s.station_net_micros), COUNT(*), "
+        "SUM(s.broker_fees_micros) FROM spots s "
+        f"WHERE s.broadcast_month = :feed_month AND s.is_trade = 0 AND {where} "
+        "GROUP BY s.customer_id, s.agency_id, s.ae_id, s.market_code, s.revenue_type")
+    for month in months:
+        rows = conn.execute(sql, {**params, "feed_month": month}).all()
+        out = []
+        for customer_id, agency_id, ae_id, market, revenue_type, gross, net, spots, fees in rows:
+            customer, customer_key, sector, revenue_class = customers[int(customer_id)]
+            agency, agency_key = agencies.get(int(agency_id), ("", "")) if agency_id else ("", "")
+            ae, ae_key = aes[int(ae_id)]
+            out.append({
+                "row_key": row_key(month, customer_key, agency_key, ae_key, market, revenue_type),
+                "month": month, "customer": customer, "agency": agency, "ae": ae,
+                "market": market, "revenue_type": revenue_type, "sector": sector,
+                "revenue_class": revenue_class, "gross": dollars(gross), "net": dollars(net),
+                "spots": int(spots), "broker_fees": dollars(fees),
+            })
+        out.sort(key=lambda r: r["row_key"])
+        yield from out
+
+
+def planning_feed(conn: Connection, filters: ReportFilters, *,
+                  as_of: date | None = None) -> list[dict[str, Any]]:
+    """AE × month budget, forecast, booked and pipeline of ``filters.year``."""
+    report = planning_report(conn, filters, as_of=as_of)
+    return [{"row_key": row_key(r["month"], str(r["ae"]).casefold()),
+             **{k: r[k] for k in PLANNING_COLUMNS if k != "row_key"}}
+            for r in report["rows"]]
+
+
+def _plain(value: Any) -> Any:
+    return float(value) if isinstance(value, Decimal) else value
+
+
+def as_csv(rows: Iterable[dict[str, Any]], columns: tuple[str, ...],
+           chunk_rows: int = 2000) -> Iterator[str]:
+    """CSV text in chunks (header first); money as plain decimals, blanks for None."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(columns)
+    count = 0
+    for row in rows:
+        writer.writerow(["" if row[c] is None else row[c] for c in columns])
+        count += 1
+        if count % chunk_rows == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
+
+
+def as_json(rows: Iterable[dict[str, Any]], columns: tuple[str, ...],
+            chunk_rows: int = 2000, **meta: Any) -> Iterator[str]:
+    """``{"columns": [...], ..., "data": [{...}, ...]}`` in chunks; money as JSON numbers."""
+    head = {"columns": list(columns), **meta}
+    yield json.dumps(head, default=str)[:-1] + ', "data": ['
+    parts: list[str] = []
+    first = True
+    for row in rows:
+        parts.append(("" if first else ",") + json.dumps({c: _plain(row[c]) for c in columns}))
+        first = False
+        if len(parts) >= chunk_rows:
+            yield "".join(parts)
+            parts = []
+    yield "".join(parts) + "]}"

@@ -1,0 +1,168 @@
+"""Forecasts and pipeline: closed months, another AE's book and malformed amounts are refused;
+pipeline is forecast − booked only for open months with a higher forecast (SPEC §1.5)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from bookedbiz.cli.main import cli
+from bookedbiz.db.connection import create_db_engine
+from bookedbiz.errors import BookedBizError
+from bookedbiz.planning import forecasts
+from bookedbiz.planning.targets import pipeline, targets
+from bookedbiz.reports.filters import ReportFilters
+from bookedbiz.reports.planning import planning_report
+
+TODAY = date(2026, 6, 15)
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from bookedbiz.synth.demo import build_demo_database
+
+    path = tmp_path_factory.mktemp("plan") / "demo.db"
+    build_demo_database(path, years=1, seed=3, rows_per_month=40, today=TODAY)
+    return path
+
+
+@pytest.fixture()
+def db(demo_db: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "demo.db"
+    shutil.copyfile(demo_db, copy)
+    conn = sqlite3.connect(copy)
+    with conn:  # start from no plans (the demo may set some)
+        for table in ("forecasts", "forecast_changes", "budgets", "budget_changes"):
+            conn.execute(f"DELETE FROM {table}")
+    conn.close()
+    return copy
+
+
+def _query(db: Path, sql: str, *args: object) -> list[tuple]:
+    conn = sqlite3.connect(db)
+    try:
+        return conn.execute(sql, args).fetchall()
+    finally:
+        conn.close()
+
+
+def booked(db: Path, ae: str, month: str) -> int:
+    """Independent: the AE's non-Trade spots of the month, straight from ``spots``."""
+    return _query(db, "SELECT COALESCE(SUM(s.gross_rate_micros), 0) FROM spots s JOIN aes a "
+                  "ON a.ae_id = s.ae_id WHERE a.name = ? AND s.broadcast_month = ? "
+                  "AND s.is_trade = 0", ae, month)[0][0]
+
+
+def busiest_aes(db: Path) -> list[str]:
+    return [r[0] for r in _query(
+        db, "SELECT a.name FROM spots s JOIN aes a ON a.ae_id = s.ae_id WHERE "
+        "s.broadcast_month = '2026-07' AND s.is_trade = 0 GROUP BY a.name "
+        "ORDER BY SUM(s.gross_rate_micros) DESC")]
+
+
+def closed_month(db: Path) -> str:
+    return _query(db, "SELECT MAX(broadcast_month) FROM month_closures")[0][0]
+
+
+def run(*args: str):  # noqa: ANN201
+    return CliRunner().invoke(cli, list(args))
+
+
+def test_pipeline_rule() -> None:
+    assert pipeline(None, 100, closed=False) == 0
+    assert pipeline(150, 100, closed=False) == 50
+    assert pipeline(100, 100, closed=False) == 0
+    assert pipeline(80, 100, closed=False) == 0
+    assert pipeline(150, 100, closed=True) == 0
+
+
+def test_pipeline_only_for_open_months_with_a_higher_forecast(db: Path) -> None:
+    first, second = busiest_aes(db)[:2]
+    done = closed_month(db)
+    high = booked(db, first, "2026-07") + 12_345_670_000
+    low = max(booked(db, second, "2026-07") - 1_000_000, 0)
+    for ae, month, micros in ((first, "2026-07", high), (second, "2026-07", low)):
+        forecasts.set_forecast(db, ae=ae, month=month, micros=micros, by="Pat")
+    # a forecast entered while the month was open, then the month closed
+    conn = sqlite3.connect(db)
+    with conn:
+        conn.execute("INSERT INTO forecasts (ae_id, broadcast_month, gross_micros, updated_at, "
+                     "updated_by) SELECT ae_id, ?, ?, 'then', 'Pat' FROM aes WHERE name = ?",
+                     (done, booked(db, first, done) + 10**12, first))
+    conn.close()
+    engine = create_db_engine(db, readonly=True)
+    with engine.connect() as conn:
+        report = planning_report(conn, ReportFilters(year=2026), as_of=TODAY)
+        plan = targets(conn, ["2026-07", done], ReportFilters(), "ae")
+        company = targets(conn, ["2026-07"], ReportFilters(), None)
+        own = targets(conn, ["2026-07"], ReportFilters(scope_ae_id=_ae_id(db, second)), None)
+    engine.dispose()
+    rows = {(r["ae"], r["month"]): r for r in report["rows"]}
+    expected = Decimal(high - booked(db, first, "2026-07")) / 1_000_000
+    assert rows[(first, "2026-07")]["pipeline"] == expected.quantize(Decimal("0.01"))
+    assert rows[(second, "2026-07")]["pipeline"] == 0  # forecast below booked
+    assert rows[(first, done)]["pipeline"] == 0 and rows[(first, done)]["status"] == "closed"
+    third = busiest_aes(db)[2]
+    assert rows[(third, "2026-07")]["forecast"] is None
+    assert rows[(third, "2026-07")]["pipeline"] == 0
+    july = next(c for c in report["company"] if c["month"] == "2026-07")
+    assert july["pipeline"] == expected.quantize(Decimal("0.01"))  # the sum of AE pipelines
+    assert plan[("2026-07", first)].pipeline == high - booked(db, first, "2026-07")
+    assert plan[(done, first)].pipeline == 0
+    assert company[("2026-07", "")].forecast == high + low
+    assert company[("2026-07", "")].pipeline == high - booked(db, first, "2026-07")
+    assert own == {("2026-07", ""): own[("2026-07", "")]} and own[("2026-07", "")].pipeline == 0
+
+
+def _ae_id(db: Path, name: str) -> int:
+    return _query(db, "SELECT ae_id FROM aes WHERE name = ?", name)[0][0]
+
+
+def test_forecast_set_list_and_history(db: Path) -> None:
+    ae = busiest_aes(db)[0]
+    base = ["--ae", ae, "--month", "Aug-26", "--db", str(db)]
+    assert run("forecast", "set", *base, "--gross", "$125,000", "--by", "Pat").exit_code == 0
+    result = run("forecast", "set", *base, "--gross", "130000.50", "--by", "Lee",
+                 "--note", "new order")
+    assert result.exit_code == 0 and "125,000.00 → 130,000.50" in result.output
+    listed = json.loads(run("forecast", "list", "--year", "2026", "--format", "json", "--db",
+                            str(db)).output)
+    assert listed == [{"ae": ae, "month": "2026-08", "gross": 130000.5,
+                       "updated_at": listed[0]["updated_at"], "updated_by": "Lee",
+                       "note": "new order"}]
+    history = json.loads(run("forecast", "history", "--ae", ae, "--format", "json", "--db",
+                             str(db)).output)
+    assert [(h["changed_by"], h["old"], h["new"], h["note"]) for h in history] == [
+        ("Lee", 125000.0, 130000.5, "new order"), ("Pat", None, 125000.0, None)]
+
+
+def test_refused_forecasts_change_nothing(db: Path) -> None:
+    ae, other = busiest_aes(db)[:2]
+    done = closed_month(db)
+    before = _query(db, "SELECT * FROM forecasts"), _query(db, "SELECT * FROM forecast_changes")
+    cases = {
+        "closed": (["--ae", ae, "--month", done, "--gross", "1000"], "is closed"),
+        "malformed": (["--ae", ae, "--month", "2026-08", "--gross", "12k"],
+                      "'12k' is not an amount of money"),
+        "negative": (["--ae", ae, "--month", "2026-08", "--gross", "-5"], "out of range"),
+        "month": (["--ae", ae, "--month", "2026-13", "--gross", "5"], "is not a month"),
+        "unknown": (["--ae", "Nobody", "--month", "2026-08", "--gross", "5"],
+                    "no AE named 'Nobody'"),
+    }
+    for name, (args, message) in cases.items():
+        result = run("forecast", "set", *args, "--by", "Pat", "--db", str(db))
+        assert result.exit_code != 0, name
+        assert message in result.output, (name, result.output)
+        assert result.output.count("\n") == 1, result.output  # one sentence
+    with pytest.raises(BookedBizError, match="only your own book"):
+        forecasts.set_forecast(db, ae=other, month="2026-08", micros=1, by="ae-user",
+                               own_ae_id=_ae_id(db, ae))
+    after = _query(db, "SELECT * FROM forecasts"), _query(db, "SELECT * FROM forecast_changes")
+    assert after == before
