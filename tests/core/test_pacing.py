@@ -182,3 +182,42 @@ def test_overview_compares_open_months_with_stly_and_closed_with_final(
 
 def _exact(book, month: str, day: date) -> Decimal:
     return sum((v["gross"] for v in book.month_as_of(month, day).values()), Decimal(0))
+
+
+def test_what_changed_between_two_days(paced_db: Path, sequence, runner: CliRunner) -> None:
+    from collections import defaultdict
+
+    from bookedbiz.reports.changes import changes_report
+
+    book = sequence[1]
+    since, until = date(2025, 3, 10), date(2025, 4, 21)
+    engine = create_db_engine(paced_db, readonly=True)
+    try:
+        with engine.connect() as conn:
+            report = changes_report(conn, since=since, until=until)
+            last = changes_report(conn)  # default: the last two recorded days
+    finally:
+        engine.dispose()
+    assert (last["since"], last["until"]) == (date(2025, 5, 5), date(2025, 5, 19))
+    kinds = {r["change"] for r in report["rows"]}
+    assert {"added", "cancelled"} <= kinds
+    by_month: dict[str, Decimal] = defaultdict(Decimal)
+    for row in report["rows"]:
+        by_month[row["month"]] += row["gross_change"]
+        if row["change"] == "added":
+            assert row["gross_before"] == 0 and row["gross_after"] > 0
+        if row["change"] == "cancelled":
+            assert row["gross_after"] == 0 and row["gross_before"] > 0
+    months = {m for m in by_month} | {f"2025-{m:02d}" for m in range(3, 13)}
+    for month in months:  # each line is exact; a month's lines add up within a cent a line
+        expected = book.total(month, until) - book.total(month, since)
+        lines = sum(1 for r in report["rows"] if r["month"] == month)
+        assert abs(by_month.get(month, Decimal(0)) - expected) <= Decimal("0.01") * max(1, lines)
+    result = runner.invoke(cli, ["report", "changes", "--since", "2025-03-10", "--until",
+                                 "2025-04-21", "--format", "alert", "--db", str(paced_db)])
+    assert result.exit_code == 0 and result.output.count("\n") == 1
+    assert result.output.startswith("What changed 2025-03-10 → 2025-04-21:") and "top:" in \
+        result.output
+    bad = runner.invoke(cli, ["report", "changes", "--since", "2025-04-21", "--until",
+                              "2025-03-10", "--db", str(paced_db)])
+    assert bad.exit_code != 0 and "is after --until" in bad.output

@@ -136,7 +136,9 @@ def test_daily_update_and_backup_definitions_call_the_cli(ops_settings, data_dir
     from bookedbiz.jobs.definitions import JOBS, JobContext
 
     ctx = JobContext(ops_settings, ops_settings.database_path, data_dir, data_dir / "logs")
-    [daily] = JOBS["daily-update"].steps(ctx, ("--file", "a.xlsx"))
+    [daily, archive, changes] = JOBS["daily-update"].steps(ctx, ("--file", "a.xlsx"))
+    assert changes.argv[3:] == ("report", "changes", "--format", "alert")
+    assert not changes.run_after_failure
     assert list(daily.argv[1:]) == [
         "-m", "bookedbiz", "daily-update", "--auto-setup", "--unattended", "--log-file",
         str(data_dir / "logs" / "daily-update.detail.log"), "--file", "a.xlsx"]

@@ -199,8 +199,9 @@ def pacing_command(as_of: str | None, first: str | None, last: str | None, by: s
 @click.option("--until", default=None, metavar="YYYY-MM-DD",
               help="To the books as of this day (default: the last import's day).")
 @click.option("--ae", default=None, help="Only this AE.")
-@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
-              show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "alert"]),
+              default="table", show_default=True,
+              help="alert: one line with the totals and the top changes (the daily job's).")
 @db_option
 @handle_errors
 def changes_command(since: str | None, until: str | None, ae: str | None, fmt: str,
@@ -220,7 +221,9 @@ def changes_command(since: str | None, until: str | None, ae: str | None, fmt: s
     finally:
         engine.dispose()
     rows, columns = report["rows"], list(CHANGE_COLUMNS)
-    if fmt == "json":
+    if fmt == "alert":
+        click.echo(alert_line(report))
+    elif fmt == "json":
         click.echo(json.dumps([{c: _jsonable(r.get(c)) for c in columns} for r in rows],
                               indent=2))
     elif fmt == "csv":
@@ -234,6 +237,22 @@ def changes_command(since: str | None, until: str | None, ae: str | None, fmt: s
         totals = report["totals"]
         click.echo("  " + ", ".join(f"{k} {totals[k]['lines']} ({totals[k]['gross_change']:+,.2f})"
                                     for k in ("added", "increased", "decreased", "cancelled")))
+
+
+def alert_line(report: dict) -> str:
+    """One line for the daily job's alert: totals per kind, then the largest changes."""
+    from bookedbiz.reports.changes import summary_lines
+
+    if report["since"] is None:
+        return "What changed: no booking history yet."
+    totals = report["totals"]
+    counts = ", ".join(f"{totals[k]['lines']} {k} ({totals[k]['gross_change']:+,.2f})"
+                       for k in ("added", "increased", "decreased", "cancelled")
+                       if totals[k]["lines"])
+    head = (f"What changed {report['since'].isoformat()} → {report['until'].isoformat()}: "
+            f"{counts or 'nothing'}")
+    top = summary_lines(report, limit=3)
+    return head + ("; top: " + " · ".join(top) if top else "")
 
 
 @click.group("history")

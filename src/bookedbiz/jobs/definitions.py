@@ -65,7 +65,12 @@ def _daily_update(ctx: JobContext, extra: tuple[str, ...]) -> list[Step]:
         bookedbiz_step(
             "daily-update",
             "daily-update", "--auto-setup", "--unattended", "--log-file", str(detail), *extra,
-        )
+        ),
+        # Older logs into their month's zip (never deleted: 'history backfill' needs them).
+        bookedbiz_step("archive-logs", "jobs", "archive-logs", run_after_failure=True),
+        # Last, so its one line (what changed on the books since the previous import, largest
+        # first) is the summary the success alert carries. Skipped after a failure.
+        bookedbiz_step("changes", "report", "changes", "--format", "alert"),
     ]
 
 
