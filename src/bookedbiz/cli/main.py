@@ -33,12 +33,62 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "explore": ("ops_commands", "explore"),
 }
 
+# command name → its one-line help, so ``bookedbiz --help`` imports no command module (each
+# pulls in SQLAlchemy, Flask, Dropbox …). tests/test_cli_summaries.py keeps them equal to the
+# commands' own first lines; a command without one here is imported to ask it.
+SUMMARIES: dict[str, str] = {
+    "init": "Create the database, or upgrade it to the current schema.",
+    "months": "List, close and reopen broadcast months.",
+    "import": "Import a commercial log or an annual recap FILE (.xlsx).",
+    "daily-update": "The daily job: import today's commercial log in weekly mode.",
+    "generate-log": "Write a deterministic synthetic commercial log (.xlsx) to OUT.",
+    "report": "Revenue reports (Trade excluded) in the terminal or as files.",
+    "budgets": "Gross budgets per AE and broadcast month: load, list, export, history.",
+    "forecast": "Forecasts per AE and broadcast month: set, list, history.",
+    "planning": "The planning table and the quarterly management report.",
+    "history": "The booking history: what was on the books on any date.",
+    "serve": "Serve the web dashboard with uvicorn (bookedbiz.web.asgi:app).",
+    "users": "Web users, their roles (admin, manager, finance, ae, viewer) and AE links.",
+    "tokens": "API tokens for the JSON API (/api/v1/...), stored hashed.",
+    "demo": "Build a realistic demo database (two-plus years of daily logs replayed, budgets, "
+            "forecasts), create one demo user per role, and serve it on 127.0.0.1.",
+    "sync": "Verified off-site backups of the database, and safe restores.",
+    "jobs": "Scheduled jobs: run one under the lock with recording and alerts, or show their "
+            "status.",
+    "notify": "Send alerts through the Apprise URLs in NOTIFY_URLS (plus NTFY_TOPIC / "
+              "SLACK_WEBHOOK_URL).",
+    "deploy": "Deployment files: systemd units and timers, env template, logrotate, helpers.",
+    "doctor": "Check paths, database, schema, integrity, freshness, disk, lock, alerts and "
+              "versions.",
+    "explore": "Explore the reporting tables in Datasette, read-only, with canned revenue "
+               "queries.",
+}
+
 
 class LazyGroup(click.Group):
     """A group whose subcommands are imported on first use."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list from SUMMARIES, without importing the commands."""
+        names = self.list_commands(ctx)
+        if not names:
+            return
+        limit = formatter.width - 6 - max(len(name) for name in names)
+        rows = []
+        for name in names:
+            summary = SUMMARIES.get(name)
+            if summary is None:
+                command = self.get_command(ctx, name)
+                if command is None or command.hidden:
+                    continue
+            else:  # a stand-in: click shortens the summary exactly as it would the command's
+                command = click.Command(name, help=summary)
+            rows.append((name, command.get_short_help_str(limit)))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         target = COMMANDS.get(cmd_name)
