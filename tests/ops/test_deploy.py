@@ -49,6 +49,9 @@ def parse_unit(text: str) -> dict[str, dict[str, str]]:
         assert current is not None and "=" in line, raw
         key, value = line.split("=", 1)
         assert key in KNOWN_KEYS[current], f"unknown key {key} in [{current}]"
+        if key == "OnCalendar" and key in sections[current]:  # a timer may list several
+            sections[current][key] += "\n" + value
+            continue
         assert key not in sections[current], f"duplicate key {key}"
         sections[current][key] = value
     return sections

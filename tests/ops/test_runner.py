@@ -142,10 +142,11 @@ def test_daily_update_and_backup_definitions_call_the_cli(ops_settings, data_dir
     assert list(daily.argv[1:]) == [
         "-m", "bookedbiz", "daily-update", "--auto-setup", "--unattended", "--log-file",
         str(data_dir / "logs" / "daily-update.detail.log"), "--file", "a.xlsx"]
+    assert archive.argv[3:] == ("jobs", "archive-logs") and archive.run_after_failure
     backup = JOBS["backup"].steps(ctx, ())
     assert [s.argv[3:] for s in backup] == [("sync", "upload"), ("sync", "backup"),
-                                            ("sync", "prune")]
-    assert [s.run_after_failure for s in backup] == [False, True, False]
+                                            ("sync", "prune"), ("sync", "logs")]
+    assert [s.run_after_failure for s in backup] == [False, True, False, True]
 
 
 def test_abandoned_running_rows_are_closed(ops_settings, db_path) -> None:

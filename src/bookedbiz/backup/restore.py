@@ -38,6 +38,44 @@ class VerifiedFile:
     check: SnapshotCheck
 
 
+def _fetch_checked(target: Target, entry: RemoteEntry, partial: Path,
+                   recorded: str | None) -> tuple[RemoteEntry, str]:
+    """Download to ``partial``; the bytes must match the target's hash (the transfer) and the
+    hash recorded when the copy was made (damage or replacement at rest)."""
+    if entry.content_hash:  # refuse a replaced copy before fetching it
+        check_recorded(entry.path, entry.content_hash, recorded)
+    got = target.download(entry.path, partial)
+    digest = file_content_hash(partial)
+    expected = got.content_hash or entry.content_hash
+    if expected and digest != expected:
+        raise VerificationError(
+            f"The downloaded {entry.path} has content hash {digest} but the target says "
+            f"{expected}; the download is corrupt."
+        )
+    check_recorded(entry.path, digest, recorded)
+    return got, digest
+
+
+def _settle(partial: Path, dest: Path) -> None:
+    with open(partial, "rb+") as handle:
+        os.fsync(handle.fileno())
+    partial.replace(dest)
+
+
+def download_verified_file(target: Target, entry: RemoteEntry, dest: Path,
+                           recorded: str | None) -> str:
+    """Any file (a daily log, an archive): hash-checked download to ``dest``; its hash."""
+    partial = dest.with_name(dest.name + ".partial")
+    partial.unlink(missing_ok=True)
+    try:
+        _, digest = _fetch_checked(target, entry, partial, recorded)
+        _settle(partial, dest)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return digest
+
+
 def download_verified(target: Target, entry: RemoteEntry, dest: Path,
                       recorded: str | None) -> VerifiedFile:
     """Download ``entry`` to ``dest`` (via ``dest.partial``), check hashes and integrity.
@@ -46,24 +84,12 @@ def download_verified(target: Target, entry: RemoteEntry, dest: Path,
     :mod:`bookedbiz.backup.records`) proves the copy is still what was backed up. Only the
     ``--ignore-record`` path passes None.
     """
-    if entry.content_hash:  # refuse a replaced copy before fetching it
-        check_recorded(entry.path, entry.content_hash, recorded)
     partial = dest.with_name(dest.name + ".partial")
     partial.unlink(missing_ok=True)
     try:
-        got = target.download(entry.path, partial)
-        digest = file_content_hash(partial)
-        expected = got.content_hash or entry.content_hash
-        if expected and digest != expected:
-            raise VerificationError(
-                f"The downloaded {entry.path} has content hash {digest} but the target says "
-                f"{expected}; the download is corrupt."
-            )
-        check_recorded(entry.path, digest, recorded)
+        got, digest = _fetch_checked(target, entry, partial, recorded)
         check = verify_database_file(partial)
-        with open(partial, "rb+") as handle:
-            os.fsync(handle.fileno())
-        partial.replace(dest)
+        _settle(partial, dest)
     except BaseException:
         partial.unlink(missing_ok=True)
         raise

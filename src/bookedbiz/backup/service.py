@@ -410,6 +410,17 @@ class SyncService:
         return Outcome({"source": entry.as_dict(), **self._facts_data(verified, recorded)},
                        lines)
 
+    def logs(self) -> Outcome:
+        """Upload the daily logs and monthly archives (see :mod:`bookedbiz.backup.log_backup`)."""
+        from bookedbiz.backup.log_backup import upload_logs
+
+        return upload_logs(self)
+
+    def restore_logs(self, dest: Path, *, ignore_record: bool = False) -> Outcome:
+        from bookedbiz.backup.log_backup import restore_logs
+
+        return restore_logs(self, dest, ignore_record=ignore_record)
+
     def restore(self, name: str | None, *, yes: bool, ignore_record: bool = False) -> Outcome:
         live = self.live_db(must_exist=False)
         entry = self.resolve_source(name)

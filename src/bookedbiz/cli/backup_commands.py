@@ -218,6 +218,32 @@ def verify_cmd(name: str | None, ignore_record: bool, target: str | None, as_jso
     _run(target, as_json, db_path, lambda s: s.verify(name, ignore_record=ignore_record))
 
 
+@sync.command("logs")
+@common_options
+@handle_errors
+def logs_cmd(target: str | None, as_json: bool, db_path: Path | None) -> None:
+    """Upload the daily logs and their monthly archives to <backups>/logs/ (changed ones only).
+
+    They are what 'history backfill' rebuilds the booking history from after a disaster; each
+    file's content hash is recorded like a backup's.
+    """
+    _run(target, as_json, db_path, lambda s: s.logs())
+
+
+@sync.command("restore-logs")
+@click.option("--to", "to", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Existing folder to put the logs in (monthly archives are unzipped).")
+@ignore_record_option
+@common_options
+@handle_errors
+def restore_logs_cmd(to: Path, ignore_record: bool, target: str | None, as_json: bool,
+                     db_path: Path | None) -> None:
+    """Download every backed-up daily log, verified against its recorded hash, into a folder
+    ready for 'bookedbiz history backfill FOLDER'."""
+    _run(target, as_json, db_path,
+         lambda s: s.restore_logs(to, ignore_record=ignore_record))
+
+
 def register(cli: click.Group) -> None:
     """Add the ``sync`` group to the root group."""
     cli.add_command(sync)

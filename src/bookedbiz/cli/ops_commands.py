@@ -60,6 +60,30 @@ def jobs_status(db_path: Path | None, as_json: bool, runs: int) -> None:
     click.echo(json.dumps(status, indent=2) if as_json else render_status(status))
 
 
+@jobs.command("archive-logs")
+@click.option("--keep-days", type=click.IntRange(min=1), default=None,
+              help="Days a daily log stays as it is (default: $DAILY_LOG_KEEP_DAYS, 14).")
+@click.option("--today", type=click.DateTime(["%Y-%m-%d"]), default=None, hidden=True)
+@handle_errors
+def jobs_archive_logs(keep_days: int | None, today: object) -> None:
+    """Zip the daily logs older than --keep-days into raw/daily/archive/Commercial Logs
+    YYYY-MM.zip (checked before the originals are removed); the daily job runs it."""
+    from datetime import date, datetime
+
+    from bookedbiz.jobs.log_archive import archive_daily_logs
+
+    cfg = settings()
+    day = today.date() if isinstance(today, datetime) else date.today()
+    outcome = archive_daily_logs(cfg.resolved_data_path(), keep_days or cfg.daily_log_keep_days,
+                                 day)
+    click.echo(f"Archived {len(outcome.archived)} daily log(s) into "
+               f"{', '.join(outcome.zips) or 'no archive'}; {outcome.kept} recent kept as they "
+               "are.")
+    for name in outcome.conflicts:
+        click.echo(f"Warning: {name} differs from the copy already archived; both kept.",
+                   err=True)
+
+
 # ---------------------------------------------------------------- notify
 
 @click.group()
@@ -146,22 +170,26 @@ def deploy() -> None:
               help="Certificate file (PEM) to use instead, with --tls-key.")
 @click.option("--tls-key", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Private key file (PEM) for --tls-cert.")
+@click.option("--daily-update-at", "daily_update_at", default="04:30", show_default=True,
+              metavar="HH:MM[,HH:MM...]",
+              help="Times of day the daily update runs, e.g. 03:30,09:30,15:30,21:30.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Folder to write the files into.")
 @handle_errors
 def deploy_render(prefix: Path, user: str, data_dir: Path, env_file: Path, web_port: int,
                   explore_port: int, budget: int, server_names: tuple[str, ...],
                   acme_email: str | None, tls_cert: Path | None, tls_key: Path | None,
-                  out: Path) -> None:
+                  daily_update_at: str, out: Path) -> None:
     """Render every deployment file into OUT; install them with 'sudo bash OUT/install.sh'.
 
     The web unit listens on 127.0.0.1 only; caddy/Caddyfile puts Caddy in front with TLS.
     """
-    from bookedbiz.deploy.render import DeployParams, render_files, write_files
+    from bookedbiz.deploy.render import DeployParams, parse_times, render_files, write_files
 
     params = DeployParams(prefix, user, data_dir, env_file, web_port, "127.0.0.1",
                           explore_port, budget, server_names=server_names or ("bookedbiz.local",),
-                          acme_email=acme_email, tls_cert=tls_cert, tls_key=tls_key)
+                          acme_email=acme_email, tls_cert=tls_cert, tls_key=tls_key,
+                          daily_update_at=parse_times(daily_update_at))
     params.validate_data_dir()
     for path in write_files(render_files(params), out):
         click.echo(str(path))

@@ -23,6 +23,18 @@ LOGGED_JOBS = ("daily-update", "backup", "heartbeat-check")
 ALERT_SCRIPT_PATH = "/usr/local/lib/bookedbiz/bookedbiz-alert.sh"
 SERVER_NAME_RE = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
 EMAIL_RE = re.compile(r"^[^@\s{}]+@[A-Za-z0-9.-]+$")
+TIME_RE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+def parse_times(text: str) -> tuple[str, ...]:
+    """'03:30,9:30, 15:30' -> ('03:30', '09:30', '15:30'): sorted, unique, validated."""
+    times = set()
+    for part in (p.strip() for p in text.split(",")):
+        match = TIME_RE.match(part)
+        if not match:
+            raise ConfigError(f"--daily-update-at takes times like 03:30,09:30 (got {part!r}).")
+        times.add(f"{int(match.group(1)):02d}:{match.group(2)}")
+    return tuple(sorted(times))
 
 
 @dataclass(frozen=True)
@@ -41,6 +53,7 @@ class DeployParams:
     acme_email: str | None = None
     tls_cert: Path | None = None
     tls_key: Path | None = None
+    daily_update_at: tuple[str, ...] = ("04:30",)  # the original moved to four runs a day
 
     def validate(self) -> None:
         for label, path in (("--prefix", self.prefix), ("--data-dir", self.data_dir),
@@ -63,6 +76,8 @@ class DeployParams:
         for label, path in (("--tls-cert", self.tls_cert), ("--tls-key", self.tls_key)):
             if path is not None and (not path.is_absolute() or any(c.isspace() for c in str(path))):
                 raise ConfigError(f"{label} must be an absolute path without spaces (got {path}).")
+        if not self.daily_update_at or any(not TIME_RE.match(t) for t in self.daily_update_at):
+            raise ConfigError("--daily-update-at takes times like 03:30,09:30.")
         if self.acme_email and not EMAIL_RE.match(self.acme_email):
             raise ConfigError(f"--acme-email is not an e-mail address ({self.acme_email!r}).")
 
@@ -115,6 +130,8 @@ def render_files(params: DeployParams) -> dict[str, str]:
         "systemd/bookedbiz-alert@.service": _fill(t.ALERT_SERVICE, values),
     }
     for job, calendar, delay in JOBS:
+        if job == "daily-update":  # one OnCalendar= line per time of day
+            calendar = "\nOnCalendar=".join(f"*-*-* {at}:00" for at in params.daily_update_at)
         job_values = {**values, "JOB": job, "CALENDAR": calendar,
                       "DELAY": f"RandomizedDelaySec={delay}\n" if delay else ""}
         files[f"systemd/bookedbiz-{job}.service"] = _fill(t.JOB_SERVICE, job_values)

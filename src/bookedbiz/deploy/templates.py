@@ -173,6 +173,10 @@ NOTIFY_SUCCESS=true
 DROPBOX_DB_PATH=/database.db
 DROPBOX_BACKUP_FOLDER=/backups
 
+# Daily logs (raw/daily) stay as they are this many days, then are zipped by month; the
+# backup job uploads both ('sync logs'), so 'history backfill' can rebuild after a disaster.
+DAILY_LOG_KEEP_DAYS=14
+
 # Monitoring and job limits
 HEARTBEAT_MAX_AGE_HOURS=26
 JOB_TIME_BUDGET_SECONDS=@@BUDGET@@

@@ -80,6 +80,8 @@ def _backup(ctx: JobContext, extra: tuple[str, ...]) -> list[Step]:
         bookedbiz_step("upload", "sync", "upload"),
         bookedbiz_step("backup", "sync", "backup", run_after_failure=True),
         bookedbiz_step("prune", "sync", "prune"),
+        # The daily logs too, so the booking history can be rebuilt after a disaster.
+        bookedbiz_step("logs", "sync", "logs", run_after_failure=True),
     ]
 
 
