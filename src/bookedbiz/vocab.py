@@ -7,6 +7,7 @@ and the reports all read these, so each rule is written once.
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 
 SPOT_TYPES = frozenset({"AV", "BB", "BNS", "COM", "CRD", "PKG", "PRD", "PRG", "SVC"})
 _SPOT_TYPE_ALIASES = {
@@ -113,9 +114,9 @@ def clean_bill_code(raw: str) -> str:
 
 
 def split_bill_code(raw: str) -> tuple[list[str], str]:
-    """(agency segments, customer) from a bill code; the last segment is the customer, with a
+    """(agency segments, advertiser) from a bill code; the last segment is the advertiser, with a
     trailing PRODUCTION / PROD / - PROD removed."""
-    parts = [p for p in clean_bill_code(raw).split(":") if p] or [raw.strip()]
+    parts = [p for p in clean_bill_code(raw).split(":") if p] or [" ".join(raw.split())]
     customer = parts[-1]
     stripped = _PRODUCTION_SUFFIX.sub("", customer).strip()
     if stripped:
@@ -123,15 +124,23 @@ def split_bill_code(raw: str) -> tuple[list[str], str]:
     return parts[:-1], customer
 
 
-def customer_identity(raw: str) -> tuple[str, str | None]:
-    """(agency-qualified customer name, agency name or None), e.g. ``Agency:Customer``."""
+class BillCodeParts(NamedTuple):
+    """Who a bill code names (SPEC §1.2 *Customers are advertisers*)."""
+
+    customer: str  # the advertiser: the last segment
+    agency: str | None  # the segments before it joined with ':'; None for a direct client
+
+
+def parse_bill_code(raw: str) -> BillCodeParts:
+    """``Agency A:Acme PROD`` → (``Acme``, ``Agency A``); ``A1:A2:Acme`` → (``Acme``,
+    ``A1:A2``); ``Acme`` → (``Acme``, None). The customer is the same whichever agency (if
+    any) buys, so an advertiser's history survives an agency change."""
     agencies, customer = split_bill_code(raw)
-    name = ":".join([*agencies, customer])
-    return name, (agencies[0] if agencies else None)
+    return BillCodeParts(customer, ":".join(agencies) or None)
 
 
 def name_key(name: str) -> str:
-    """Case-insensitive identity key."""
+    """Case-insensitive identity key: names compare case-folded with spaces collapsed."""
     return " ".join(name.split()).casefold()
 
 

@@ -12,8 +12,8 @@ from bookedbiz.synth.generator import LogSpec
 from bookedbiz.synth.writer import write_log
 
 DATA_TABLES = (
-    "spots", "customers", "agencies", "customer_aliases", "aes", "ae_aliases", "markets",
-    "language_assignments", "spot_summary", "month_closures", "month_closure_events",
+    "spots", "customers", "agencies", "customer_aliases", "agency_aliases", "aes", "ae_aliases",
+    "markets", "language_assignments", "spot_summary", "month_closures", "month_closure_events",
 )
 
 
@@ -37,7 +37,11 @@ def data_checksum(db: Path) -> str:
     digest = hashlib.sha256()
     conn = sqlite3.connect(db)
     try:
+        tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master")}
         for table in DATA_TABLES:
+            if table not in tables:  # an older schema: its absence is part of the state
+                digest.update(f"no table {table}".encode())
+                continue
             for row in conn.execute(f"SELECT * FROM {table} ORDER BY 1, 2"):
                 digest.update(repr(row).encode())
     finally:

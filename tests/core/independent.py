@@ -54,3 +54,47 @@ def sums_by(path, key_column: int | None = None) -> dict[str, dict[str, Decimal 
             bucket["net"] += _money(row[21])
             bucket["spots"] += 1
     return dict(out)
+
+
+# Bill codes read independently (SPEC §1.2 *Customers are advertisers*), without bookedbiz.vocab:
+# invoice tags out, spaces collapsed, split on colons, last segment the advertiser (trailing
+# PRODUCTION / PROD dropped), the segments before it the agency.
+_INVOICE_TAGS = ("(broker fees - do not invoice)", "(broker fees  - do not invoice)",
+                 "(broker costs - do not invoice)", "(do not invoice)", "credit memo")
+_PROD_ENDINGS = ("- production", "-production", " production", "- prod", "-prod", " prod")
+
+
+def advertiser_and_agency(raw: str) -> tuple[str, str]:
+    """(advertiser key, agency key or '(direct)'), both lower-case with single spaces."""
+    text = " ".join(raw.split()).lower()
+    for tag in _INVOICE_TAGS:
+        text = text.replace(" " + tag, "").replace(tag, "")
+    segments = [" ".join(part.split()) for part in text.split(":")]
+    segments = [s for s in segments if s]
+    advertiser = segments[-1]
+    for ending in _PROD_ENDINGS:
+        if advertiser.endswith(ending) and len(advertiser) > len(ending):
+            advertiser = advertiser[: -len(ending)].strip()
+            break
+    agency = ":".join(segments[:-1]) or "(direct)"
+    return advertiser, agency
+
+
+def sums_by_identity(path, which: str) -> dict[str, dict[str, Decimal | int]]:
+    """Gross, net and spots per advertiser (``which='customer'``) or agency, Trade excluded."""
+    book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    out: dict[str, dict] = defaultdict(lambda: {"gross": Decimal(0), "net": Decimal(0),
+                                                 "spots": 0})
+    for name in book.sheetnames:
+        if name not in SHEETS:
+            continue
+        for row in book[name].iter_rows(min_row=2, values_only=True):
+            row = list(row) + [None] * (29 - len(row))
+            if not row[0] or not row[1] or str(row[23] or "").strip().lower() == "trade":
+                continue
+            advertiser, agency = advertiser_and_agency(str(row[0]))
+            bucket = out[advertiser if which == "customer" else agency]
+            bucket["gross"] += _money(row[15])
+            bucket["net"] += _money(row[21])
+            bucket["spots"] += 1
+    return dict(out)

@@ -95,32 +95,6 @@ def test_lengths(value: object, seconds: int) -> None:
     assert cells.seconds_text(seconds).count(":") == 2
 
 
-segment = st.text(
-    alphabet=st.characters(min_codepoint=65, max_codepoint=122, categories=("Lu", "Ll")),
-    min_size=1, max_size=12,
-)
-
-
-@given(st.lists(segment, min_size=0, max_size=2), segment,
-       st.sampled_from(["", " PRODUCTION", " PROD", "- PROD", " (Broker Fees - DO NOT INVOICE)",
-                        " CREDIT MEMO"]),
-       st.sampled_from(["", " ", "  "]))
-def test_bill_code_identity(agencies: list[str], customer: str, suffix: str, pad: str) -> None:
-    raw = pad + (pad + ":" + pad).join([*agencies, customer + suffix]) + pad
-    name, agency = vocab.customer_identity(raw)
-    assert name == ":".join([*agencies, customer])
-    assert agency == (agencies[0] if agencies else None)
-    assert vocab.name_key(name) == vocab.name_key(name.upper())
-
-
-def test_bill_code_examples() -> None:
-    assert vocab.customer_identity("Admerasia:McDonalds") == ("Admerasia:McDonalds", "Admerasia")
-    assert vocab.customer_identity("Acme  Foods PRODUCTION ") == ("Acme Foods", None)
-    assert vocab.customer_identity("A1:A2:Cust - PROD") == ("A1:A2:Cust", "A1")
-    assert vocab.customer_identity("WorldLink Broker Fees (DO NOT INVOICE)") == (
-        "WorldLink Broker Fees", None)
-
-
 @pytest.mark.parametrize(
     ("revenue", "spot", "category"),
     [

@@ -185,7 +185,7 @@ def test_rejects_are_reported_and_strict_fails(tmp_path: Path, db_path: Path) ->
 def test_customer_resolution_alias_then_name_then_new(db_path: Path, tmp_path: Path) -> None:
     conn = sqlite3.connect(db_path)
     conn.execute("INSERT INTO customers (customer_id, name, name_key, created_at) "
-                 "VALUES (50, 'Acme Agency:Acme Foods', 'acme agency:acme foods', 'x')")
+                 "VALUES (50, 'Acme Foods', 'acme foods', 'x')")
     conn.execute("INSERT INTO customers (customer_id, name, name_key, created_at) "
                  "VALUES (60, 'Big Bank', 'big bank', 'x')")
     conn.execute("INSERT INTO customer_aliases (alias_key, alias_text, customer_id, created_by, "
@@ -197,13 +197,15 @@ def test_customer_resolution_alias_then_name_then_new(db_path: Path, tmp_path: P
             spot_row(bill_code="New Agency:New Client PRODUCTION")]
     path = write_workbook(tmp_path / "c.xlsx", {"Commercials": rows})
     import_workbook(db_path, path, mode="historical", closed_by="x", today=TODAY)
-    got = dict(conn.execute("SELECT bill_code, customer_id FROM spots").fetchall())
-    assert got["ACME AGENCY:acme foods"] == 50
-    assert got["Odd Code:BigBank PROD"] == 60
-    new = conn.execute("SELECT c.name, c.auto_created, a.name FROM customers c JOIN agencies a "
-                       "ON a.agency_id = c.agency_id WHERE c.customer_id = ?",
-                       (got["New Agency:New Client PRODUCTION"],)).fetchone()
-    assert new == ("New Agency:New Client", 1, "New Agency")
+    got = {b: (c, a) for b, c, a in conn.execute(
+        "SELECT s.bill_code, s.customer_id, a.name FROM spots s "
+        "LEFT JOIN agencies a ON a.agency_id = s.agency_id").fetchall()}
+    assert got["ACME AGENCY:acme foods"] == (50, "ACME AGENCY")
+    assert got["Odd Code:BigBank PROD"] == (60, "Odd Code")
+    new_id, agency = got["New Agency:New Client PRODUCTION"]
+    assert agency == "New Agency"
+    assert conn.execute("SELECT name, auto_created FROM customers WHERE customer_id = ?",
+                        (new_id,)).fetchone() == ("New Client", 1)
 
 
 def test_historical_needs_closed_by(db_path: Path, workbooks) -> None:
@@ -263,7 +265,8 @@ def test_mixed_case_spelling_wins_for_display(tmp_path: Path, db_path: Path) -> 
             spot_row(bill_code="Acme Agency:Acme Foods", sales_person="Charmaine Lane")]
     path = write_workbook(tmp_path / "case.xlsx", {"Commercials": rows})
     import_workbook(db_path, path, mode="historical", closed_by="x", today=TODAY)
-    assert [r["customer"] for r in _totals(db_path, "customer")] == ["Acme Agency:Acme Foods"]
+    assert [r["customer"] for r in _totals(db_path, "customer")] == ["Acme Foods"]
+    assert [r["agency"] for r in _totals(db_path, "agency")] == ["Acme Agency"]
     assert [(r["ae"], r["spots"]) for r in _totals(db_path, "ae")] == [("Charmaine Lane", 2)]
 
 

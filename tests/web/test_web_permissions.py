@@ -186,3 +186,18 @@ def test_admin_users_page_lists_the_roles_table(clients) -> None:
     assert 'id="roles-table"' in html
     for action in permissions.ACTIONS:
         assert f"<code>{action}</code>" in html
+
+
+def test_operations_doc_lists_the_table() -> None:
+    """docs/operations.md's Roles table is the permissions table, row for row."""
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "operations.md").read_text("utf-8")
+    header = "| action | " + " | ".join(ROLES) + " |"
+    assert header in doc
+    lines = doc[doc.index(header):].splitlines()[2:]
+    documented = {}
+    for line in lines:
+        if not line.startswith("| `"):
+            break
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        documented[cells[0].strip("`")] = {r for r, c in zip(ROLES, cells[1:], strict=True) if c}
+    assert documented == {a: set(r) for a, r in permissions.ACTIONS.items()}

@@ -33,6 +33,24 @@ agencies = Table(
     Column("auto_created", Boolean, nullable=False, server_default="0"),
     Column("is_active", Boolean, nullable=False, server_default="1"),
     Column("created_at", Text, nullable=False),
+    Column("merged_into", Integer, ForeignKey("agencies.agency_id")),
+)
+
+# Aliases map a raw bill code or an agency name to an agency (SPEC §1.2), like customer aliases.
+agency_aliases = Table(
+    "agency_aliases",
+    metadata,
+    Column("alias_id", Integer, primary_key=True),
+    Column("alias_key", Text, nullable=False, unique=True,
+           comment="case-folded raw bill code or agency name"),
+    Column("alias_text", Text, nullable=False),
+    Column("kind", String(16), nullable=False, server_default="bill_code"),
+    Column("agency_id", Integer, ForeignKey("agencies.agency_id"), nullable=False),
+    Column("is_active", Boolean, nullable=False, server_default="1"),
+    Column("created_by", Text, nullable=False),
+    Column("created_at", Text, nullable=False),
+    Column("note", Text),
+    CheckConstraint("kind IN ('bill_code', 'name')", name="agency_alias_kind"),
 )
 
 # Sectors (revision 0007): an admin-kept list, one per customer; seeded by init.
@@ -50,8 +68,10 @@ customers = Table(
     "customers",
     metadata,
     Column("customer_id", Integer, primary_key=True),
-    Column("name", Text, nullable=False, comment="agency-qualified name, e.g. Agency:Customer"),
+    Column("name", Text, nullable=False,
+           comment="the advertiser: last bill-code segment (SPEC §1.2), e.g. Acme"),
     Column("name_key", Text, nullable=False, unique=True),
+    # Unused since revision 0006: the agency is a dimension of each spot, not of the customer.
     Column("agency_id", Integer, ForeignKey("agencies.agency_id")),
     Column("auto_created", Boolean, nullable=False, server_default="0"),
     Column("is_active", Boolean, nullable=False, server_default="1"),
@@ -68,13 +88,17 @@ customer_aliases = Table(
     "customer_aliases",
     metadata,
     Column("alias_id", Integer, primary_key=True),
-    Column("alias_key", Text, nullable=False, unique=True, comment="case-folded raw bill code"),
+    Column("alias_key", Text, nullable=False, unique=True,
+           comment="case-folded raw bill code or advertiser name"),
     Column("alias_text", Text, nullable=False),
+    Column("kind", String(16), nullable=False, server_default="bill_code",
+           comment="bill_code (raw) or name (advertiser name)"),
     Column("customer_id", Integer, ForeignKey("customers.customer_id"), nullable=False),
     Column("is_active", Boolean, nullable=False, server_default="1"),
     Column("created_by", Text, nullable=False),
     Column("created_at", Text, nullable=False),
     Column("note", Text),
+    CheckConstraint("kind IN ('bill_code', 'name')", name="customer_alias_kind"),
 )
 
 aes = Table(

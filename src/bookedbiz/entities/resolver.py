@@ -1,5 +1,7 @@
 """Resolving a spot's bill code, sales person and market to ids during an import.
 
+A customer is an advertiser and the agency a separate identity (SPEC §1.2): ``Agency A:Acme``,
+``Agency B:ACME`` and ``Acme`` are one customer bought through two agencies and direct.
 Everything is loaded once into dictionaries inside the import transaction, so a 10,000-row log
 costs a few hundred lookups, not ten thousand queries. Unknown customers, agencies and AEs are
 created (marked auto-created) so every spot has a customer and revenue by customer adds up.
@@ -11,7 +13,7 @@ import re
 import sqlite3
 from dataclasses import dataclass, field
 
-from bookedbiz.vocab import customer_identity, is_worldlink, name_key
+from bookedbiz.vocab import is_worldlink, name_key, parse_bill_code
 
 UNASSIGNED_AE = "Unassigned"
 WORLDLINK_AE = "WorldLink"
@@ -33,6 +35,44 @@ def _flat_case(name: str) -> bool:
     return name.isupper() or name.islower()
 
 
+class _Identities:
+    """One kind of identity (customers or agencies) loaded for a run: names, merges, aliases.
+
+    Resolution follows SPEC §1.2: an active alias on the raw bill code, then an active alias on
+    the name, then a record whose normalized name matches; a merged record stands for the
+    record it was merged into."""
+
+    def __init__(self, conn: sqlite3.Connection, table: str, id_column: str,
+                 alias_table: str) -> None:
+        self.table, self.id_column = table, id_column
+        self.aliases: dict[str, int] = dict(conn.execute(
+            f"SELECT alias_key, {id_column} FROM {alias_table} WHERE is_active = 1"))
+        self.by_key: dict[str, int] = {}
+        self.names: dict[int, str] = {}
+        self.merged: dict[int, int] = {}
+        for key, row_id, merged, name in conn.execute(
+            f"SELECT name_key, {id_column}, merged_into, name FROM {table}"
+        ):
+            self.by_key[key] = row_id
+            self.names[row_id] = name
+            if merged:
+                self.merged[row_id] = merged
+
+    def survivor(self, row_id: int) -> int:
+        seen = set()
+        while row_id in self.merged and row_id not in seen:
+            seen.add(row_id)
+            row_id = self.merged[row_id]
+        return row_id
+
+    def by_alias(self, bill_code: str, name: str | None) -> int | None:
+        """The record an active alias names: on the raw bill code first, then on the name."""
+        found = self.aliases.get(name_key(bill_code))
+        if found is None and name:
+            found = self.aliases.get(name_key(name))
+        return None if found is None else self.survivor(found)
+
+
 class EntityResolver:
     """Per-run resolver bound to a connection that is inside a write transaction."""
 
@@ -41,19 +81,8 @@ class EntityResolver:
         self.now = now
         self.auto_setup = auto_setup
         self.created = Created()
-        self._aliases = dict(
-            conn.execute("SELECT alias_key, customer_id FROM customer_aliases WHERE is_active = 1")
-        )
-        self._customers: dict[str, tuple[int, int | None, int | None]] = {}
-        self._names: dict[int, str] = {}
-        for key, cid, agency, merged, name in conn.execute(
-            "SELECT name_key, customer_id, agency_id, merged_into, name FROM customers"
-        ):
-            self._customers[key] = (cid, agency, merged)
-            self._names[cid] = name
-        self._customer_agency = {cid: agency for cid, agency, _ in self._customers.values()}
-        self._merged = {cid: merged for cid, _, merged in self._customers.values() if merged}
-        self._agencies = dict(conn.execute("SELECT name_key, agency_id FROM agencies"))
+        self._customers = _Identities(conn, "customers", "customer_id", "customer_aliases")
+        self._agencies = _Identities(conn, "agencies", "agency_id", "agency_aliases")
         self._aes: dict[str, int] = {}
         self._ae_names: dict[int, str] = {}
         for key, ae_id, name in conn.execute("SELECT name_key, ae_id, name FROM aes"):
@@ -66,46 +95,58 @@ class EntityResolver:
         self._bill_cache: dict[str, tuple[int, int | None]] = {}
         self._ae_cache: dict[tuple[str | None, str], int] = {}
 
-    # -- customers -----------------------------------------------------------------------
-    def _survivor(self, customer_id: int) -> int:
-        seen = set()
-        while customer_id in self._merged and customer_id not in seen:
-            seen.add(customer_id)
-            customer_id = self._merged[customer_id]
-        return customer_id
-
+    # -- customers and agencies ----------------------------------------------------------
     def customer_for(self, bill_code: str) -> tuple[int, int | None]:
-        """(customer_id, agency_id): alias on the raw bill code, then normalized name, else new."""
+        """(customer_id, agency_id) of a bill code: the advertiser and the agency that bought,
+        each resolved on its own (SPEC §1.2), so one advertiser is one customer whichever
+        agency (or none) books it."""
         cached = self._bill_cache.get(bill_code)
-        if cached is not None:
-            return cached
-        alias = self._aliases.get(name_key(bill_code))
-        if alias is not None:
-            customer_id = self._survivor(alias)
-            result = (customer_id, self._customer_agency.get(customer_id))
-        else:
-            name, agency_name = customer_identity(bill_code)
-            key = name_key(name)
-            found = self._customers.get(key)
-            if found is not None:
-                self._prefer_spelling("customers", "customer_id", found[0], name, self._names)
-                customer_id = self._survivor(found[0])
-                result = (customer_id, self._customer_agency.get(customer_id))
-            else:
-                agency_id = self._agency(agency_name) if agency_name else None
-                cur = self.conn.execute(
-                    "INSERT INTO customers (name, name_key, agency_id, auto_created, created_at)"
-                    " VALUES (?, ?, ?, 1, ?)",
-                    (name, key, agency_id, self.now),
-                )
-                customer_id = int(cur.lastrowid)
-                self._names[customer_id] = name
-                self._customers[key] = (customer_id, agency_id, None)
-                self._customer_agency[customer_id] = agency_id
-                self.created.customers.append(name)
-                result = (customer_id, agency_id)
-        self._bill_cache[bill_code] = result
-        return result
+        if cached is None:
+            customer, agency = parse_bill_code(bill_code)
+            cached = (self._customer(bill_code, customer), self._agency(bill_code, agency))
+            self._bill_cache[bill_code] = cached
+        return cached
+
+    def _customer(self, bill_code: str, name: str) -> int:
+        """Alias on the raw bill code, alias on the advertiser, matching name, else new."""
+        ids = self._customers
+        found = ids.by_alias(bill_code, name)
+        if found is not None:
+            return found
+        key = name_key(name)
+        row_id = ids.by_key.get(key)
+        if row_id is not None:
+            self._prefer_spelling("customers", "customer_id", row_id, name, ids.names)
+            return ids.survivor(row_id)
+        cur = self.conn.execute(
+            "INSERT INTO customers (name, name_key, auto_created, created_at) VALUES (?, ?, 1, ?)",
+            (name, key, self.now),
+        )
+        row_id = int(cur.lastrowid)
+        ids.by_key[key], ids.names[row_id] = row_id, name
+        self.created.customers.append(name)
+        return row_id
+
+    def _agency(self, bill_code: str, name: str | None) -> int | None:
+        """The same precedence for the agency; a direct bill code has none unless an alias on
+        the raw bill code gives it one."""
+        ids = self._agencies
+        found = ids.by_alias(bill_code, name)
+        if found is not None or name is None:
+            return found
+        key = name_key(name)
+        row_id = ids.by_key.get(key)
+        if row_id is not None:
+            self._prefer_spelling("agencies", "agency_id", row_id, name, ids.names)
+            return ids.survivor(row_id)
+        cur = self.conn.execute(
+            "INSERT INTO agencies (name, name_key, auto_created, created_at) VALUES (?, ?, 1, ?)",
+            (name, key, self.now),
+        )
+        row_id = int(cur.lastrowid)
+        ids.by_key[key], ids.names[row_id] = row_id, name
+        self.created.agencies.append(name)
+        return row_id
 
     def _prefer_spelling(self, table: str, id_column: str, row_id: int, seen: str,
                          names: dict[int, str]) -> None:
@@ -116,20 +157,6 @@ class EntityResolver:
             return
         self.conn.execute(f"UPDATE {table} SET name = ? WHERE {id_column} = ?", (seen, row_id))
         names[row_id] = seen
-
-    def _agency(self, name: str) -> int:
-        key = name_key(name)
-        agency_id = self._agencies.get(key)
-        if agency_id is None:
-            cur = self.conn.execute(
-                "INSERT INTO agencies (name, name_key, auto_created, created_at) "
-                "VALUES (?, ?, 1, ?)",
-                (name, key, self.now),
-            )
-            agency_id = int(cur.lastrowid)
-            self._agencies[key] = agency_id
-            self.created.agencies.append(name)
-        return agency_id
 
     # -- AEs -------------------------------------------------------------------------------
     def ae_for(self, sales_person: str | None, bill_code: str) -> int:
