@@ -174,3 +174,65 @@ def test_browser_session(server) -> None:
         page.screenshot(path=str(OUT / "16-customers-print.png"))
         browser.close()
     assert not errors, errors
+
+
+def _http_sign_in(base: str, username: str, password: str):  # noqa: ANN202
+    """A fresh httpx client signed in over real HTTP (CSRF token from the login form)."""
+    import re
+
+    import httpx
+
+    client = httpx.Client(base_url=base, follow_redirects=False, timeout=20)
+    form = client.get("/login").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    response = client.post("/login", data={"username": username, "password": password,
+                                           "csrf_token": token})
+    assert response.status_code == 302, response.text[:300]
+    return client
+
+
+def _csrf(client) -> str:  # noqa: ANN001
+    import re
+
+    return re.search(r'name="csrf_token" value="([^"]+)"', client.get("/account").text).group(1)
+
+
+def test_copied_cookie_replayed_over_real_http_after_each_event(server) -> None:
+    """The stolen-cookie check against the real server: copy the cookie jar, do the event,
+    replay the copy; sign-out, an admin's password reset, a role change and disabling."""
+    import httpx
+
+    base, _ = server
+    password = password_for("manager")
+
+    def replay(cookies) -> int:  # noqa: ANN001
+        with httpx.Client(base_url=base, cookies=cookies, follow_redirects=False) as thief:
+            return thief.get("/reports/").status_code
+
+    def sign_out(victim, admin) -> None:  # noqa: ANN001
+        assert victim.post("/logout", data={"csrf_token": _csrf(victim)}).status_code == 302
+
+    def reset(victim, admin) -> None:  # noqa: ANN001
+        nonlocal password
+        password = "reset-over-http-123"
+        admin.post("/admin/users/manager/password",
+                   data={"csrf_token": _csrf(admin), "password": password})
+
+    def role_change(victim, admin) -> None:  # noqa: ANN001
+        admin.post("/admin/users/manager/role", data={"csrf_token": _csrf(admin),
+                                                      "role": "viewer"})
+
+    def disabling(victim, admin) -> None:  # noqa: ANN001
+        admin.post("/admin/users/manager/active", data={"csrf_token": _csrf(admin),
+                                                        "active": "0"})
+
+    admin = _http_sign_in(base, "admin", password_for("admin"))
+    for event in (sign_out, reset, role_change, disabling):
+        victim = _http_sign_in(base, "manager", password)
+        stolen = httpx.Cookies(victim.cookies)
+        assert replay(stolen) == 200, event.__name__
+        event(victim, admin)
+        status = replay(stolen)
+        assert status == 302, (event.__name__, status)
+        victim.close()
+    admin.close()
