@@ -166,3 +166,40 @@ def test_refused_forecasts_change_nothing(db: Path) -> None:
                                own_ae_id=_ae_id(db, ae))
     after = _query(db, "SELECT * FROM forecasts"), _query(db, "SELECT * FROM forecast_changes")
     assert after == before
+
+
+def test_pacing_rows_carry_budget_forecast_and_pipeline(db: Path, tmp_path: Path) -> None:
+    from bookedbiz.reports.pacing import pacing_report
+
+    first, second = busiest_aes(db)[:2]
+    budget = tmp_path / "b.csv"
+    budget.write_text(f"AE,Month,Gross\n{first},2026-07,50000\n{second},2026-07,$1,000.10\n"
+                      .replace("$1,000.10", '"$1,000.10"'))
+    assert run("budgets", "import", str(budget), "--db", str(db)).exit_code == 0
+    forecasts.set_forecast(db, ae=first, month="2026-07", micros=10**12, by="Pat")
+    engine = create_db_engine(db, readonly=True)
+    with engine.connect() as conn:
+        by_ae = pacing_report(conn, as_of=TODAY, first="2026-06", last="2026-08", by="ae")
+        company = pacing_report(conn, as_of=TODAY, first="2026-06", last="2026-08")
+        market = pacing_report(conn, as_of=TODAY, first="2026-06", last="2026-08",
+                               by="market")
+        plan = planning_report(conn, ReportFilters(year=2026), as_of=TODAY)
+    engine.dispose()
+    planned = {(r["ae"], r["month"]): r for r in plan["rows"]}
+    for row in by_ae["rows"]:
+        mine = planned[(row["ae"], row["month"])]
+        assert (row["budget_gross"], row["forecast_gross"], row["pipeline_gross"]) == (
+            mine["budget"], mine["forecast"], mine["pipeline"])
+        if row["budget_gross"] is not None:
+            assert row["variance_gross"] == row["booked_gross"] - row["budget_gross"]
+    july = next(r for r in company["rows"] if r["month"] == "2026-07")
+    assert july["budget_gross"] == Decimal("51000.10") and july["forecast_gross"] == 1_000_000
+    assert july["pipeline_gross"] == next(
+        c for c in plan["company"] if c["month"] == "2026-07")["pipeline"]
+    assert company["total"]["budget_gross"] == Decimal("51000.10")
+    june = next(r for r in company["rows"] if r["month"] == "2026-06")
+    assert june["budget_gross"] is None and june["forecast_gross"] is None
+    assert all(r["budget_gross"] is None and r["pipeline_gross"] is None
+               for r in market["rows"])  # no plan below the AE
+    assert next(r for r in market["month_totals"]
+                if r["month"] == "2026-07")["budget_gross"] == Decimal("51000.10")

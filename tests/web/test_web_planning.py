@@ -235,3 +235,22 @@ def test_budget_grid_paste_preview_then_save(planned: Path) -> None:
     assert "Saved 1 budget changes" in grid.get_data(as_text=True)
     assert _query(planned, "SELECT gross_micros FROM budgets WHERE ae_id = ? AND "
                   "broadcast_month = ?", ae_id, f"{YEAR}-03") == [(60_000_000_000,)]
+
+
+def test_pacing_api_carries_the_plan(planned: Path) -> None:
+    from bookedbiz import users
+
+    _, token = users.create_token(planned, "manager", "sheet")
+    client = make_app(planned).test_client()
+    month = open_month(planned)
+    body = client.get("/api/v1/pacing", query_string={"by": "ae", "from": month, "to": month},
+                      headers={"Authorization": f"Bearer {token}"}).get_json()
+    budgets = {(r["ae"], r["month"]): r["gross"] for r in json.loads(run(
+        "budgets", "list", "--year", str(YEAR), "--format", "json", "--db", str(planned)))}
+    rows = body["data"]
+    assert rows and all("pipeline_gross" in r and "pct_to_budget" in r for r in rows)
+    for row in rows:
+        assert row["budget_gross"] == budgets.get((row["ae"], month))
+    forecasted = next(r for r in rows if r["ae"] == aes_of(planned)[0])
+    assert forecasted["forecast_gross"] == 999999.99
+    assert forecasted["pipeline_gross"] > 0

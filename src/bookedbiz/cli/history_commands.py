@@ -18,7 +18,8 @@ from bookedbiz.errors import EXIT_FAILURE, ConfigError
 
 BY_CHOICES = ("ae", "customer", "agency", "market", "revenue-type", "language", "sector")
 PACING_COLUMNS = ("booked_gross", "booked_net", "stly_gross", "stly_net", "last_year_gross",
-                  "last_year_net", "pace")
+                  "last_year_net", "pace", "budget_gross", "forecast_gross", "pipeline_gross",
+                  "variance_gross", "pct_to_budget")
 CHANGE_COLUMNS = ("month", "change", "contract", "customer", "ae", "gross_before",
                   "gross_after", "gross_change", "net_change")
 
@@ -89,6 +90,8 @@ def _csv(rows: list[dict], columns: list[str]) -> str:
 def _fmt(value: object, column: str = "") -> str:
     if column == "pace":
         return "" if value is None else f"{Decimal(value) * 100:,.1f}%"
+    if column == "pct_to_budget":
+        return "" if value is None else f"{value}%"
     if isinstance(value, Decimal):
         return f"{value:,.2f}"
     return "" if value is None else str(value)
@@ -117,7 +120,7 @@ def _xlsx(name: str, title: str, rows: list[dict], columns: list[str], total: di
     from bookedbiz.reports.tables import Column, Table, to_xlsx
 
     def kind(column: str) -> str:
-        if column == "pace":
+        if column in ("pace", "pct_to_budget"):
             return "pct"
         return "money" if column in PACING_COLUMNS or column.startswith(("gross", "net")) \
             else "text"
@@ -158,6 +161,8 @@ def pacing_command(as_of: str | None, first: str | None, last: str | None, by: s
     objects, one per month (and group): month, the group key, booked_gross, booked_net,
     stly_gross, stly_net, last_year_gross, last_year_net and pace (booked ÷ STLY, null when STLY
     is 0). STLY = month M−12 as of the as-of date − 364 days; last year = M−12 as it stands.
+    Plans (gross; per AE with --by ae, else the company; null below the AE): budget_gross,
+    forecast_gross (null when none), pipeline_gross, variance_gross, pct_to_budget.
     """
     from bookedbiz.reports.filters import ReportFilters
     from bookedbiz.reports.pacing import key_name, pacing_report

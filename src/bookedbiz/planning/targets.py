@@ -15,6 +15,7 @@ from typing import Protocol
 
 from sqlalchemy import Connection, text
 
+from bookedbiz.money import dollars, share
 from bookedbiz.vocab import name_key
 
 
@@ -155,3 +156,36 @@ def targets(conn: Connection, months: Sequence[str], filters: PlanFilters,
             _add(before.budget, cell.budget), _add(before.forecast, cell.forecast),
             before.pipeline + pipeline(cell.forecast, gross, month in closed))
     return out
+
+
+PLAN_COLUMNS = ("budget_gross", "forecast_gross", "pipeline_gross", "variance_gross",
+                "pct_to_budget")
+
+
+def plan_columns(target: Target | None, booked_gross: int, *,
+                 applicable: bool = True) -> dict[str, object]:
+    """The plan columns of a pacing row, exact from micro-dollars (SPEC §1.5): budget and
+    forecast (None when none is set), pipeline, variance = booked − budget and % to budget =
+    booked ÷ budget. All None when plans do not apply to the row (a grouping or a filter below
+    the AE); the pipeline is today's (forecast − booked now)."""
+    if not applicable:
+        return dict.fromkeys(PLAN_COLUMNS)
+    target = target or Target(None, None, 0)
+    budget = target.budget
+    return {
+        "budget_gross": None if budget is None else dollars(budget),
+        "forecast_gross": None if target.forecast is None else dollars(target.forecast),
+        "pipeline_gross": dollars(target.pipeline),
+        "variance_gross": None if budget is None else dollars(booked_gross - budget),
+        "pct_to_budget": share(booked_gross, budget),
+    }
+
+
+def total_target(parts: Sequence[Target | None]) -> Target:
+    """The sum of several months' targets (a pacing report's grand total)."""
+    total = Target(None, None, 0)
+    for part in parts:
+        if part is not None:
+            total = Target(_add(total.budget, part.budget), _add(total.forecast, part.forecast),
+                           total.pipeline + part.pipeline)
+    return total

@@ -22,6 +22,7 @@ from bookedbiz.errors import ConfigError
 from bookedbiz.history.queries import booked_deltas, booked_sums
 from bookedbiz.languages.assign import SPECIAL_BUCKETS
 from bookedbiz.money import dollars
+from bookedbiz.planning.targets import Target, applies, plan_columns, targets, total_target
 from bookedbiz.reports.filters import ReportFilters
 
 PACING_GROUPS = ("ae", "customer", "agency", "market", "revenue-type", "language", "sector")
@@ -129,7 +130,8 @@ def pace(booked: int, stly: int) -> Decimal | None:
 
 def pacing_row(month: str, group: dict[str, object], booked: Sequence[int],
                stly: Sequence[int], final: Sequence[int], *, closed: bool,
-               measure: str = "gross") -> dict[str, object]:
+               measure: str = "gross", target: Target | None = None,
+               planned: bool = False) -> dict[str, object]:
     """One pacing row; every page, export and API response is made of these."""
     i = 1 if measure == "net" else 0
     return {
@@ -146,6 +148,8 @@ def pacing_row(month: str, group: dict[str, object], booked: Sequence[int],
         "pace": pace(booked[i], stly[i]),
         # closed months compare with last year's final, open ones with STLY (SPEC §1.4)
         "compare_to": "last_year" if closed else "stly",
+        # budget, forecast, pipeline, variance, % to budget (SPEC §1.5; None when not planned)
+        **plan_columns(target, booked[0], applicable=planned),
     }
 
 
@@ -180,6 +184,10 @@ def pacing_report(conn: Connection, *, as_of: date, first: str | None = None,
     final = {(bc.shift_month(m, 12), k): v
              for (m, k), v in _final_sums(conn, prior_months, by, filters).items()}
     closed = _closed_months(conn, months)
+    totals_planned = applies(filters)  # plans are per AE: not beside a market or type slice
+    rows_planned = totals_planned and by in (None, "ae")
+    plan = targets(conn, months, filters, "ae" if by == "ae" else None)
+    company_plan = plan if by != "ae" else targets(conn, months, filters, None)
     name = key_name(by)
     labels = _language_labels(conn) if by == "language" else {}
     rows, month_totals = [], []
@@ -196,7 +204,8 @@ def pacing_report(conn: Connection, *, as_of: date, first: str | None = None,
             month_rows = [
                 pacing_row(month, _group(name, key, labels), parts[0].get(key, _EMPTY),
                            parts[1].get(key, _EMPTY), parts[2].get(key, _EMPTY),
-                           closed=month in closed, measure=filters.measure)
+                           closed=month in closed, measure=filters.measure,
+                           target=plan.get((month, key)), planned=rows_planned)
                 for key in keys
             ]
             month_rows.sort(key=lambda r: (-r[f"booked_{filters.measure}"],
@@ -207,11 +216,14 @@ def pacing_report(conn: Connection, *, as_of: date, first: str | None = None,
             for j in range(3):
                 grand[i][j] += totals[i][j]
         month_totals.append(pacing_row(month, {}, totals[0], totals[1], totals[2],
-                                       closed=month in closed, measure=filters.measure))
+                                       closed=month in closed, measure=filters.measure,
+                                       target=company_plan.get((month, "")),
+                                       planned=totals_planned))
     if name is None:
         rows = month_totals
     total = pacing_row(f"{months[0]}..{months[-1]}", {}, grand[0], grand[1], grand[2],
-                       closed=False, measure=filters.measure)
+                       closed=False, measure=filters.measure, planned=totals_planned,
+                       target=total_target([company_plan.get((m, "")) for m in months]))
     total["label"] = f"{bc.label(months[0])} – {bc.label(months[-1])}"
     return {"as_of": as_of, "stly_as_of": stly_day, "months": months, "by": by,
             "key": name, "measure": filters.measure, "rows": rows,

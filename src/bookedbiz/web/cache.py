@@ -26,7 +26,9 @@ TTL_SECONDS = 600.0
 _VERSION_SQL = text(
     "SELECT (SELECT MAX(batch_id) FROM import_batches WHERE status = 'completed'), "
     "(SELECT MAX(audit_id) FROM audit_log), (SELECT MAX(event_id) FROM month_closure_events), "
-    "(SELECT COUNT(*) FROM month_closures)"
+    "(SELECT COUNT(*) FROM month_closures), "
+    # budgets and forecasts (pacing rows carry them): their change logs only grow
+    "(SELECT MAX(change_id) FROM budget_changes), (SELECT MAX(change_id) FROM forecast_changes)"
 )
 
 
