@@ -289,3 +289,32 @@ def test_users_add_links_an_ae_by_name_or_alias(db_copy: Path) -> None:
     assert linked.exit_code == 0, linked.output
     listing = runner.invoke(cli, ["users", "list", *db])
     assert name in listing.output
+
+
+def test_admin_links_a_user_to_an_ae_in_the_browser(db_copy: Path) -> None:
+    from tests.web.conftest import csrf_token
+
+    ae_id, name = own_ae(db_copy)
+    app = make_app(db_copy)
+    admin = app.test_client()
+    login(admin, "admin")
+    token = csrf_token(admin)
+    refused = admin.post("/admin/users/viewer/role", data={"csrf_token": token, "role": "ae"},
+                         follow_redirects=True)
+    assert "must be linked to an AE" in refused.get_data(as_text=True)
+    unknown = admin.post("/admin/users/viewer/link", data={"csrf_token": token,
+                                                           "ae": "Nobody Atall", "email": ""},
+                         follow_redirects=True)
+    assert "There is no AE named" in unknown.get_data(as_text=True)
+    admin.post("/admin/users/viewer/link", data={"csrf_token": token, "ae": name.lower(),
+                                                 "email": "v@example.com"})
+    admin.post("/admin/users/viewer/role", data={"csrf_token": token, "role": "ae"})
+    assert query(db_copy, "SELECT role, ae_id, email FROM users WHERE username = 'viewer'") == [
+        ("ae", ae_id, "v@example.com")]
+    unlink = admin.post("/admin/users/viewer/link", data={"csrf_token": token, "ae": "",
+                                                          "email": ""}, follow_redirects=True)
+    assert "must be linked to an AE" in unlink.get_data(as_text=True)
+    viewer = app.test_client()
+    login(viewer, "viewer")
+    overview = csv_rows(viewer, "/reports/", year=YEAR, table="months")
+    assert total_of(overview, "Month", "Year total", "Gross") == book_sum(db_copy, ae_id, YEAR)
