@@ -14,6 +14,7 @@ from bookedbiz.synth.writer import write_log
 DATA_TABLES = (
     "spots", "customers", "agencies", "customer_aliases", "agency_aliases", "aes", "ae_aliases",
     "markets", "language_assignments", "spot_summary", "month_closures", "month_closure_events",
+    "booking_history", "history_records",
 )
 
 

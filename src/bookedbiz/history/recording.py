@@ -71,14 +71,27 @@ def record_state(
     months = sorted(set(months))
     month_set = set(months)
     current: dict[tuple, tuple] = {}
+    doubled: set[tuple] = set()  # two current rows of one key: a merge re-pointed one of them
+    extra: list[tuple] = []
     for month in months:
         for row in conn.execute(_CURRENT, (month,)):
-            current[(month, *row[1:8])] = row
+            key = (month, *row[1:8])
+            if key in current:
+                doubled.add(key)
+                extra.append(row)
+            else:
+                current[key] = row
     close_ids: list[tuple[str, int]] = []
     delete_ids: list[tuple[int]] = []
+    for row in extra:  # closed whatever the new state; their key is reopened below
+        if row[11] == day:
+            delete_ids.append((row[0],))
+        else:
+            close_ids.append((day, row[0]))
     for key, row in current.items():
         new = state.get(key)
-        if new is not None and new[0] == row[8] and new[1] == row[9] and new[2] == row[10]:
+        if (new is not None and key not in doubled and new[0] == row[8] and new[1] == row[9]
+                and new[2] == row[10]):
             continue
         if row[11] == day:
             delete_ids.append((row[0],))
@@ -89,7 +102,8 @@ def record_state(
         if key[0] not in month_set:
             raise ValueError(f"state key outside the recorded months: {key!r}")
         row = current.get(key)
-        if row is not None and sums[0] == row[8] and sums[1] == row[9] and sums[2] == row[10]:
+        if (row is not None and key not in doubled and sums[0] == row[8] and sums[1] == row[9]
+                and sums[2] == row[10]):
             continue
         opens.append((key, sums))
     if only_if_changed and not (close_ids or delete_ids or opens):

@@ -37,6 +37,7 @@ from bookedbiz.ingest.normalize import Reject, RowNormalizer, V
 from bookedbiz.ingest.reader import Workbook, open_workbook
 from bookedbiz.languages.assign import LanguageAssigner
 
+_MISSING = object()
 _LOG_NAME = re.compile(r"^commercial log \d{6}.*\.xlsx$", re.IGNORECASE)
 Progress = Callable[[int, str], None]
 
@@ -74,9 +75,13 @@ def _closed_on(conn) -> dict[str, date]:
 
 
 def read_state(conn, workbook: Workbook, as_of: date, closed_on: dict[str, date],
-               auto_setup: bool) -> tuple[list[str], State]:
+               auto_setup: bool, memo: dict | None = None) -> tuple[list[str], State]:
     """The months a daily import of ``workbook`` on ``as_of`` would replace, and their booked
-    state at the history grain (entities are resolved, and created, as the import would)."""
+    state at the history grain (entities are resolved, and created, as the import would).
+
+    ``memo`` maps a raw row to its normalized values: consecutive daily logs repeat almost
+    every row, so a folder replays at the cost of hashing rows, not of re-parsing them. It is
+    refilled with this log's rows only (bounded by one log)."""
     resolver = EntityResolver(conn, utc_now(), auto_setup=auto_setup)
     assigner, normalizer = LanguageAssigner(conn), RowNormalizer()
     group_of = language_groups(conn).get
@@ -89,11 +94,21 @@ def read_state(conn, workbook: Workbook, as_of: date, closed_on: dict[str, date]
     months: set[str] = set()
     state: State = {}
     read = rejected = 0
+    seen: dict = {}
+    normalize = normalizer.normalize
     for sheet in workbook.sheets:
         for _row_number, cells in sheet.rows:
             if len(cells) < 29:
                 cells = list(cells) + [""] * (29 - len(cells))
-            values = normalizer.normalize(cells)
+            try:
+                key = tuple(cells)
+                values = memo.get(key, _MISSING) if memo is not None else _MISSING
+            except TypeError:  # an unhashable cell: parse it every time
+                key, values = None, _MISSING
+            if values is _MISSING:
+                values = normalize(cells)
+            if key is not None:
+                seen[key] = values
             if values is None:
                 continue
             read += 1
@@ -120,6 +135,9 @@ def read_state(conn, workbook: Workbook, as_of: date, closed_on: dict[str, date]
                          values[i_gross] or 0, values[i_net] or 0)
     if read == 0 or rejected == read:
         raise BookedBizError(f"{workbook.path.name} has no usable spot rows.")
+    if memo is not None:
+        memo.clear()
+        memo.update(seen)
     return sorted(months), state
 
 
@@ -183,12 +201,14 @@ def _open(path: Path, outcome: BackfillOutcome) -> Workbook | None:
 
 def _append(conn, todo, auto_setup, progress, outcome: BackfillOutcome) -> None:
     """One transaction per log, recorded exactly as a live import records its months."""
+    memo: dict = {}
     for done, (day, path) in enumerate(todo, start=1):
         workbook = _open(path, outcome)
         if workbook is not None:
             try:
                 with write_transaction(conn):
-                    months, state = read_state(conn, workbook, day, _closed_on(conn), auto_setup)
+                    months, state = read_state(conn, workbook, day, _closed_on(conn), auto_setup,
+                                               memo)
                     opened, closed = record_state(
                         conn, day, months, state, kind="backfill", source_file=path.name,
                         source_sha256=workbook.sha256)
@@ -213,6 +233,7 @@ def _prepend(conn, todo, auto_setup, progress, outcome: BackfillOutcome) -> None
     current: dict[tuple, tuple[list[int], str]] = {}  # key → (sums, valid_from)
     intervals: list[tuple] = []
     records: list[tuple] = []
+    memo: dict = {}
     with write_transaction(conn):
         closed_on = _closed_on(conn)
         for done, (day, path) in enumerate(todo, start=1):
@@ -220,7 +241,8 @@ def _prepend(conn, todo, auto_setup, progress, outcome: BackfillOutcome) -> None
             if workbook is not None:
                 try:
                     conn.execute("SAVEPOINT backfill_log")
-                    months, state = read_state(conn, workbook, day, closed_on, auto_setup)
+                    months, state = read_state(conn, workbook, day, closed_on, auto_setup,
+                                               memo)
                     conn.execute("RELEASE backfill_log")
                 except Exception as exc:  # noqa: BLE001 - this file fails, the rest go on
                     conn.execute("ROLLBACK TO backfill_log")
