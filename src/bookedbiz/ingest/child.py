@@ -15,6 +15,7 @@ threaded process can inherit a lock held by another thread).
 
 from __future__ import annotations
 
+import datetime
 import logging
 import os
 import pickle
@@ -93,6 +94,10 @@ class _Sender:
             view = view[os.write(self.fd, view):]
 
 
+# Cell types shared by identity within a batch (never mixed: 1.0, 1 and True stay apart).
+_SHARED_TYPES = (str, float, datetime.date, datetime.datetime, datetime.time, datetime.timedelta)
+
+
 def _is_blank_row(cells: list[object]) -> bool:
     if any(cells):
         return False
@@ -109,6 +114,9 @@ def _serve(path: Path, fd: int, limits: ParseLimits) -> int:
         sheets = parse_sheets(path, kind)
         out.send(("sheets", [name for name, _rows in sheets]))
         guard = limits.guard
+        # Equal values in a batch become one object, so pickle sends each once and the parent
+        # rebuilds each once (a log repeats its dates, names and rates thousands of times).
+        memos: dict[type, dict] = {kind: {} for kind in _SHARED_TYPES}
         for index, (name, rows) in enumerate(sheets):
             batch: list[tuple[int, list[object]]] = []
             blank_run = 0
@@ -128,10 +136,13 @@ def _serve(path: Path, fd: int, limits: ParseLimits) -> int:
                         )
                     continue
                 blank_run = 0
-                batch.append((number, cells))
+                batch.append((number, [memos[c.__class__].setdefault(c, c)
+                                       if c.__class__ in memos else c for c in cells]))
                 if len(batch) >= BATCH_ROWS:
                     out.send(("rows", batch))
                     batch = []
+                    for memo in memos.values():
+                        memo.clear()
             if batch:
                 out.send(("rows", batch))
             out.send(("end", index))
