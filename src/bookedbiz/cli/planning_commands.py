@@ -58,7 +58,7 @@ def emit(rows: Sequence[dict[str, Any]], columns: Sequence[tuple[str, str, str]]
     if fmt == "xlsx":
         if output is None:
             raise click.UsageError("--format xlsx needs --output FILE.")
-        from bookedbiz.web.tables import Column, Table, to_xlsx
+        from bookedbiz.reports.tables import Column, Table, to_xlsx
 
         table = Table(name=title.lower().replace(" ", "-")[:30], title=title,
                       columns=[Column(k, label, kind) for k, label, kind in columns],

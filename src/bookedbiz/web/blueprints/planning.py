@@ -23,8 +23,8 @@ from bookedbiz.planning import budgets as budget_store
 from bookedbiz.planning import forecasts as forecast_store
 from bookedbiz.planning.budget_file import BudgetLine
 from bookedbiz.reports import management, planning
+from bookedbiz.reports import tables as tbl
 from bookedbiz.reports.filters import ReportFilters
-from bookedbiz.web import tables as tbl
 from bookedbiz.web.auth import actor_name, reader, requires
 from bookedbiz.web.cache import cached, data_version
 from bookedbiz.web.db import db_path, read_conn
