@@ -77,21 +77,10 @@ class WebUser:
     def display_name(self) -> str:
         return self.user.display_name
 
-    @property
-    def is_admin(self) -> bool:
-        return self.user.role == "admin"
-
-    def has_role(self, *roles: str) -> bool:
-        return self.user.role in roles
-
 
 class Anonymous(AnonymousUserMixin):
     role = None
-    is_admin = False
     username = ""
-
-    def has_role(self, *_roles: str) -> bool:
-        return False
 
 
 login_manager = LoginManager()
@@ -209,11 +198,6 @@ def requires(action: str) -> Callable[[F], F]:
         return wrapper  # type: ignore[return-value]
 
     return decorator
-
-
-def admin_required(func: F) -> F:
-    """Kept for blueprints written before the permissions table: the users-admin action."""
-    return requires("manage_users")(func)
 
 
 def actor_name() -> str:
