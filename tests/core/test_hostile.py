@@ -194,3 +194,19 @@ def test_a_threaded_parent_spawns_a_fresh_interpreter(hostile: dict[str, Path],
     finally:
         stop.set()
         thread.join()
+
+
+def test_a_lower_limit_from_the_service_manager_is_kept(workbooks: dict[str, Path]) -> None:
+    """Under systemd's LimitAS= (a hard limit below ours) the child still runs, inside it."""
+    code = (
+        "import resource, sys\n"
+        "from pathlib import Path\n"
+        "resource.setrlimit(resource.RLIMIT_AS, (8 << 30, 8 << 30))\n"
+        "from bookedbiz.ingest.child import ChildParse, ParseLimits\n"
+        "parse = ChildParse(Path(sys.argv[1]), ParseLimits(memory_mib=65536))\n"
+        "print(sum(1 for i in range(len(parse.sheet_names)) for _ in parse.rows(i)))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code, str(workbooks["daily"])],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert int(proc.stdout) > 2000

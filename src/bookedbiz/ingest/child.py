@@ -77,10 +77,17 @@ def _vm_size() -> int:
 def _apply_limits(limits: ParseLimits) -> None:
     """Address space: what the child already maps plus the budget (a forked child inherits the
     parent's mappings). CPU: the wall-clock budget, as a backstop the parent does not need."""
-    budget = _vm_size() + limits.memory_mib * (1 << 20)
-    resource.setrlimit(resource.RLIMIT_AS, (budget, budget))
-    cpu = int(limits.seconds) + 1
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
+    _lower_limit(resource.RLIMIT_AS, _vm_size() + limits.memory_mib * (1 << 20), 0)
+    _lower_limit(resource.RLIMIT_CPU, int(limits.seconds) + 1, 5)
+
+
+def _lower_limit(which: int, soft: int, slack: int) -> None:
+    """Set a limit, never above one the service manager already imposes (raising it fails)."""
+    _current, hard = resource.getrlimit(which)
+    new_hard = soft + slack
+    if hard != resource.RLIM_INFINITY:
+        soft, new_hard = min(soft, hard), min(new_hard, hard)
+    resource.setrlimit(which, (soft, new_hard))
 
 
 class _Sender:
