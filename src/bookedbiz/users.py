@@ -91,6 +91,19 @@ _USER_COLUMNS = (
 )
 
 
+# The scope of a reader who may see only one book but is linked to no AE: an id no AE has, so
+# every scoped query returns nothing (never the whole station).
+NO_BOOK = 0
+
+
+def book_scope(user: User | None) -> int | None:
+    """The AE whose book alone ``user`` may see (``ReportFilters.scope_ae_id``): None for a
+    role that sees every book. The web app, the API and digests all ask this one function."""
+    if user is not None and permissions.can(user.role, "see_every_book"):
+        return None
+    return user.ae_id if user is not None and user.ae_id is not None else NO_BOOK
+
+
 def normalize_username(username: str) -> str:
     name = (username or "").strip().lower()
     if not name or len(name) > 64 or any(ch.isspace() for ch in name):

@@ -39,9 +39,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 # Endpoints anyone may reach; everything else requires a login (or a token under /api/).
 PUBLIC_ENDPOINTS = frozenset({"root", "auth.login", "health.health", "static", "vendor.plotly"})
 
-# The scope of a reader who may see only one book but is linked to no AE: an id no AE has,
-# so every scoped query returns nothing (never the whole station).
-NO_BOOK = 0
 LOGIN_AT_KEY = "_bookedbiz_login_at"
 
 
@@ -122,9 +119,7 @@ def reader_can(action: str) -> bool:
 
 def scope_ae_id(user: users.User | None) -> int | None:
     """The AE whose book alone ``user`` may see; None for a role that sees every book."""
-    if user is not None and permissions.can(user.role, "see_every_book"):
-        return None
-    return user.ae_id if user is not None and user.ae_id is not None else NO_BOOK
+    return users.book_scope(user)
 
 
 def start_session(user: users.User, *, keep_login_time: bool = False) -> None:
