@@ -31,8 +31,24 @@ from bookedbiz.vocab import name_key, split_bill_code
 CENT = Decimal("0.01")
 NOW = "2025-01-01T00:00:00Z"
 
-# The three tables as revision 0005 had them (before agency merges, agency aliases, alias kinds).
+# The tables later revisions change, as revision 0005 had them: no agency merges, agency
+# aliases or alias kinds (0006), no sectors or revenue classes on customers and no calendar
+# columns on the summary (0007). Created while the database is still empty.
 _OLD_TABLES = """
+DROP TABLE customers;
+CREATE TABLE customers (customer_id INTEGER NOT NULL PRIMARY KEY, name TEXT NOT NULL,
+  name_key TEXT NOT NULL UNIQUE, agency_id INTEGER REFERENCES agencies (agency_id),
+  auto_created BOOLEAN DEFAULT '0' NOT NULL, is_active BOOLEAN DEFAULT '1' NOT NULL,
+  merged_into INTEGER REFERENCES customers (customer_id), created_at TEXT NOT NULL);
+DROP TABLE spot_summary;
+CREATE TABLE spot_summary (broadcast_month VARCHAR(7) NOT NULL, ae_id INTEGER NOT NULL,
+  customer_id INTEGER NOT NULL, agency_id INTEGER, market_code TEXT NOT NULL,
+  revenue_type TEXT NOT NULL, spot_type TEXT NOT NULL, language_bucket TEXT NOT NULL,
+  gross_micros INTEGER NOT NULL, net_micros INTEGER NOT NULL, spots INTEGER NOT NULL);
+CREATE INDEX ix_spot_summary_month_cover ON spot_summary (broadcast_month, customer_id, ae_id,
+  market_code, revenue_type, language_bucket, spot_type, agency_id, gross_micros, net_micros,
+  spots);
+CREATE INDEX ix_spot_summary_customer ON spot_summary (customer_id, broadcast_month);
 DROP TABLE IF EXISTS agency_aliases;
 DROP TABLE agencies;
 CREATE TABLE agencies (agency_id INTEGER NOT NULL PRIMARY KEY, name TEXT NOT NULL,
@@ -54,7 +70,8 @@ def old_model_identity(bill_code: str) -> tuple[str, str | None]:
 
 
 def database_at_0005(path: Path) -> sqlite3.Connection:
-    """An empty database at revision 0005 with the tables 0006 changes in their old shape."""
+    """An empty database at revision 0005 with the tables later revisions change in their old
+    shape."""
     path.parent.mkdir(parents=True, exist_ok=True)
     sqlite3.connect(path).close()
     engine = create_db_engine(path)
@@ -67,6 +84,9 @@ def database_at_0005(path: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA foreign_keys = OFF")
     conn.executescript(_OLD_TABLES)
     conn.execute("PRAGMA foreign_keys = ON")
+    for table, newer in (("agencies", "merged_into"), ("customers", "revenue_class"),
+                         ("spot_summary", "calendar_month"), ("customer_aliases", "kind")):
+        assert newer not in {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
     return conn
 
 
