@@ -35,11 +35,12 @@ def _year_groups(conn: Connection, filters: ReportFilters) -> list[tuple]:
     months = months_of_year(filters.year)  # type: ignore[arg-type]
     where, params = summary_where(filters)
     params.update(start=months[0], end=months[-1])
+    month = filters.month_expr("s")  # the month basis (SPEC §1.2); broadcast by default
     sql = (
-        f"SELECT s.broadcast_month, s.customer_id, s.ae_id, SUM(s.{_measure_column(filters)}),"  # noqa: S608
+        f"SELECT {month} AS m, s.customer_id, s.ae_id, SUM(s.{_measure_column(filters)}),"  # noqa: S608
         " SUM(s.spots) FROM spot_summary s "
-        f"WHERE s.broadcast_month BETWEEN :start AND :end AND {where} "
-        "GROUP BY s.broadcast_month, s.customer_id, s.ae_id"
+        f"WHERE {filters.month_between('s', 'start', 'end')} AND {where} "
+        "GROUP BY m, s.customer_id, s.ae_id"
     )
     return conn.execute(text(sql), params).all()
 
@@ -47,9 +48,27 @@ def _year_groups(conn: Connection, filters: ReportFilters) -> list[tuple]:
 def customer_month_matrix(
     conn: Connection, filters: ReportFilters, search: str | None = None
 ) -> list[dict[str, Any]]:
-    """One row per customer × AE for ``filters.year``: 12 months, total, new-this-year flag.
+    """One row per customer × AE with business in ``filters.year``: 12 months, total, last
+    year's total, the change and a status (new, up, down or flat)."""
+    return [r for r in _customer_rows(conn, filters, search) if r["status"] != "lost"]
 
-    A customer is *new* when it has no booked business (any AE) before this year.
+
+def lost_customers(conn: Connection, filters: ReportFilters) -> list[dict[str, Any]]:
+    """The customer × AE rows with business last year and none in ``filters.year``, largest
+    loss first."""
+    rows = [r for r in _customer_rows(conn, filters, None) if r["status"] == "lost"]
+    rows.sort(key=lambda r: (-r["prior_micros"], r["customer"].lower()))
+    return rows
+
+
+def _customer_rows(
+    conn: Connection, filters: ReportFilters, search: str | None = None
+) -> list[dict[str, Any]]:
+    """One row per customer × AE for ``filters.year`` or the year before: 12 months, total,
+    last year's total, the change and a status.
+
+    A customer is *new* when it has no booked business (any AE) before this year; a row is
+    *lost* when it had business last year and none this year, else *up*, *down* or *flat*.
     """
     assert filters.year is not None
     months = months_of_year(filters.year)
@@ -58,6 +77,9 @@ def customer_month_matrix(
     for month, customer_id, ae_id, amount, spots in _year_groups(conn, filters):
         cells[(customer_id, ae_id)][month] = amount or 0
         spot_counts[(customer_id, ae_id)] += spots or 0
+    prior = _prior_year_by_customer(conn, filters)
+    for key in prior:
+        cells.setdefault(key, {})
     if not cells:
         return []
     customer_ids = sorted({c for c, _ in cells})
@@ -76,14 +98,48 @@ def customer_month_matrix(
                 "total_micros": total_micros,
                 "spots": spot_counts[(customer_id, ae_id)],
                 "is_new": customer_id not in earlier,
+                "prior_micros": prior.get((customer_id, ae_id), 0),
             }
         )
     round_rows(rows, months)
+    for row in rows:
+        now, before = row["total_micros"], row["prior_micros"]
+        row["prior_total"] = dollars(before)
+        row["change"] = dollars(now - before)
+        row["change_pct"] = pct_change(now, before)
+        row["status"] = _status(now, before, row["is_new"], row["spots"])
     needle = (search or "").strip().lower()
     if needle:
         rows = [r for r in rows if needle in r["customer"].lower() or needle in r["ae"].lower()]
     rows.sort(key=lambda r: (r["ae"].lower(), r["customer"].lower()))
     return rows
+
+
+def _status(now: int, before: int, is_new: bool, spots: int) -> str:
+    """new, lost, up, down or flat: how a row compares with last year."""
+    if is_new and spots:
+        return "new"
+    if not spots and before:
+        return "lost"
+    if now > before:
+        return "up"
+    if now < before:
+        return "down"
+    return "flat"
+
+
+def _prior_year_by_customer(conn: Connection, filters: ReportFilters) -> dict[tuple, int]:
+    """(customer_id, ae_id) → last year's exact amount, under the same filters and basis."""
+    assert filters.year is not None
+    prior_months = months_of_year(filters.year - 1)
+    where, params = summary_where(filters)
+    params.update(start=prior_months[0], end=prior_months[-1])
+    sql = (
+        f"SELECT s.customer_id, s.ae_id, SUM(s.{_measure_column(filters)}) "  # noqa: S608
+        f"FROM spot_summary s WHERE {filters.month_between('s', 'start', 'end')} AND {where} "
+        "GROUP BY s.customer_id, s.ae_id"
+    )
+    return {(c, a): int(amount or 0) for c, a, amount in conn.execute(text(sql), params).all()}
 
 
 def _names(conn: Connection, table: str, key: str, ids: list[int]) -> dict[int, str]:
@@ -132,7 +188,7 @@ def ae_summary(conn: Connection, filters: ReportFilters) -> list[dict[str, Any]]
     params.update(start=prior_months[0], end=prior_months[-1])
     prior_sql = (
         f"SELECT s.ae_id, SUM(s.{_measure_column(filters)}) FROM spot_summary s "  # noqa: S608
-        f"WHERE s.broadcast_month BETWEEN :start AND :end AND {where} GROUP BY s.ae_id"
+        f"WHERE {filters.month_between('s', 'start', 'end')} AND {where} GROUP BY s.ae_id"
     )
     prior: dict[int, int] = defaultdict(int)
     for ae_id, amount in conn.execute(text(prior_sql), params).all():

@@ -195,6 +195,12 @@ def sectors(conn: Connection, year: int | None = None) -> list[dict[str, Any]]:
              "gross": dollars(r[4])} for r in rows]
 
 
+def sector_names(conn: Connection) -> list[str]:
+    """The sectors a report can be filtered by (active ones, by name)."""
+    return list(conn.execute(text(
+        "SELECT name FROM sectors WHERE is_active = 1 ORDER BY name")).scalars().all())
+
+
 def classification(conn: Connection, search: str | None = None, sector: str | None = None,
                    limit: int = 500) -> list[dict[str, Any]]:
     """Customers with their sector, revenue class and lifetime gross, largest first: the

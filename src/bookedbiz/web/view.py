@@ -19,14 +19,16 @@ from bookedbiz.broadcast_calendar import broadcast_weeks, label, months_of_year
 from bookedbiz.errors import BookedBizError
 from bookedbiz.reports import revenue
 from bookedbiz.reports import tables as tbl
-from bookedbiz.reports.filters import ReportFilters
+from bookedbiz.reports.filters import BASES, REVENUE_CLASSES, ReportFilters
 from bookedbiz.reports.pages import year_span
+from bookedbiz.reports.stewardship import sector_names
 from bookedbiz.web.auth import reader, scope_ae_id
 from bookedbiz.web.cache import cached
 from bookedbiz.web.db import read_conn
 
 # Query-string keys that belong to the shared filter bar (kept in every link and export).
-FILTER_KEYS = ("year", "measure", "ae", "market", "revenue_type")
+FILTER_KEYS = ("year", "measure", "ae", "market", "revenue_type", "basis", "sector",
+               "revenue_class")
 
 
 def current_filters(extra_keys: tuple[str, ...] = ()) -> ReportFilters:
@@ -63,6 +65,9 @@ def filter_query(filters: ReportFilters, **extra: Any) -> dict[str, Any]:
         "ae": filters.ae,
         "market": filters.market,
         "revenue_type": filters.revenue_type,
+        "basis": filters.basis if filters.basis != "broadcast" else None,
+        "sector": filters.sector,
+        "revenue_class": filters.revenue_class,
     }
     values.update(extra)
     return {k: v for k, v in values.items() if v not in (None, "")}
@@ -117,6 +122,8 @@ def scoped_options(options: dict[str, Any], filters: ReportFilters) -> dict[str,
 
 def filter_bar(filters: ReportFilters) -> dict[str, Any]:
     options = scoped_options(cached(revenue.filter_options, filters.year), filters)
+    options = dict(options, sectors=cached(sector_names), revenue_classes=REVENUE_CLASSES,
+                   bases=BASES)
     years = sorted(set(cached(year_span)) | {filters.year}, reverse=True)
     return {"years": years, "options": options, "filters": filters}
 
@@ -128,6 +135,9 @@ def describe_filters(filters: ReportFilters) -> dict[str, str]:
         "ae": filters.ae or "",
         "market": filters.market or "",
         "revenue type": filters.revenue_type or "",
+        "month basis": filters.basis,
+        "sector": filters.sector or "",
+        "revenue class": filters.revenue_class or "",
     }
 
 

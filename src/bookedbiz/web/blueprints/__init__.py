@@ -28,6 +28,9 @@ def register_blueprints(app: Flask, csrf: CSRFProtect) -> None:
     from bookedbiz.web.blueprints import planning
 
     app.register_blueprint(planning.bp)
+    from bookedbiz.web.blueprints import stewardship
+
+    app.register_blueprint(stewardship.bp)
     app.jinja_env.globals["plotly_url"] = vendor.plotly_url
     csrf.exempt(api.bp)  # token-authenticated, read-only GETs: no cookies, no CSRF exposure
     app.register_blueprint(api.bp)

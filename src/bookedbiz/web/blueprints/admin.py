@@ -13,7 +13,6 @@ from bookedbiz import permissions, users
 from bookedbiz.errors import BookedBizError
 from bookedbiz.reports import admin_lists
 from bookedbiz.reports import stewardship as steward_report
-from bookedbiz.reports.customer_detail import search_customers
 from bookedbiz.web.auth import actor_name, requires
 from bookedbiz.web.db import db_path, read_conn
 from bookedbiz.web.view import act
@@ -31,16 +30,22 @@ def _stewardship():  # noqa: ANN202 - imported late: the module belongs to the d
 @requires("steward_data")
 def stewardship():  # noqa: ANN201
     conn = read_conn()
-    query = (request.args.get("q") or "").strip()[:100]
+    kind = "agency" if request.args.get("kind") == "agency" else "customer"
+    keep_q = (request.args.get("keep_q") or "").strip()[:100]
+    dup_q = (request.args.get("dup_q") or "").strip()[:100]
     return render_template(
         "admin/stewardship.html",
         title="Data stewardship",
         auto_created=steward_report.auto_created_customers(conn),
+        history=steward_report.merge_history(conn),
         aliases=admin_lists.ae_aliases(conn),
         ae_names=admin_lists.ae_names(conn),
         markets=admin_lists.markets(conn),
-        query=query,
-        matches=search_customers(conn, query) if query else [],
+        kind=kind,
+        keep_q=keep_q,
+        dup_q=dup_q,
+        keep_matches=steward_report.search_entities(conn, kind, keep_q) if keep_q else [],
+        dup_matches=steward_report.search_entities(conn, kind, dup_q) if dup_q else [],
     )
 
 
@@ -53,15 +58,19 @@ def _int(name: str) -> int | None:
 @requires("steward_data")
 def merge():  # noqa: ANN201
     survivor, merged = _int("survivor_id"), _int("merged_id")
+    kind = "agency" if request.form.get("kind") == "agency" else "customer"
     if survivor is None or merged is None:
-        flash("Give both customer numbers: the one to keep and the duplicate.", "error")
+        flash(f"Choose both {kind} records: the one to keep and the duplicate.", "error")
     elif survivor == merged:
-        flash("A customer cannot be merged into itself.", "error")
+        flash(f"A {kind} cannot be merged into itself.", "error")
     else:
         def merge_them() -> str:
-            _stewardship().merge_customers(db_path(), survivor, merged, actor_name())
-            return (f"Customer #{merged} is merged into #{survivor}; its spots moved and later "
-                    "imports will land on the survivor.")
+            merge = (_stewardship().merge_agencies if kind == "agency"
+                     else _stewardship().merge_customers)
+            detail = merge(db_path(), survivor, merged, actor_name())
+            return (f"{kind.title()} #{merged} {detail['merged']} is merged into #{survivor} "
+                    f"{detail['survivor']}: {detail['spots_moved']} spots moved and later "
+                    "imports will land on the survivor. Undo it from the merge history.")
 
         return act(merge_them, "admin.stewardship")
     return redirect(url_for("admin.stewardship"))

@@ -11,7 +11,7 @@ from bookedbiz.broadcast_calendar import label, shift_month
 from bookedbiz.money import ROUNDING_NOTE
 from bookedbiz.reports import customer_detail as cdetail
 from bookedbiz.reports import tables as tbl
-from bookedbiz.reports.pages import customer_month_matrix, matrix_totals
+from bookedbiz.reports.pages import customer_month_matrix, lost_customers, matrix_totals
 from bookedbiz.web.auth import requires
 from bookedbiz.web.cache import cached
 from bookedbiz.web.db import read_conn
@@ -30,15 +30,24 @@ SORTS = {
     "total_desc": ("Total, largest first", lambda r: (-r["total"], r["customer"].lower())),
     "customer": ("Customer name", lambda r: (r["customer"].lower(), r["ae"].lower())),
     "total_asc": ("Total, smallest first", lambda r: (r["total"], r["customer"].lower())),
+    "change_desc": ("Change, largest gain first",
+                    lambda r: (-r["change"], r["customer"].lower())),
+    "change_asc": ("Change, largest drop first", lambda r: (r["change"], r["customer"].lower())),
 }
 
 
-def customers_table(filters, search: str, sort: str, new_only: bool) -> tuple[tbl.Table, dict]:  # noqa: ANN001
+STATUSES = ("new", "lost", "up", "down", "flat")
+
+
+def customers_table(filters, search: str, sort: str, new_only: bool,  # noqa: ANN001
+                    status: str = "") -> tuple[tbl.Table, dict]:
     rows = cached(customer_month_matrix, filters, None)
     needle = search.lower()
+    everyone = rows
     rows = [
         r for r in rows
         if (not new_only or r["is_new"])
+        and (not status or r["status"] == status)
         and (not needle or needle in r["customer"].lower() or needle in r["ae"].lower())
     ]
     rows.sort(key=SORTS.get(sort, SORTS["ae"])[1])
@@ -51,35 +60,64 @@ def customers_table(filters, search: str, sort: str, new_only: bool) -> tuple[tb
     for r in rows:
         row: dict[str, Any] = {
             "customer": r["customer"],
-            "ae": r["ae"],
-            "new": "NEW" if r["is_new"] else "",
+            "this_year": r["total"],
             "total": r["total"],
+            "ae": r["ae"],
+            "status": r["status"],
+            "prior_total": r["prior_total"],
+            "change": r["change"],
+            "change_pct": r["change_pct"],
             "_links": {"customer": f"{prefix}{r['customer_id']}{suffix}"},
-            "_class": "is-new" if r["is_new"] else "",
+            "_class": f"is-{r['status']}",
         }
         row.update(r["months"])
         out.append(row)
-    totals: dict[str, Any] = {"customer": "Monthly totals", "ae": "", "new": ""}
+    totals: dict[str, Any] = {"customer": "Monthly totals", "ae": "", "status": ""}
     totals.update(matrix_totals(rows, [c.key for c in month_cols]))
+    totals["this_year"] = totals["total"]
     columns = [
         tbl.Column("customer", "Customer"),
+        tbl.Column("this_year", f"{filters.year}", "money",
+                   title="This year's total, beside the name (also the last column)"),
+        tbl.Column("prior_total", "Last year", "money", title=f"{filters.year - 1}"),
+        tbl.Column("change", "Change", "money"),
+        tbl.Column("change_pct", "Change %", "pct"),
+        tbl.Column("status", "Status",
+                   title="new: no business before this year; lost: none this year after "
+                         "business last year; up / down / flat against last year"),
         tbl.Column("ae", "AE"),
-        tbl.Column("new", "New", title="No booked business in any earlier year"),
         *month_cols,
         tbl.Column("total", "Total", "money"),
     ]
     measure = "net" if filters.measure == "net" else "gross"
     table = tbl.Table("customers", f"Customers {filters.year} ({measure})", columns, out,
                       totals=[totals] if rows else [], note=ROUNDING_NOTE)
-    customer_ids = {r["customer_id"] for r in rows}
+    lost = cached(lost_customers, filters)
+    by_status = {s: {r["customer_id"] for r in everyone if r["status"] == s} for s in STATUSES}
+    by_status["lost"] = {r["customer_id"] for r in lost}
     cards = {
-        "customers": len(customer_ids),
+        "customers": len({r["customer_id"] for r in rows}),
         "active": len({r["customer_id"] for r in rows if r["total"] != 0}),
-        "new": len({r["customer_id"] for r in rows if r["is_new"]}),
+        "new": len(by_status["new"]),
+        "lost": len(by_status["lost"] - {r["customer_id"] for r in everyone}),
+        "up": len(by_status["up"]),
+        "down": len(by_status["down"]),
         "rows": len(rows),
         "total": totals["total"],
+        "prior_total": totals.get("prior_total"),
     }
-    return table, cards
+    lost_rows = [
+        {"customer": r["customer"], "ae": r["ae"], "prior_total": r["prior_total"],
+         "change": r["change"], "_links": {"customer": f"{prefix}{r['customer_id']}{suffix}"}}
+        for r in lost
+        if not needle or needle in r["customer"].lower() or needle in r["ae"].lower()
+    ]
+    lost_table = tbl.Table(
+        "lost", f"Lost since {filters.year - 1}: business last year, none in {filters.year}",
+        [tbl.Column("customer", "Customer"), tbl.Column("ae", "AE"),
+         tbl.Column("prior_total", "Last year", "money"), tbl.Column("change", "Change", "money")],
+        lost_rows, empty_message="No customer lost since last year for these filters.")
+    return table, lost_table, cards
 
 
 @bp.get("/")
@@ -89,17 +127,20 @@ def index():  # noqa: ANN201
     search = (request.args.get("q") or "").strip()[:100]
     sort = request.args.get("sort") if request.args.get("sort") in SORTS else "ae"
     new_only = request.args.get("new") == "1"
-    table, cards = customers_table(filters, search, sort, new_only)
+    status = request.args.get("status") if request.args.get("status") in STATUSES else ""
+    table, lost_table, cards = customers_table(filters, search, sort, new_only, status)
     return render_report(
         "reports/customers.html",
         "Customers",
         filters,
-        [table],
+        [table, lost_table],
         cards=cards,
         search=search,
         sort=sort,
         sorts={k: v[0] for k, v in SORTS.items()},
         new_only=new_only,
+        status=status,
+        statuses=STATUSES,
     )
 
 
@@ -107,15 +148,47 @@ def index():  # noqa: ANN201
 @requires("read_reports")
 def detail(customer_id: int):  # noqa: ANN201
     filters = current_filters()
-    conn = read_conn()
-    header = cdetail.customer_header(conn, customer_id)
+    start = (request.args.get("from") or "").strip()[:10] or None
+    end = (request.args.get("to") or "").strip()[:10] or None
+    page = request.args.get("page", "1")
+    page_number = int(page) if page.isdigit() and 0 < int(page) < 100_000 else 1
     history = cached(cdetail.customer_history, customer_id, filters)
     if is_scoped(filters) and not history["months"]:
+        cdetail.customer_header(read_conn(), customer_id)  # 404 for an unknown id either way
         abort(404)  # not in the reader's book: as if it did not exist
     if not request.args.get("year") and history["years"] and filters.year not in history["years"]:
         # no year asked for: show the customer's latest year with business, not an empty one
         filters = filters.with_year(max(history["years"]))
+    report = cached(cdetail.customer_report, customer_id, filters, start, end, page_number)
     measure = "net" if filters.measure == "net" else "gross"
+    period = (f"{label(report['range'][0])} – {label(report['range'][1])}"
+              if report["range"] else str(filters.year))
+    tables = [_history_table(report["history"], measure),
+              *_breakdown_tables(report, period), _recent_table(report["recent"])]
+    by_month = {m["month"]: m[measure] for m in report["history"]["months"]}
+    span = _month_span(min(by_month), max(by_month)) if by_month else []
+    chart = {
+        "kind": "bars",
+        "title": f"{measure.title()} by month, all years",
+        "x": [label(m) for m in span],
+        "series": [{"name": measure.title(), "y": [float(by_month.get(m, 0)) for m in span]}],
+    }
+    return render_report(
+        "reports/customer_detail.html",
+        report["customer"]["name"],
+        filters,
+        tables,
+        customer=report["customer"],
+        summary=report["summary"],
+        recent=report["recent"],
+        period=period,
+        range_from=start or "",
+        range_to=end or "",
+        chart=chart,
+    )
+
+
+def _history_table(history: dict[str, Any], measure: str) -> tbl.Table:
     month_keys = [f"{m:02d}" for m in range(1, 13)]
     year_rows = []
     for year, months in sorted(history["years"].items(), reverse=True):
@@ -125,7 +198,7 @@ def detail(customer_id: int):  # noqa: ANN201
         row["total"] = history["year_totals"][year]
         year_rows.append(row)
     month_names = [label(f"2000-{mm}")[:3] for mm in month_keys]
-    history_table = tbl.Table(
+    return tbl.Table(
         "history",
         f"Monthly history ({measure}, all years)",
         [tbl.Column("year", "Year")]
@@ -136,38 +209,40 @@ def detail(customer_id: int):  # noqa: ANN201
         empty_message="This customer has no booked business for these filters.",
         note=ROUNDING_NOTE,
     )
-    year_total = cached(cdetail.customer_total, customer_id, filters)
-    breakdown_tables = []
-    for dimension, title in (("ae", "AEs"), ("agency", "Agencies"), ("market", "Markets"),
-                             ("language", "Languages"), ("revenue_type", "Revenue types")):
-        rows = cached(cdetail.customer_breakdown, customer_id, filters, dimension)
-        breakdown_tables.append(
-            tbl.Table(
-                f"by-{dimension}",
-                f"{title} {filters.year}",
-                [tbl.Column("label", title[:-1] if title != "Agencies" else "Agency"),
-                 tbl.Column("gross", "Gross", "money"), tbl.Column("net", "Net", "money"),
-                 tbl.Column("spots", "Spots", "int"), tbl.Column("share", "Share %", "share")],
-                rows,
-                totals=[_total(year_total)] if rows else [],
-                empty_message=f"No booked business in {filters.year}.",
-            )
-        )
-    by_month = {m["month"]: m[measure] for m in history["months"]}
-    span = _month_span(min(by_month), max(by_month)) if by_month else []
-    chart = {
-        "kind": "bars",
-        "title": f"{measure.title()} by broadcast month, all years",
-        "x": [label(m) for m in span],
-        "series": [{"name": measure.title(), "y": [float(by_month.get(m, 0)) for m in span]}],
-    }
-    return render_report(
-        "reports/customer_detail.html",
-        header["name"],
-        filters,
-        [history_table, *breakdown_tables],
-        customer=header,
-        chart=chart,
+
+
+def _breakdown_tables(report: dict[str, Any], period: str) -> list[tbl.Table]:
+    tables = []
+    for dimension, title, singular in (
+            ("ae", "AEs", "AE"), ("agency", "Agencies it bought through", "Agency"),
+            ("market", "Markets", "Market"), ("language", "Languages", "Language"),
+            ("revenue_type", "Revenue types", "Revenue type")):
+        rows = report["breakdowns"][dimension]
+        tables.append(tbl.Table(
+            f"by-{dimension}",
+            f"{title}, {period}",
+            [tbl.Column("label", singular),
+             tbl.Column("gross", "Gross", "money"), tbl.Column("net", "Net", "money"),
+             tbl.Column("spots", "Spots", "int"), tbl.Column("share", "Share %", "share")],
+            rows,
+            totals=[_total(report["total"])] if rows else [],
+            empty_message=f"No booked business in {period}.",
+        ))
+    return tables
+
+
+def _recent_table(recent: dict[str, Any]) -> tbl.Table:
+    return tbl.Table(
+        "recent",
+        f"Spots, newest first (page {recent['page']} of {recent['pages']}, "
+        f"{recent['total']} spots)",
+        [tbl.Column("air_date", "Air date"), tbl.Column("bill_code", "Bill code"),
+         tbl.Column("agency", "Agency"), tbl.Column("ae", "AE"), tbl.Column("market", "Market"),
+         tbl.Column("language", "Lang"), tbl.Column("spot_type", "Type"),
+         tbl.Column("length", "Sec", "int"), tbl.Column("contract", "Contract"),
+         tbl.Column("gross", "Gross", "money"), tbl.Column("net", "Net", "money")],
+        recent["rows"],
+        empty_message="No spots for these filters.",
     )
 
 
