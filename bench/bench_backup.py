@@ -15,6 +15,8 @@ real ``dropbox`` SDK talks to it. For each run it measures:
   upload with integrity_check running alongside, commit, server hash check) after deleting
   the remote copy so the bytes really travel;
 * unchanged: the same upload again with nothing changed (snapshot + hash + metadata; skipped).
+* verify: ``sync verify --name current``: download, content hash against the target's and
+  against the hash recorded when the copy was made, integrity check.
 
 It prints the median of each and the ratios the issue asks for (backup <= 1.5 x baseline,
 unchanged <= 1 s + hashing time).
@@ -142,7 +144,7 @@ def run(args: argparse.Namespace, work: Path, ca: str) -> None:
     target.check()  # token refresh + TLS handshake outside the timings
     copy = db.parent / "cp-copy.db"
 
-    baseline, backup, unchanged, hashing = [], [], [], []
+    baseline, backup, unchanged, hashing, verify = [], [], [], [], []
     for i in range(args.runs):
         copy.unlink(missing_ok=True)
         t0 = time.perf_counter()
@@ -166,8 +168,14 @@ def run(args: argparse.Namespace, work: Path, ca: str) -> None:
         t0 = time.perf_counter()
         file_content_hash(copy)
         hashing.append(time.perf_counter() - t0)
+
+        t0 = time.perf_counter()
+        outcome = service.verify("current")
+        verify.append(time.perf_counter() - t0)
+        assert outcome.data["matches_record"] is True, outcome.data
         print(f"run {i + 1}: cp+transfer {baseline[-1]:.2f}s  backup {backup[-1]:.2f}s  "
-              f"unchanged {unchanged[-1]:.2f}s  hash {hashing[-1]:.2f}s")
+              f"unchanged {unchanged[-1]:.2f}s  hash {hashing[-1]:.2f}s  "
+              f"verify {verify[-1]:.2f}s")
         target.delete(f"/baseline-{i}.db")
 
     med = statistics.median
@@ -177,6 +185,8 @@ def run(args: argparse.Namespace, work: Path, ca: str) -> None:
           f"= {k / b:.2f} x baseline (target <= 1.5) -> {'OK' if k <= 1.5 * b else 'MISSED'}")
     print(f"median unchanged skip: {u:.2f}s; hashing alone {h:.2f}s; skip - hashing = "
           f"{u - h:.2f}s (target <= 1 s) -> {'OK' if u - h <= 1.0 else 'MISSED'}")
+    print(f"median verify against the recorded hash (download+hashes+integrity): "
+          f"{med(verify):.2f}s")
 
 
 if __name__ == "__main__":
