@@ -36,6 +36,7 @@ from bookedbiz.ingest.guard import DEFAULT_LIMITS, GuardLimits, inspect_workbook
 log = logging.getLogger("bookedbiz.ingest")
 
 BATCH_ROWS = 2_000
+FIRST_BATCH_ROWS = 200
 _FRAME = struct.Struct("<I")
 _EXIT_OK, _EXIT_MEMORY, _EXIT_CRASH = 0, 3, 4
 _PIPE_BYTES = 1 << 20
@@ -101,8 +102,10 @@ class _Sender:
             view = view[os.write(self.fd, view):]
 
 
-# Cell types shared by identity within a batch (never mixed: 1.0, 1 and True stay apart).
-_SHARED_TYPES = (str, float, datetime.date, datetime.datetime, datetime.time, datetime.timedelta)
+# Cell types shared by identity within a batch: costly to rebuild, and no value of one type
+# equals a value of another (numbers stay out: 1.0 == 1 == True).
+_SHARED_TYPES = frozenset({str, datetime.date, datetime.datetime, datetime.time,
+                           datetime.timedelta})
 
 
 def _is_blank_row(cells: list[object]) -> bool:
@@ -123,7 +126,9 @@ def _serve(path: Path, fd: int, limits: ParseLimits) -> int:
         guard = limits.guard
         # Equal values in a batch become one object, so pickle sends each once and the parent
         # rebuilds each once (a log repeats its dates, names and rates thousands of times).
-        memos: dict[type, dict] = {kind: {} for kind in _SHARED_TYPES}
+        memo: dict[object, object] = {}
+        share = memo.setdefault
+        batch_rows = FIRST_BATCH_ROWS  # a small first batch: the parent starts work sooner
         for index, (name, rows) in enumerate(sheets):
             batch: list[tuple[int, list[object]]] = []
             blank_run = 0
@@ -143,13 +148,13 @@ def _serve(path: Path, fd: int, limits: ParseLimits) -> int:
                         )
                     continue
                 blank_run = 0
-                batch.append((number, [memos[c.__class__].setdefault(c, c)
-                                       if c.__class__ in memos else c for c in cells]))
-                if len(batch) >= BATCH_ROWS:
+                batch.append((number, [share(c, c) if c.__class__ in _SHARED_TYPES else c
+                                       for c in cells]))
+                if len(batch) >= batch_rows:
                     out.send(("rows", batch))
                     batch = []
-                    for memo in memos.values():
-                        memo.clear()
+                    memo.clear()
+                    batch_rows = BATCH_ROWS
             if batch:
                 out.send(("rows", batch))
             out.send(("end", index))
