@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from bookedbiz import broadcast_calendar as bc
+from bookedbiz.synth.bookings import BookingModel
 from bookedbiz.synth.demo import DEMO_CLOSER, build_demo_database
 from bookedbiz.synth.plan import demo_plan
 
@@ -121,3 +122,29 @@ def test_demo_command_prints_a_login_for_every_role(demo_db: Path, tmp_path: Pat
     again = CliRunner().invoke(cli, ["demo", "--db", str(db), "--no-serve"])
     assert "Using the existing demo database" in again.output
     assert again.output.split("Password  ")[1].split()[0] != logins["admin"][1]
+
+
+def test_the_history_says_what_the_replayed_logs_said(demo_db: Path) -> None:
+    """Booked for month M as of a replayed day = that day's log, to the cent (an independent
+    sum over the generated spots, not the importer's)."""
+    plan = demo_plan(TODAY, years=3)
+    model = BookingModel(7, plan.first_month, plan.last_month, 60, story_from=plan.story_from)
+    conn = sqlite3.connect(demo_db)
+    days = [d for d, kind, _m in plan.steps if kind == "log"]
+    for as_of in (days[3], days[60], days[-10], days[-1]):
+        current = bc.broadcast_month_of(as_of)
+        for month in (bc.shift_month(current, n) for n in (1, 2, 5)):
+            expected = sum(_micros(s.cells[15]) for s in model.by_month.get(month, ())
+                           if s.on_books(as_of) and s.cells[23] != "Trade")
+            booked = conn.execute(
+                "SELECT COALESCE(SUM(gross_micros), 0) FROM booking_history WHERE "
+                "broadcast_month = ? AND valid_from <= ? AND (valid_to IS NULL OR valid_to > ?)",
+                (month, as_of.isoformat(), as_of.isoformat())).fetchone()[0]
+            assert booked == expected, (as_of, month)
+    conn.close()
+
+
+def _micros(cell: object) -> int:
+    if isinstance(cell, str) and cell.startswith("$"):
+        cell = float(cell[1:].replace(",", ""))
+    return round(cell * 1_000_000) if isinstance(cell, float) else 0
