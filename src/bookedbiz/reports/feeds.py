@@ -31,7 +31,7 @@ from bookedbiz.reports.planning import planning_report
 REVENUE_COLUMNS = ("row_key", "month", "customer", "agency", "ae", "market", "revenue_type",
                    "sector", "revenue_class", "gross", "net", "spots", "broker_fees")
 PLANNING_COLUMNS = ("row_key", "ae", "month", "status", "budget", "forecast", "booked",
-                    "pipeline", "variance", "pct_to_budget", "stly", "last_year")
+                    "pipeline", "variance", "pct_to_budget", "last_year", "compare_to")
 KEY_SEPARATOR = "\x1f"
 
 

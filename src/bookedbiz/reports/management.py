@@ -1,6 +1,8 @@
 """The quarterly management report: booked against budget and forecast, % to target, what
 remains, year over year and pace, for the company and each AE (SPEC §2.10), and its formatted
 XLSX a manager can forward. Built on the planning grid, so its figures are the planning page's.
+Year over year is the pace of SPEC §1.4: open months against the same time last year, closed
+months against last year's final figure.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from sqlalchemy import Connection
 
 from bookedbiz.money import ROUNDING_NOTE, dollars, pct_change, share
 from bookedbiz.reports.filters import ReportFilters
+from bookedbiz.reports.pacing import newest_as_of
 from bookedbiz.reports.planning import QUARTERS, Sums, grid
 
 PERIODS = tuple(name for name, _ in QUARTERS) + ("Year",)
@@ -29,8 +32,6 @@ COLUMNS = (  # key, header, kind
     ("pipeline", "Pipeline", "money"),
     ("last_year", "Last year", "money"),
     ("yoy_pct", "YoY %", "pct"),
-    ("stly", "Same time last year", "money"),
-    ("pace_pct", "Pace % of STLY", "pct"),
 )
 
 
@@ -48,10 +49,8 @@ def _period(name: str, sums: Sums) -> dict[str, object]:
         "pct_to_forecast": share(sums.booked, sums.forecast),
         "remaining_to_forecast": remaining(sums.forecast),
         "pipeline": dollars(sums.pipeline),
-        "last_year": dollars(sums.last_year),
+        "last_year": None if sums.last_year is None else dollars(sums.last_year),
         "yoy_pct": pct_change(sums.booked, sums.last_year),
-        "stly": None if sums.stly is None else dollars(sums.stly),
-        "pace_pct": share(sums.booked, sums.stly) if sums.stly else None,
     }
 
 
@@ -72,7 +71,7 @@ def _block(name: str, cells: dict[tuple[int, str], Sums], ae_ids: list[int],
 def management_report(conn: Connection, filters: ReportFilters, *,
                       as_of: date | None = None) -> dict[str, object]:
     """Company block first, then one block per AE by booked this year (largest first)."""
-    as_of = as_of or date.today()
+    as_of = as_of or newest_as_of(conn)
     year = filters.year or as_of.year
     data = grid(conn, replace(filters, year=year), as_of)
     cells, names, months = data["cells"], data["names"], data["months"]
@@ -122,8 +121,9 @@ def management_xlsx(report: dict[str, object], *, scope: str = "") -> bytes:
                              ("text", {"border": 1}))}
     sheet.write(0, 0, f"Management report {report['year']}{' · ' + scope if scope else ''}",
                 title)
-    sheet.write(1, 0, f"Booked as of {report['as_of']}; same time last year as of "
-                f"{report['stly_as_of']}. Gross, Trade excluded. {ROUNDING_NOTE}", muted)
+    sheet.write(1, 0, f"Books as of {report['as_of']}. Last year: open months as booked on "
+                f"{report['stly_as_of']} (same time last year), closed months final. Gross, "
+                f"Trade excluded. {ROUNDING_NOTE}", muted)
     row = 3
     for col, (_, header, _) in enumerate(COLUMNS):
         sheet.write(row, col, header, head)

@@ -1,5 +1,7 @@
 """The planning table: per AE × broadcast month budget, forecast, booked, pipeline, variance,
-% to budget and same time last year, with company, quarter and year totals (SPEC §1.5, §2.10).
+% to budget and last year, with company, quarter and year totals (SPEC §1.5, §2.10). Last year
+follows SPEC §1.4: an open month is compared with the same time last year (STLY), a closed one
+with last year's final figure.
 
 Plans are gross and per AE, so only the year, the AE filter and the reader's scope apply (a
 market or revenue-type filter is ignored here). Every figure is an exact micro-dollar sum rounded
@@ -20,6 +22,7 @@ from bookedbiz.history.queries import booked_sums
 from bookedbiz.money import dollars, share
 from bookedbiz.planning import targets as plan
 from bookedbiz.reports.filters import ReportFilters
+from bookedbiz.reports.pacing import newest_as_of
 
 STLY_DAYS = 364
 QUARTERS = (("Q1", 0), ("Q2", 3), ("Q3", 6), ("Q4", 9))
@@ -27,23 +30,22 @@ QUARTERS = (("Q1", 0), ("Q2", 3), ("Q3", 6), ("Q4", 9))
 
 @dataclass
 class Sums:
-    """Exact micro-dollars of one cell or period; budget/forecast None when none is set."""
+    """Exact micro-dollars of one cell or period; budget/forecast None when none is set, last
+    year None when unknown (an open month before the booking history reaches back a year)."""
 
     booked: int = 0
     budget: int | None = None
     forecast: int | None = None
     pipeline: int = 0
-    stly: int | None = None
-    last_year: int = 0
+    last_year: int | None = None
     cells: int = field(default=0, repr=False)
 
     def add(self, other: Sums) -> None:
         self.booked += other.booked
         self.pipeline += other.pipeline
-        self.last_year += other.last_year
         self.budget = _plus(self.budget, other.budget)
         self.forecast = _plus(self.forecast, other.forecast)
-        self.stly = _plus(self.stly, other.stly)
+        self.last_year = _plus(self.last_year, other.last_year)
         self.cells += 1
 
 
@@ -63,9 +65,8 @@ def figures(sums: Sums) -> dict[str, object]:
         "pipeline": dollars(sums.pipeline),
         "variance": None if sums.budget is None else dollars(sums.booked - sums.budget),
         "pct_to_budget": share(sums.booked, sums.budget),
-        "stly": money(sums.stly),
-        "pct_of_stly": share(sums.booked, sums.stly) if sums.stly else None,
-        "last_year": dollars(sums.last_year),
+        "last_year": money(sums.last_year),
+        "pct_of_last_year": share(sums.booked, sums.last_year) if sums.last_year else None,
     }
 
 
@@ -80,48 +81,62 @@ def plan_filters(filters: ReportFilters) -> ReportFilters:
     return replace(filters, measure="gross", **blank)  # type: ignore[arg-type]
 
 
-def _stly(conn: Connection, months: list[str], as_of: date,
-          filters: ReportFilters) -> dict[tuple[int, str], int] | None:
-    """(ae_id, month) → gross booked for month−12 as of ``as_of`` − 364 days; None when the
-    booking history holds nothing that old (unknown, not zero)."""
+def _last_year(conn: Connection, months: list[str], closed: set[str], as_of: date,
+               filters: ReportFilters) -> tuple[dict[tuple[int, str], int], bool]:
+    """(ae_id, month) → what the month is compared with (SPEC §1.4): a closed month with last
+    year's final figure, an open one with M−12 as of ``as_of`` − 364 days (STLY); and whether
+    the booking history reaches back that far (else open months have no comparison).
+
+    STLY is read one month at a time: twelve small grouped reads of the history are several
+    times faster than one grouped read of twelve months (no large sort)."""
+    out: dict[tuple[int, str], int] = {}
+    shut = [m for m in months if m in closed]
+    if shut:
+        prior = plan.booked_by_ae(conn, bc.shift_month(shut[0], -12),
+                                  bc.shift_month(shut[-1], -12), filters)
+        for (ae_id, month), gross in prior.items():
+            if bc.shift_month(month, 12) in closed:
+                out[(ae_id, bc.shift_month(month, 12))] = gross
     day = as_of - timedelta(days=STLY_DAYS)
-    if not conn.execute(text(
-            "SELECT 1 FROM history_records WHERE as_of <= :d LIMIT 1"),
-            {"d": day.isoformat()}).first():
-        return None
-    where, params = plan.ae_where(filters, "h")
-    prior = [bc.shift_month(m, -12) for m in months]
-    sums = booked_sums(conn, prior, day, key_sql="h.ae_id", where=where, params=params)
-    return {(int(k), bc.shift_month(m, 12)): v[0] for (m, k), v in sums.items()}
+    known = bool(conn.execute(text(
+        "SELECT 1 FROM history_records WHERE as_of <= :d LIMIT 1"),
+        {"d": day.isoformat()}).first())
+    if known:
+        where, params = plan.ae_where(filters, "h")
+        for month in (m for m in months if m not in closed):
+            sums = booked_sums(conn, [bc.shift_month(month, -12)], day, key_sql="h.ae_id",
+                               where=where, params=params)
+            for (_, ae_id), values in sums.items():
+                out[(int(ae_id), month)] = values[0]
+    return out, known
 
 
 def grid(conn: Connection, filters: ReportFilters, as_of: date,
          months: list[str] | None = None) -> dict[str, object]:
-    """The raw grid: (ae_id, month) → Sums, AE names, closed months, last forecast change."""
+    """The raw grid: (ae_id, month) → Sums, AE names, closed months, plans."""
     filters = plan_filters(filters)
     if months is None:
         months = bc.months_of_year(filters.year or as_of.year)
     first, last = months[0], months[-1]
     cells = plan.plan_cells(conn, first, last, filters)
     booked = plan.booked_by_ae(conn, first, last, filters)
-    prior = plan.booked_by_ae(conn, bc.shift_month(first, -12), bc.shift_month(last, -12),
-                              filters)
-    stly = _stly(conn, months, as_of, filters)
     closed = plan.closed_months(conn, first, last)
-    ae_ids = {a for a, _ in cells} | {a for a, _ in booked} | {a for a, _ in prior}
+    last_year, known = _last_year(conn, months, closed, as_of, filters)
+    ae_ids = {a for a, _ in cells} | {a for a, _ in booked} | {a for a, _ in last_year}
     names = plan.ae_names(conn, sorted(ae_ids))
     out: dict[tuple[int, str], Sums] = {}
     for ae_id in ae_ids:
         for month in months:
             cell = cells.get((ae_id, month), plan.PlanCell())
-            gross = booked.get((ae_id, month), (0, 0))[0]
+            gross = booked.get((ae_id, month), 0)
+            compared = month in closed or known
             out[(ae_id, month)] = Sums(
                 booked=gross, budget=cell.budget, forecast=cell.forecast,
                 pipeline=plan.pipeline(cell.forecast, gross, month in closed),
-                stly=None if stly is None else stly.get((ae_id, month), 0),
-                last_year=prior.get((ae_id, bc.shift_month(month, -12)), (0, 0))[0])
+                last_year=last_year.get((ae_id, month), 0) if compared else None)
     return {"months": months, "cells": out, "plans": cells, "names": names, "closed": closed,
-            "stly_known": stly is not None, "stly_as_of": as_of - timedelta(days=STLY_DAYS)}
+            "stly_known": known, "as_of": as_of,
+            "stly_as_of": as_of - timedelta(days=STLY_DAYS)}
 
 
 def _total(sums: Iterable[Sums]) -> Sums:
@@ -147,9 +162,10 @@ def planning_report(conn: Connection, filters: ReportFilters, *,
                     as_of: date | None = None) -> dict[str, object]:
     """The planning page: AE × month rows, company per month, quarters and year, per-AE year.
 
-    Rows are sorted by AE name then month; an AE is listed when it has a budget, a forecast,
-    or booked business this year or last."""
-    as_of = as_of or date.today()
+    ``as_of`` (default: the day the books stand at, the newest import's as-of date) sets the
+    same-time-last-year day. Rows are sorted by AE name then month; an AE is listed when it
+    has a budget, a forecast, booked business this year or a comparison figure last year."""
+    as_of = as_of or newest_as_of(conn)
     year = filters.year or as_of.year
     data = grid(conn, replace(filters, year=year), as_of)
     months: list[str] = data["months"]  # type: ignore[assignment]
@@ -165,6 +181,7 @@ def planning_report(conn: Connection, filters: ReportFilters, *,
             rows.append({
                 "ae": names[ae_id], "ae_id": ae_id, "month": month, "label": bc.label(month),
                 "status": "closed" if month in closed else "open",
+                "compare_to": "final" if month in closed else "STLY",
                 **figures(cells[(ae_id, month)]),
                 "forecast_changed_at": cell.forecast_at, "forecast_changed_by": cell.forecast_by,
                 "forecast_note": cell.forecast_note,
@@ -198,15 +215,16 @@ ROW_COLUMNS = (
     ("pipeline", "Pipeline", "money"),
     ("variance", "Variance", "money"),
     ("pct_to_budget", "% to budget", "pct"),
-    ("stly", "Same time last year", "money"),
-    ("pct_of_stly", "% of STLY", "pct"),
+    ("last_year", "Last year", "money"),
+    ("pct_of_last_year", "% of last year", "pct"),
+    ("compare_to", "Last year is", "text"),
     ("forecast_changed_at", "Forecast changed", "text"),
     ("forecast_changed_by", "Changed by", "text"),
 )
 PERIOD_COLUMNS = (("period", "Period", "text"),) + tuple(
-    c for c in ROW_COLUMNS if c[2] != "text") + (("last_year", "Last year final", "money"),)
+    c for c in ROW_COLUMNS if c[2] != "text")
 COMPANY_COLUMNS = (("label", "Month", "text"), ("status", "Status", "text")) + tuple(
-    c for c in ROW_COLUMNS if c[2] != "text") + (("last_year", "Last year final", "money"),)
+    c for c in ROW_COLUMNS if c[2] != "text")
 
 
 def plan_listing(conn: Connection, filters: ReportFilters, what: str) -> list[dict[str, object]]:

@@ -266,6 +266,63 @@ def revenue_feed() -> Response:
 @requires("read_reports")
 def planning_feed() -> Response:
     """AE × month budget, forecast, booked and pipeline of ``year`` (gross)."""
+    from bookedbiz.reports import feeds
+    from bookedbiz.reports.pacing import newest_as_of
+    from bookedbiz.reports.planning import plan_filters
+
+    filters = plan_filters(current_filters())
+    books = newest_as_of(read_conn())
+    return _feed(lambda conn: feeds.planning_feed(conn, filters, as_of=books),
+                 feeds.PLANNING_COLUMNS, f"planning-feed-{filters.year}",
+                 year=filters.year, as_of=books.isoformat(), trade_excluded=True)
+
+
+# -- flat feeds for the management workbook (docs/api.md): streamed, the token's scope applies --
+
+def _feed(rows_of, columns: tuple[str, ...], name: str, **meta: Any) -> Response:  # noqa: ANN001
+    """Stream ``rows_of(conn)`` as CSV or JSON on a connection of its own (the request's closes
+    when the view returns, the stream later), one snapshot for the whole feed."""
+    from bookedbiz.reports import feeds
+    from bookedbiz.web.db import ENGINE_KEY
+
+    fmt = (request.args.get("format") or "json").lower()
+    if fmt not in ("csv", "json"):
+        raise BookedBizError("The feed format must be csv or json.")
+    engine = current_app.extensions[ENGINE_KEY]
+
+    def generate():  # noqa: ANN202
+        with engine.connect() as conn:
+            rows = rows_of(conn)
+            chunks = (feeds.as_csv(rows, columns) if fmt == "csv"
+                      else feeds.as_json(rows, columns, **_plain(meta)))
+            yield from (chunk.encode("utf-8") for chunk in chunks)
+
+    mime = "text/csv; charset=utf-8" if fmt == "csv" else "application/json"
+    response = Response(generate(), mimetype=mime)
+    response.headers["Content-Disposition"] = f'inline; filename="{name}.{fmt}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/feed/revenue")
+@requires("read_reports")
+def revenue_feed() -> Response:
+    """All history (or ``year``) at month × customer × agency × AE × market × revenue type."""
+    from dataclasses import replace
+
+    from bookedbiz.reports import feeds
+
+    filters = current_filters(("customer_id",))
+    if not request.args.get("year"):
+        filters = replace(filters, year=None)
+    return _feed(lambda conn: feeds.revenue_feed(conn, filters), feeds.REVENUE_COLUMNS,
+                 "revenue-feed", filters=asdict(filters), trade_excluded=True)
+
+
+@bp.get("/feed/planning")
+@requires("read_reports")
+def planning_feed() -> Response:
+    """AE × month budget, forecast, booked and pipeline of ``year`` (gross)."""
     from bookedbiz.history.as_of import station_today
     from bookedbiz.reports import feeds
     from bookedbiz.reports.planning import plan_filters

@@ -16,7 +16,6 @@ from sqlalchemy import Connection, text
 
 from bookedbiz import broadcast_calendar as bc
 from bookedbiz.errors import BookedBizError
-from bookedbiz.history.as_of import station_today
 from bookedbiz.money import ROUNDING_NOTE, micros_to_dollars, parse_micros
 from bookedbiz.permissions import can
 from bookedbiz.planning import budgets as budget_store
@@ -42,16 +41,12 @@ def _plan_version() -> tuple:
     return (*tuple(row), data_version())
 
 
-def _as_of() -> date:
-    return station_today()
+def _planning(conn: Connection, filters: ReportFilters, _version: tuple) -> dict:
+    return planning.planning_report(conn, filters)  # as of the day the books stand at
 
 
-def _planning(conn: Connection, filters: ReportFilters, as_of: date, _version: tuple) -> dict:
-    return planning.planning_report(conn, filters, as_of=as_of)
-
-
-def _management(conn: Connection, filters: ReportFilters, as_of: date, _version: tuple) -> dict:
-    return management.management_report(conn, filters, as_of=as_of)
+def _management(conn: Connection, filters: ReportFilters, _version: tuple) -> dict:
+    return management.management_report(conn, filters)
 
 
 def plan_filters() -> ReportFilters:
@@ -96,7 +91,7 @@ def _chart(report: dict[str, Any]) -> dict[str, Any]:
         "series": [{"name": "Booked", "y": series("booked")},
                    {"name": "Budget", "y": series("budget")},
                    {"name": "Forecast", "y": series("forecast")},
-                   {"name": "Same time last year", "y": series("stly")}],
+                   {"name": "Last year", "y": series("last_year")}],
         "status": [c["status"] for c in company],
     }
 
@@ -114,7 +109,7 @@ def may_edit_forecast(ae_id: int, status: str) -> bool:
 @requires("read_reports")
 def index() -> Response | str:
     filters = plan_filters()
-    report = cached(_planning, filters, _as_of(), _plan_version())
+    report = cached(_planning, filters, _plan_version())
     tables = planning_tables(report)
     editable = {(r["ae_id"], r["month"]) for r in report["rows"]
                 if may_edit_forecast(r["ae_id"], r["status"])}
@@ -152,7 +147,7 @@ def set_forecast() -> Response:
 # -- budgets grid -------------------------------------------------------------------------------
 
 def _grid(filters: ReportFilters) -> dict[str, Any]:
-    report = cached(_planning, filters, _as_of(), _plan_version())
+    report = cached(_planning, filters, _plan_version())
     budgets = {(r["ae_id"], r["month"]): r["budget"] for r in report["rows"]}
     aes = [{"ae_id": a["ae_id"], "ae": a["ae"]} for a in report["per_ae"]]
     history = budget_store.budget_history(read_conn().connection.driver_connection, limit=30)
@@ -252,7 +247,7 @@ def paste() -> Response | str:
 @requires("read_reports")
 def management_page() -> Response | str:
     filters = plan_filters()
-    report = cached(_management, filters, _as_of(), _plan_version())
+    report = cached(_management, filters, _plan_version())
     fmt = request.args.get("format")
     if fmt == "xlsx":
         body = management.management_xlsx(report, scope=filters.ae or "")
