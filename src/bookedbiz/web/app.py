@@ -78,9 +78,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.jinja_env.globals["table_rows"] = rows_html
     _security_headers(app)
     _error_pages(app)
+    _ids_in_range(app)
 
     from bookedbiz.web.blueprints import register_blueprints
-    _ids_in_range(app)
 
     register_blueprints(app, csrf)
 
@@ -114,8 +114,6 @@ def _persistent_secret(data_dir: Path) -> str:
     return value
 
 
-def _security_headers(app: Flask) -> None:
-    @app.after_request
 # SQLite integers are signed 64-bit: a larger id in a URL can name nothing (and binding it
 # would raise OverflowError, a 500).
 MAX_ID = 2**63 - 1
@@ -128,6 +126,8 @@ def _ids_in_range(app: Flask) -> None:
             abort(404)
 
 
+def _security_headers(app: Flask) -> None:
+    @app.after_request
     def _headers(response):  # noqa: ANN001, ANN202
         headers = response.headers
         headers.setdefault("Content-Security-Policy", CSP)
