@@ -63,8 +63,9 @@ def _by_ae(spots) -> dict[str, int]:  # noqa: ANN001 - any iterable of spots
 
 def seed_plans(db_path: Path, model: BookingModel, today: date) -> dict[str, int]:
     """Budgets per AE × month for this broadcast year and the next twelve months (last year's
-    final plus 5–10%, each AE and month a little different), and forecasts for the next three
-    open months, all through the planning service as a manager would set them."""
+    final plus 5–10%, each AE and month a little different), and forecasts for this month and
+    the next (most AEs for the one after), all through the planning service as a manager or
+    the AE would set them."""
     rng = random.Random(f"plans:{model.seed}")
     current = bc.broadcast_month_of(today)
     first = bc.month_key(int(current[:4]), 1)
@@ -88,8 +89,8 @@ def seed_plans(db_path: Path, model: BookingModel, today: date) -> dict[str, int
         month = bc.shift_month(current, offset)
         now = _by_ae(s for spots in booked.values() for s in spots if s.month == month)
         for ae, _share in AE_SHARES:
-            if now.get(ae, 0) <= 0 or rng.random() < 0.25:
-                continue  # not every AE has forecast every month
+            if now.get(ae, 0) <= 0 or (offset == 2 and rng.random() < 0.4):
+                continue  # not every AE has forecast that far out yet
             expected = now[ae] * rng.uniform(1.02, 1.25 + 0.2 * offset)
             set_forecast(db_path, month=month, micros=round(expected / 100_000_000) * 100_000_000,
                          by=ae if rng.random() < 0.5 else PLANNER, ae=ae,
