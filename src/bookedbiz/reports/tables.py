@@ -12,10 +12,12 @@ import io
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 import xlsxwriter
+
+from bookedbiz.money import CENT, TENTH
 
 KINDS = ("text", "money", "int", "pct", "share")
 
@@ -55,12 +57,12 @@ def cell_value(column: Column, value: Any) -> Any:
     """The exported value: numbers stay numbers (money to the cent), text stays text."""
     if value is None or value == "":
         return None
-    if column.kind == "money":
-        return Decimal(value).quantize(Decimal("0.01"))
+    if column.kind == "money":  # figures arrive rounded by money.dollars: this fixes the scale
+        return Decimal(value).quantize(CENT, ROUND_HALF_EVEN)
     if column.kind == "int":
         return int(value)
     if column.kind in ("pct", "share"):
-        return Decimal(value).quantize(Decimal("0.1"))
+        return Decimal(value).quantize(TENTH, ROUND_HALF_EVEN)
     return str(value)
 
 
