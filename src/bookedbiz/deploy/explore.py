@@ -80,8 +80,8 @@ TABLES = {
         },
     },
     "aes": {"description": "Account executives; spots.ae_id points here."},
-    "customers": {"description": "Customers (agency-qualified names); merged_into links merges."},
-    "agencies": {"description": "Agencies; customers.agency_id and spots.agency_id point here."},
+    "customers": {"description": "Customers (advertisers); merged_into links merges."},
+    "agencies": {"description": "Agencies; spots.agency_id points here (the agency that bought)."},
     "languages": {"description": "Language codes and their groups."},
     "language_assignments": {
         "description": "The language decided for each spot (join on spot_id), with status and "
