@@ -74,8 +74,8 @@ def _month_span(months: list[Any]) -> str:
 
 
 @bp.get("/")
-def index():  # noqa: ANN201
 @requires("read_imports")
+def index():  # noqa: ANN201
     filters = current_filters()
     conn = read_conn()
     table = history_table(import_history(conn, 200))
@@ -90,8 +90,8 @@ def _dec(value: Any) -> Decimal | None:
 
 
 @bp.get("/<int:batch_id>")
-def batch(batch_id: int):  # noqa: ANN201
 @requires("read_imports")
+def batch(batch_id: int):  # noqa: ANN201
     filters = current_filters()
     conn = read_conn()
     info = import_batch(conn, batch_id)
