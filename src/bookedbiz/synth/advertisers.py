@@ -124,24 +124,25 @@ def _paths(rng: random.Random, agencies: list[str]) -> tuple[tuple[str, ...], ..
     return tuple(others)
 
 
-def _weighted(rng: random.Random, pairs) -> object:
+def weighted_choice(rng: random.Random, pairs) -> object:  # noqa: ANN001 - (value, weight)s
+    """One value of (value, weight) pairs, drawn with ``rng``."""
     values, weights = zip(*pairs, strict=True)
     return rng.choices(values, weights)[0]
 
 
 def _new_advertiser(rng: random.Random, key: int, name: str, agencies: list[str],
                     first_year: int, trend_from: int) -> Advertiser:
-    kind = str(_weighted(rng, _KINDS))
-    home = str(_weighted(rng, MARKETS))
+    kind = str(weighted_choice(rng, _KINDS))
+    home = str(weighted_choice(rng, MARKETS))
     markets = [(home, 1.0)]
     if rng.random() < 0.4:
-        other = str(_weighted(rng, MARKETS))
+        other = str(weighted_choice(rng, MARKETS))
         if other != home:
             markets.append((other, rng.uniform(0.2, 0.8)))
-    lang = str(_weighted(rng, _LANGUAGE_MIX))
+    lang = str(weighted_choice(rng, _LANGUAGE_MIX))
     languages = [(lang, 1.0)]
     if rng.random() < 0.35:
-        languages.append((str(_weighted(rng, _LANGUAGE_MIX)), rng.uniform(0.2, 0.7)))
+        languages.append((str(weighted_choice(rng, _LANGUAGE_MIX)), rng.uniform(0.2, 0.7)))
     base = min(math.exp(rng.gauss(0, 1.0)), 12.0)
     trend = min(max(math.exp(rng.gauss(0.0, 0.16)), 0.6), 1.45)
     rate = min(max(math.exp(rng.gauss(math.log(180), 0.45)), 30.0), 800.0)

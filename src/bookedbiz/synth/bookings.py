@@ -16,7 +16,13 @@ from dataclasses import dataclass, field
 from datetime import date, time, timedelta
 
 from bookedbiz import broadcast_calendar as bc
-from bookedbiz.synth.advertisers import HOUSE, Advertiser, Roster, build_roster
+from bookedbiz.synth.advertisers import (
+    HOUSE,
+    Advertiser,
+    Roster,
+    build_roster,
+    weighted_choice,
+)
 
 DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 SEASON = (0.85, 0.85, 0.95, 1.0, 1.05, 1.0, 0.95, 0.95, 1.05, 1.15, 1.2, 1.1)
@@ -73,11 +79,6 @@ class Order:
     spots: list[Spot] = field(default_factory=list)
 
 
-def _weighted(rng: random.Random, pairs) -> object:
-    values, weights = zip(*pairs, strict=True)
-    return rng.choices(values, weights)[0]
-
-
 def _month_span(month: str, calendar: bool) -> tuple[date, date]:
     if calendar:
         year, number = bc.split_month(month)
@@ -96,6 +97,7 @@ class BookingModel:
         self.rows_per_month, self.story_from, self.quirks = rows_per_month, story_from, quirks
         first_year, last_year = int(first_month[:4]), int(last_month[:4])
         self.roster: Roster = build_roster(seed, first_year - 1, last_year)
+        self._by_name = {a.name: a for a in self.roster.advertisers}
         # the station grows a steady 4% a year, whoever the advertisers are that year
         middle = (first_year + last_year) / 2
         self._spots_per_volume = {
@@ -142,13 +144,13 @@ class BookingModel:
         for flight in range(flights):
             # flights spread over the year (a big account is on air most months)
             start = bc.month_key(year, 1 + int((offset + flight) * 12 / flights) % 12)
-            length = int(_weighted(rng, ((1, 60), (2, 30), (3, 10))))
+            length = int(weighted_choice(rng, ((1, 60), (2, 30), (3, 10))))
             months = [bc.shift_month(start, i) for i in range(length)]
             story = self.in_story(start)
             scale = 1.0
             if story:
                 scale = 0.7 if adv.ae == STORY_AE else 1.15
-            market = str(_weighted(rng, adv.markets))
+            market = str(weighted_choice(rng, adv.markets))
             if story and market == STORY_MARKET:
                 scale *= 0.65
             per_month = total / flights / length * scale
@@ -186,7 +188,7 @@ class BookingModel:
 
     def _booked(self, rng: random.Random, start: str, story: bool, ae: str) -> date:
         first_day = bc.broadcast_month_start(start)
-        lead = _weighted(rng, tuple((span, share) for share, span in _LEADS))
+        lead = weighted_choice(rng, tuple((span, share) for share, span in _LEADS))
         if lead is None:
             return first_day + timedelta(days=rng.randint(0, 20))
         low, high = lead  # type: ignore[misc]
@@ -247,7 +249,7 @@ class BookingModel:
         rng = random.Random(f"spots:{self.seed}:{order.key}")
         calendar = rng.random() < 0.05 and order.ae != HOUSE
         estimate = f"E{rng.randint(1000, 9999)}"
-        seconds = int(_weighted(rng, _LENGTHS))
+        seconds = int(weighted_choice(rng, _LENGTHS))
         sales_person = order.ae
         if self.quirks and rng.random() < 0.02:
             sales_person = order.ae.lower()
@@ -336,9 +338,9 @@ class BookingModel:
         elif revenue == "Direct Response Sales":
             kind = "COM"
         elif revenue == "Other":
-            kind = str(_weighted(rng, (("COM", 50), ("SVC", 30), ("PRD", 20))))
+            kind = str(weighted_choice(rng, (("COM", 50), ("SVC", 30), ("PRD", 20))))
         else:
-            kind = str(_weighted(rng, (("COM", 80), ("BNS", 17), ("AV", 2), ("BB", 1))))
+            kind = str(weighted_choice(rng, (("COM", 80), ("BNS", 17), ("AV", 2), ("BB", 1))))
         if self.quirks and rng.random() < 0.08:
             return kind.capitalize()
         return kind
@@ -349,11 +351,9 @@ class BookingModel:
         if self.quirks and rng.random() < 0.004:
             return "L"
         adv = self._advertiser(order.advertiser)
-        return str(_weighted(rng, adv.languages)) if adv else "E"
+        return str(weighted_choice(rng, adv.languages)) if adv else "E"
 
     def _advertiser(self, name: str) -> Advertiser | None:
-        if not hasattr(self, "_by_name"):
-            self._by_name = {a.name: a for a in self.roster.advertisers}
         return self._by_name.get(name)
 
     def _quirk(self, rng: random.Random, cells: list[object]) -> None:
