@@ -359,3 +359,36 @@ def test_migration_0007_keeps_every_total(db_path: Path, workbooks) -> None:  # 
     assert calendar["total"] == before["month"]["total"]
     init_database(db_path)  # idempotent: a second run changes nothing
     assert {by: _report(db_path, by) for by in groupings} == before
+
+
+def test_customers_cli_merge_undo_and_bad_input(two_acmes: Path, runner) -> None:  # noqa: ANN001
+    from bookedbiz.cli.main import cli
+
+    db = str(two_acmes)
+    ids = _ids(two_acmes, "customers", "customer_id")
+    before = every_table(two_acmes)
+    shown = runner.invoke(cli, ["customers", "duplicates", "--db", db])
+    assert shown.exit_code == 0 and "Acme Foods" in shown.output
+    merged = runner.invoke(cli, ["customers", "merge", str(ids["Acme Foods"]),
+                                 str(ids["Acme Food"]), "--by", "tester", "--db", db])
+    assert merged.exit_code == 0, merged.output
+    audit_id = merged.output.rsplit("audit entry ", 1)[1].split(")")[0]
+    undone = runner.invoke(cli, ["customers", "undo", audit_id, "--db", db])
+    assert undone.exit_code == 0, undone.output
+    assert every_table(two_acmes) == before
+    checksum = data_checksum(two_acmes)
+    for args, sentence in (
+            (["merge", str(ids["Bolt Motors"]), str(ids["Bolt Motors"])], "into itself"),
+            (["sector", "Nowhere", str(ids["Bolt Motors"])], "no sector named"),
+            (["class", "sometimes", str(ids["Bolt Motors"])], "regular, irregular"),
+            (["stale", "--months", "soon"], "whole number of months")):
+        result = runner.invoke(cli, ["customers", *args, "--db", db])
+        assert result.exit_code != 0 and sentence in result.output, (args, result.output)
+    dry = runner.invoke(cli, ["customers", "deactivate", str(ids["Bolt Motors"]), "--reason",
+                              "test", "--db", db])
+    assert dry.exit_code == 0 and "Dry run" in dry.output
+    assert data_checksum(two_acmes) == checksum
+    calendar = runner.invoke(cli, ["report", "revenue", "--by", "month", "--basis", "calendar",
+                                   "--format", "json", "--db", db])
+    assert calendar.exit_code == 0, calendar.output
+    assert "2025-04" not in calendar.output

@@ -17,6 +17,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "daily-update": ("import_commands", "daily_update_command"),
     "generate-log": ("import_commands", "generate_log_command"),
     "report": ("report_commands", "report_group"),
+    "customers": ("customer_commands", "customers_group"),
     "budgets": ("planning_commands", "budgets_group"),
     "forecast": ("planning_commands", "forecast_group"),
     "planning": ("planning_commands", "planning_group"),
@@ -43,6 +44,8 @@ SUMMARIES: dict[str, str] = {
     "daily-update": "The daily job: import today's commercial log in weekly mode.",
     "generate-log": "Write a deterministic synthetic commercial log (.xlsx) to OUT.",
     "report": "Revenue reports (Trade excluded) in the terminal or as files.",
+    "customers": "Customer and agency stewardship: duplicates, merges and undo, sectors, stale "
+                 "customers.",
     "budgets": "Gross budgets per AE and broadcast month: load, list, export, history.",
     "forecast": "Forecasts per AE and broadcast month: set, list, history.",
     "planning": "The planning table and the quarterly management report.",

@@ -13,7 +13,7 @@ import click
 from bookedbiz.cli.common import database_path, db_option, handle_errors
 from bookedbiz.db.connection import create_db_engine
 from bookedbiz.db.migrate import require_current_schema
-from bookedbiz.reports.filters import ReportFilters
+from bookedbiz.reports.filters import BASES, ReportFilters
 from bookedbiz.reports.revenue import GROUPINGS, KEY_NAMES, revenue_by, revenue_total
 
 
@@ -42,6 +42,11 @@ def _jsonable(value: object) -> object:
 @click.option("--ae", default=None, help="Only this AE.")
 @click.option("--market", default=None, help="Only this market code.")
 @click.option("--revenue-type", default=None, help="Only this revenue type.")
+@click.option("--basis", type=click.Choice(BASES), default="broadcast", show_default=True,
+              help="Months by broadcast month, calendar month of the air date, or billing type.")
+@click.option("--sector", default=None, help="Only customers of this sector ('(none)': none).")
+@click.option("--revenue-class", default=None,
+              help="Only customers of this class: regular, irregular or political.")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "xlsx"]),
               default="table", show_default=True)
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -49,7 +54,8 @@ def _jsonable(value: object) -> object:
 @db_option
 @handle_errors
 def revenue_command(year: int | None, by: str, measure: str, ae: str | None,
-                    market: str | None, revenue_type: str | None, fmt: str,
+                    market: str | None, revenue_type: str | None, basis: str,
+                    sector: str | None, revenue_class: str | None, fmt: str,
                     output: Path | None, db_path: Path | None) -> None:
     """Revenue grouped by month, AE, customer, agency, market, language, revenue or spot type.
 
@@ -60,7 +66,9 @@ def revenue_command(year: int | None, by: str, measure: str, ae: str | None,
     path = database_path(db_path)
     require_current_schema(path)
     filters = ReportFilters(year=year, measure=measure, ae=ae,
-                            market=market.upper() if market else None, revenue_type=revenue_type)
+                            market=market.upper() if market else None, revenue_type=revenue_type,
+                            basis=basis, sector=sector,
+                            revenue_class=revenue_class.lower() if revenue_class else None)
     engine = create_db_engine(path, readonly=True)
     try:
         with engine.connect() as conn:
@@ -131,7 +139,8 @@ def _write_xlsx(rows, columns, by, filters, output: Path, total) -> None:
     )
     meta = {"year": str(filters.year or "all"), "measure": filters.measure,
             "ae": filters.ae or "", "market": filters.market or "",
-            "revenue type": filters.revenue_type or ""}
+            "revenue type": filters.revenue_type or "", "month basis": filters.basis,
+            "sector": filters.sector or "", "revenue class": filters.revenue_class or ""}
     output.write_bytes(to_xlsx([table], "BookedBiz revenue", meta))
 
 
