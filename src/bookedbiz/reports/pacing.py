@@ -10,7 +10,7 @@ forecast, pipeline) are added in one place.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import date, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -33,15 +33,16 @@ CURVE_WEEKS = 26
 NO_SECTOR = "(no sector)"
 _EMPTY = (0, 0, 0)
 
-# grouping → (key expression, join), written for a table alias ``{t}`` with the spot grain
-_GROUP_SQL = {
-    "ae": ("a.name", "JOIN aes a ON a.ae_id = {t}.ae_id"),
-    "customer": ("c.name", "JOIN customers c ON c.customer_id = {t}.customer_id"),
-    "agency": ("COALESCE(ag.name, '(direct)')",
-               "LEFT JOIN agencies ag ON ag.agency_id = {t}.agency_id"),
-    "market": ("CASE WHEN {t}.market_code = '' THEN '(none)' ELSE {t}.market_code END", ""),
-    "revenue-type": ("CASE WHEN {t}.revenue_type = '' THEN '(none)' ELSE {t}.revenue_type END",
-                     ""),
+# grouping → the column aggregated on booking_history (h) and on spot_summary (ss); names are
+# looked up after aggregating by id (a join per summary row would cost more than the sums)
+_GROUP_COLUMN = {
+    "ae": ("ae_id", "ae_id"),
+    "customer": ("customer_id", "customer_id"),
+    "agency": ("agency_id", "agency_id"),
+    "market": ("market_code", "market_code"),
+    "revenue-type": ("revenue_type", "revenue_type"),
+    "language": ("language_group", "language_bucket"),
+    "sector": ("customer_id", "customer_id"),
 }
 
 
@@ -70,32 +71,57 @@ def resolve_months(as_of: date, first: str | None, last: str | None) -> list[str
     return months
 
 
-def _sector_sql(conn: Connection, table: str) -> tuple[str, str]:
-    """Sector of the customer when the schema has sectors, else one '(no sector)' group."""
+def _sectors(conn: Connection) -> dict[int, str]:
+    """customer id → sector name when the schema has sectors (else every customer has none)."""
     columns = {row[1] for row in conn.execute(text("PRAGMA table_info(customers)"))}
     has_table = conn.execute(text(
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sectors'")).first()
     if "sector_id" not in columns or not has_table:
-        return f"'{NO_SECTOR}'", ""
-    return (f"COALESCE(sec.name, '{NO_SECTOR}')",
-            f"JOIN customers cs ON cs.customer_id = {table}.customer_id "
-            "LEFT JOIN sectors sec ON sec.sector_id = cs.sector_id")
+        return {}
+    return dict(conn.execute(text(
+        "SELECT c.customer_id, s.name FROM customers c JOIN sectors s "
+        "ON s.sector_id = c.sector_id")).all())
 
 
-def _group_sql(conn: Connection, by: str | None, table: str) -> tuple[str, str]:
+def _labeller(conn: Connection, by: str | None, table: str) -> Callable[[object], object]:
+    """Group id (or code) → the name a row shows."""
     if by is None:
-        return "''", ""
-    if by == "language":
-        if table == "h":
-            return "h.language_group", ""
-        return ("COALESCE(lg.language_group, ss.language_bucket)",
-                "LEFT JOIN languages lg ON lg.code = ss.language_bucket")
+        return lambda _key: ""
+    if by in ("ae", "customer", "agency"):
+        source = {"ae": "aes", "customer": "customers", "agency": "agencies"}[by]
+        names = dict(conn.execute(text(
+            f"SELECT {_GROUP_COLUMN[by][0]}, name FROM {source}")).all())
+        if by == "agency":
+            return lambda key: names.get(key, "(direct)") if key is not None else "(direct)"
+        return lambda key: names.get(key, str(key))
+    if by in ("market", "revenue-type"):
+        return lambda key: key or "(none)"
     if by == "sector":
-        return _sector_sql(conn, table)
-    if by not in _GROUP_SQL:
+        sectors = _sectors(conn)
+        return lambda key: sectors.get(key, NO_SECTOR)  # type: ignore[arg-type]
+    specials = dict(SPECIAL_BUCKETS)
+    if table == "h":
+        return lambda key: specials.get(key, key)  # type: ignore[arg-type]
+    groups = dict(conn.execute(text("SELECT code, language_group FROM languages")).all())
+    return lambda key: groups.get(key) or specials.get(key, key)  # type: ignore[arg-type]
+
+
+def _column(by: str | None, table: str) -> str | None:
+    if by is None:
+        return None
+    if by not in _GROUP_COLUMN:
         raise ConfigError(f"Pacing groups by {', '.join(PACING_GROUPS)}, not '{by}'.")
-    expression, join = _GROUP_SQL[by]
-    return expression.format(t=table), join.format(t=table)
+    return f"{table}.{_GROUP_COLUMN[by][0 if table == 'h' else 1]}"
+
+
+def _relabel(rows: dict[tuple[str, object], list[int]],
+             label: Callable[[object], object]) -> dict[tuple[str, object], list[int]]:
+    out: dict[tuple[str, object], list[int]] = {}
+    for (month, key), sums in rows.items():
+        into = out.setdefault((month, label(key)), [0, 0, 0])
+        for j in range(3):
+            into[j] += sums[j]
+    return out
 
 
 def _final_sums(conn: Connection, months: Sequence[str], by: str | None,
@@ -103,22 +129,24 @@ def _final_sums(conn: Connection, months: Sequence[str], by: str | None,
     """(month, key) → exact [gross, net, spots] of the spots as they stand now."""
     if not months:
         return {}
-    expression, join = _group_sql(conn, by, "ss")
+    column = _column(by, "ss")
+    key, group = (column, "1, 2") if column else ("''", "1")
     where, params = filters.where("ss")
     rows = conn.execute(text(
-        f"SELECT ss.broadcast_month, {expression} AS k, SUM(ss.gross_micros), "
-        f"SUM(ss.net_micros), SUM(ss.spots) FROM spot_summary ss {join} "
-        f"WHERE ss.broadcast_month BETWEEN :p_first AND :p_last AND {where} GROUP BY 1, 2"
+        f"SELECT ss.broadcast_month, {key} AS k, SUM(ss.gross_micros), "
+        f"SUM(ss.net_micros), SUM(ss.spots) FROM spot_summary ss "
+        f"WHERE ss.broadcast_month BETWEEN :p_first AND :p_last AND {where} GROUP BY {group}"
     ), {**params, "p_first": months[0], "p_last": months[-1]}).all()
-    return {(m, k): [int(g or 0), int(n or 0), int(s or 0)] for m, k, g, n, s in rows}
+    sums = {(m, k): [int(g or 0), int(n or 0), int(s or 0)] for m, k, g, n, s in rows}
+    return _relabel(sums, _labeller(conn, by, "ss")) if by else sums
 
 
 def _history_sums(conn: Connection, months: Sequence[str], as_of: date, by: str | None,
                   filters: ReportFilters) -> dict[tuple[str, object], list[int]]:
-    expression, join = _group_sql(conn, by, "h")
     where, params = filters.where("h")
-    return booked_sums(conn, months, as_of, key_sql=expression, joins=join, where=where,
+    sums = booked_sums(conn, months, as_of, key_sql=_column(by, "h"), where=where,
                        params=params)
+    return _relabel(sums, _labeller(conn, by, "h")) if by else sums
 
 
 def pace(booked: int, stly: int) -> Decimal | None:
@@ -189,7 +217,6 @@ def pacing_report(conn: Connection, *, as_of: date, first: str | None = None,
     plan = targets(conn, months, filters, "ae" if by == "ae" else None)
     company_plan = plan if by != "ae" else targets(conn, months, filters, None)
     name = key_name(by)
-    labels = _language_labels(conn) if by == "language" else {}
     rows, month_totals = [], []
     per_month: dict[str, list[dict[object, list[int]]]] = {m: [{}, {}, {}] for m in months}
     for source, index in ((booked, 0), (stly, 1), (final, 2)):
@@ -202,7 +229,7 @@ def pacing_report(conn: Connection, *, as_of: date, first: str | None = None,
         keys = set(parts[0]) | set(parts[1]) | set(parts[2])
         if name is not None:
             month_rows = [
-                pacing_row(month, _group(name, key, labels), parts[0].get(key, _EMPTY),
+                pacing_row(month, {name: key}, parts[0].get(key, _EMPTY),
                            parts[1].get(key, _EMPTY), parts[2].get(key, _EMPTY),
                            closed=month in closed, measure=filters.measure,
                            target=plan.get((month, key)), planned=rows_planned)
@@ -228,16 +255,6 @@ def pacing_report(conn: Connection, *, as_of: date, first: str | None = None,
     return {"as_of": as_of, "stly_as_of": stly_day, "months": months, "by": by,
             "key": name, "measure": filters.measure, "rows": rows,
             "month_totals": month_totals, "total": total}
-
-
-def _language_labels(conn: Connection) -> dict[str, str]:
-    return dict(SPECIAL_BUCKETS)
-
-
-def _group(name: str, key: object, labels: dict[str, str]) -> dict[str, object]:
-    if labels:
-        return {name: labels.get(str(key), key)}
-    return {name: key}
 
 
 def booking_curve(conn: Connection, *, as_of: date, month: str,
@@ -295,7 +312,7 @@ def last_year_basis(conn: Connection, months: Sequence[str], filters: ReportFilt
     if known and open_prior:
         where, params = filters.where("h")
         for (month, key), sums in booked_sums(conn, open_prior, stly_day,
-                                              key_sql="h.ae_id" if per_ae else "''",
+                                              key_sql="h.ae_id" if per_ae else None,
                                               where=where, params=params).items():
             basis[(bc.shift_month(month, 12), key)] = sums[:2]
     if closed_prior:
@@ -304,7 +321,8 @@ def last_year_basis(conn: Connection, months: Sequence[str], filters: ReportFilt
         rows = conn.execute(text(
             f"SELECT ss.broadcast_month, {'ss.ae_id' if per_ae else chr(39) * 2}, "
             "SUM(ss.gross_micros), SUM(ss.net_micros) FROM spot_summary ss "
-            f"WHERE ss.broadcast_month IN ({in_list}) AND {where} GROUP BY 1, 2"),
+            f"WHERE ss.broadcast_month IN ({in_list}) AND {where} "
+            f"GROUP BY {'1, 2' if per_ae else '1'}"),
             {**params, **{f"cp{i}": m for i, m in enumerate(closed_prior)}}).all()
         for month, key, gross, net in rows:
             basis[(bc.shift_month(month, 12), key)] = [int(gross or 0), int(net or 0)]
