@@ -46,6 +46,9 @@ def seed_plans(db: Path, year: int) -> tuple[int, int]:
 
     engine = create_engine(f"sqlite:///{db}")
     schema.metadata.create_all(engine)  # tables a bench file built before them lacks
+    for table in schema.metadata.sorted_tables:  # and indexes added since (revision 0009's)
+        for index in table.indexes:
+            index.create(engine, checkfirst=True)
     engine.dispose()
     conn = sqlite3.connect(db)
     aes = [r[0] for r in conn.execute("SELECT name FROM aes ORDER BY ae_id")]

@@ -235,3 +235,46 @@ def test_oversized_and_wrong_files_are_refused(ae_db: Path, tmp_path: Path) -> N
     big.write_text("AE,Month,Gross\n" + "Mei-Lin Chen,2026-01,1\n" * 6000)
     result = CliRunner().invoke(cli, ["budgets", "import", str(big), "--db", str(ae_db)])
     assert result.exit_code != 0 and "the limit is 5,000" in result.output
+
+
+def test_revision_0009_adds_the_plan_tables_and_changes_no_data(tmp_path: Path,
+                                                                workbooks) -> None:  # noqa: ANN001
+    """A database with data at revision 0008 (no plan tables) upgrades to the head: the four
+    tables appear, empty, and every data table is exactly as before; running it again is a
+    no-op (revision 0001 may already have created them)."""
+    from alembic import command
+
+    from bookedbiz.db.connection import create_db_engine
+    from bookedbiz.db.migrate import _alembic_config, current_version, head_version, init_database
+    from bookedbiz.ingest.service import import_workbook
+
+    db = tmp_path / "old.db"
+    init_database(db)
+    import_workbook(db, workbooks["daily"], auto_setup=True)
+    conn = sqlite3.connect(db)
+    with conn:
+        for table in ("forecast_changes", "forecasts", "budget_changes", "budgets"):
+            conn.execute(f"DROP TABLE {table}")
+        conn.execute("UPDATE alembic_version SET version_num = '0008'")
+    conn.close()
+    before = data_checksum(db)
+
+    def upgrade() -> None:
+        engine = create_db_engine(db)
+        with engine.begin() as connection:
+            cfg = _alembic_config()
+            cfg.attributes["connection"] = connection
+            command.upgrade(cfg, "head")
+        engine.dispose()
+
+    upgrade()
+    assert current_version(db) == head_version()
+    assert data_checksum(db) == before
+    conn = sqlite3.connect(db)
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {"budgets", "budget_changes", "forecasts", "forecast_changes"} <= tables
+    conn.execute("UPDATE alembic_version SET version_num = '0008'")
+    conn.commit()
+    conn.close()
+    upgrade()  # idempotent over existing tables
+    assert data_checksum(db) == before

@@ -1,7 +1,8 @@
 """Budgets and forecasts per AE and broadcast month, with change history.
 
 Idempotent: revision 0001 creates the tables of the current schema.py, so a fresh database
-already has them; an existing one gets four empty tables (no data changes, so no totals move).
+already has them; an existing one gets four empty tables (no data changes, so no totals move)
+and a covering index on booking_history for the same-time-last-year reads per AE.
 
 Revision ID: 0009
 Revises: 0008
@@ -37,8 +38,12 @@ def upgrade() -> None:
         )
         op.execute(f"CREATE INDEX IF NOT EXISTS ix_{table}_ae_month ON {table} "
                    "(ae_id, broadcast_month)")
+    # same time last year per AE, read inside the index (schema.py: ix_booking_history_plan)
+    op.execute("CREATE INDEX IF NOT EXISTS ix_booking_history_plan ON booking_history "
+               "(broadcast_month, valid_to, valid_from, ae_id, gross_micros, net_micros, spots)")
 
 
 def downgrade() -> None:
+    op.execute("DROP INDEX IF EXISTS ix_booking_history_plan")
     for table in ("forecast_changes", "forecasts", "budget_changes", "budgets"):
         op.execute(f"DROP TABLE IF EXISTS {table}")
