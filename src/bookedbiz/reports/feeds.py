@@ -24,7 +24,6 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from bookedbiz.money import dollars
 from bookedbiz.reports.filters import ReportFilters
 from bookedbiz.reports.planning import planning_report
 
@@ -33,6 +32,7 @@ REVENUE_COLUMNS = ("row_key", "month", "customer", "agency", "ae", "market", "re
 PLANNING_COLUMNS = ("row_key", "ae", "month", "status", "budget", "forecast", "booked",
                     "pipeline", "variance", "pct_to_budget", "last_year", "compare_to")
 KEY_SEPARATOR = "\x1f"
+NEGATIVE_ZERO = Decimal("-0.00")
 
 
 def row_key(*parts: object) -> str:
@@ -58,8 +58,20 @@ def _feed_filters(filters: ReportFilters) -> ReportFilters:
     return filters
 
 
-def revenue_feed(conn: Connection, filters: ReportFilters) -> Iterator[dict[str, Any]]:
-    """Every (filtered, scoped) row of the revenue feed, month by month, oldest first."""
+def _cents(micros: int | None) -> Decimal:
+    """Micro-dollars rounded half-even to the cent (money.dollars, on integers: the feed
+    rounds three amounts on each of a million rows)."""
+    whole, rest = divmod(micros or 0, 10_000)
+    if rest > 5_000 or (rest == 5_000 and whole & 1):
+        whole += 1
+    if whole == 0 and micros and micros < 0:
+        return NEGATIVE_ZERO  # as Decimal rounds it, so every export reads the same
+    return Decimal(whole).scaleb(-2)
+
+
+def revenue_feed(conn: Connection, filters: ReportFilters) -> Iterator[tuple[Any, ...]]:
+    """Every (filtered, scoped) row of the revenue feed as a tuple in REVENUE_COLUMNS order,
+    month by month, oldest first (within a month by row key)."""
     filters = _feed_filters(filters)
     where, params = filters.where("s")
     summary_where, summary_params = filters.where("ss")
@@ -67,50 +79,53 @@ def revenue_feed(conn: Connection, filters: ReportFilters) -> Iterator[dict[str,
         f"SELECT DISTINCT ss.broadcast_month FROM spot_summary ss WHERE {summary_where} "
         "ORDER BY 1"), summary_params).scalars())
     sector_sql, class_sql = _customer_attributes(conn)
-    customers = {int(r[0]): r[1:] for r in conn.execute(text(
+    customers = {int(r[0]): tuple(r[1:]) for r in conn.execute(text(
         f"SELECT c.customer_id, c.name, c.name_key, {sector_sql}, {class_sql} "
         "FROM customers c"))}
-    agencies = {int(r[0]): r[1:] for r in conn.execute(text(
+    agencies = {int(r[0]): tuple(r[1:]) for r in conn.execute(text(
         "SELECT agency_id, name, name_key FROM agencies"))}
-    aes = {int(r[0]): r[1:] for r in conn.execute(text("SELECT ae_id, name, name_key FROM aes"))}
-    sql = text(
+    agencies[None] = ("", "")  # type: ignore[index]
+    aes = {int(r[0]): tuple(r[1:]) for r in conn.execute(text(
+        "SELECT ae_id, name, name_key FROM aes"))}
+    sql = (
         "SELECT s.customer_id, s.agency_id, s.ae_id, s.market_code, s.revenue_type, "
         "SUM(s.gross_rate_micros), SUM(s.station_net_micros), COUNT(*), "
         "SUM(s.broker_fees_micros) FROM spots s "
         f"WHERE s.broadcast_month = :feed_month AND s.is_trade = 0 AND {where} "
         "GROUP BY s.customer_id, s.agency_id, s.ae_id, s.market_code, s.revenue_type")
+    sep = KEY_SEPARATOR
+    # the driver's cursor on the same connection (one snapshot): SQLAlchemy's row objects
+    # would cost more than the query on a million rows
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     for month in months:
-        rows = conn.execute(sql, {**params, "feed_month": month}).all()
         out = []
-        for customer_id, agency_id, ae_id, market, revenue_type, gross, net, spots, fees in rows:
-            customer, customer_key, sector, revenue_class = customers[int(customer_id)]
-            agency, agency_key = agencies.get(int(agency_id), ("", "")) if agency_id else ("", "")
-            ae, ae_key = aes[int(ae_id)]
-            out.append({
-                "row_key": row_key(month, customer_key, agency_key, ae_key, market, revenue_type),
-                "month": month, "customer": customer, "agency": agency, "ae": ae,
-                "market": market, "revenue_type": revenue_type, "sector": sector,
-                "revenue_class": revenue_class, "gross": dollars(gross), "net": dollars(net),
-                "spots": int(spots), "broker_fees": dollars(fees),
-            })
-        out.sort(key=lambda r: r["row_key"])
+        for customer_id, agency_id, ae_id, market, revenue_type, gross, net, spots, fees in (
+                cursor.execute(sql, {**params, "feed_month": month}).fetchall()):
+            customer, customer_key, sector, revenue_class = customers[customer_id]
+            agency, agency_key = agencies[agency_id]
+            ae, ae_key = aes[ae_id]
+            key = sep.join((month, customer_key, agency_key, ae_key, market, revenue_type))
+            out.append((hashlib.sha256(key.encode()).hexdigest()[:20], month, customer, agency,
+                        ae, market, revenue_type, sector, revenue_class, _cents(gross),
+                        _cents(net), spots, _cents(fees)))
+        out.sort()
         yield from out
 
 
 def planning_feed(conn: Connection, filters: ReportFilters, *,
-                  as_of: date | None = None) -> list[dict[str, Any]]:
-    """AE × month budget, forecast, booked and pipeline of ``filters.year``."""
+                  as_of: date | None = None) -> list[tuple[Any, ...]]:
+    """AE × month budget, forecast, booked and pipeline of ``filters.year``, as tuples in
+    PLANNING_COLUMNS order."""
     report = planning_report(conn, filters, as_of=as_of)
-    return [{"row_key": row_key(r["month"], str(r["ae"]).casefold()),
-             **{k: r[k] for k in PLANNING_COLUMNS if k != "row_key"}}
-            for r in report["rows"]]
+    return [(row_key(r["month"], str(r["ae"]).casefold()),
+             *(r[k] for k in PLANNING_COLUMNS[1:])) for r in report["rows"]]
 
 
 def _plain(value: Any) -> Any:
     return float(value) if isinstance(value, Decimal) else value
 
 
-def as_csv(rows: Iterable[dict[str, Any]], columns: tuple[str, ...],
+def as_csv(rows: Iterable[tuple[Any, ...]], columns: tuple[str, ...],
            chunk_rows: int = 2000) -> Iterator[str]:
     """CSV text in chunks (header first); money as plain decimals, blanks for None."""
     buffer = io.StringIO()
@@ -118,7 +133,7 @@ def as_csv(rows: Iterable[dict[str, Any]], columns: tuple[str, ...],
     writer.writerow(columns)
     count = 0
     for row in rows:
-        writer.writerow(["" if row[c] is None else row[c] for c in columns])
+        writer.writerow(row)  # csv writes None as an empty field
         count += 1
         if count % chunk_rows == 0:
             yield buffer.getvalue()
@@ -127,7 +142,7 @@ def as_csv(rows: Iterable[dict[str, Any]], columns: tuple[str, ...],
     yield buffer.getvalue()
 
 
-def as_json(rows: Iterable[dict[str, Any]], columns: tuple[str, ...],
+def as_json(rows: Iterable[tuple[Any, ...]], columns: tuple[str, ...],
             chunk_rows: int = 2000, **meta: Any) -> Iterator[str]:
     """``{"columns": [...], ..., "data": [{...}, ...]}`` in chunks; money as JSON numbers."""
     head = {"columns": list(columns), **meta}
@@ -135,7 +150,8 @@ def as_json(rows: Iterable[dict[str, Any]], columns: tuple[str, ...],
     parts: list[str] = []
     first = True
     for row in rows:
-        parts.append(("" if first else ",") + json.dumps({c: _plain(row[c]) for c in columns}))
+        record = dict(zip(columns, map(_plain, row), strict=True))
+        parts.append(("" if first else ",") + json.dumps(record))
         first = False
         if len(parts) >= chunk_rows:
             yield "".join(parts)
