@@ -392,3 +392,21 @@ def test_customers_cli_merge_undo_and_bad_input(two_acmes: Path, runner) -> None
                                    "--format", "json", "--db", db])
     assert calendar.exit_code == 0, calendar.output
     assert "2025-04" not in calendar.output
+
+
+def test_undo_after_a_reimport_says_what_stays(two_acmes: Path, tmp_path: Path) -> None:
+    """Spots re-imported after a merge are new rows: undo reports them, and the next import of
+    their month (the alias gone) puts them back on the duplicate."""
+    ids = _ids(two_acmes, "customers", "customer_id")
+    detail = merge_customers(two_acmes, ids["Acme Foods"], ids["Acme Food"], "admin")
+    rows = [spot_row(bill_code="iGraphix:Acme Food", air_date=date(2025, 3, 31),
+                     broadcast_month=date(2025, 4, 1))]
+    april = write_workbook(tmp_path / "april.xlsx", {"Commercials": rows})
+    import_workbook(two_acmes, april, mode="historical", closed_by="x", today=date(2025, 5, 1))
+    assert "Acme Food" not in _report(two_acmes, "customer")["rows"]
+    result = undo_merge(two_acmes, int(detail["audit_id"]), "admin")
+    assert result["rows_gone"] >= 1 and result["rows_restored"] >= 1
+    import_workbook(two_acmes, april, mode="historical", closed_by="x", today=date(2025, 5, 1))
+    after = _report(two_acmes, "customer")["rows"]
+    assert str(after["Acme Food"]["gross"]) == "150.00"
+    _summary_is_fresh(two_acmes)

@@ -200,11 +200,12 @@ def undo_merge(db_path: Path, audit_id: int, actor: str) -> dict[str, object]:
                     f"#{merged_id} {merged['name']} is no longer merged into #{survivor_id} "
                     "alone (a later merge built on it); undo that one first. Nothing was "
                     "changed.")
-            restored = 0
+            restored = recorded = 0
             for table, ranges in detail["moved"].items():
                 if table not in kind.repointed:
                     continue
                 ids = list(_ids(ranges))
+                recorded += len(ids)
                 for start in range(0, len(ids), 500):
                     chunk = ids[start:start + 500]
                     restored += conn.execute(
@@ -227,9 +228,12 @@ def undo_merge(db_path: Path, audit_id: int, actor: str) -> dict[str, object]:
             conn.execute(f"UPDATE {kind.table} SET is_active = ?, merged_into = ? "  # noqa: S608
                          f"WHERE {kind.id_column} = ?", (is_active, merged_into, merged_id))
             refresh_summary(conn, detail["months"])
+            # Rows replaced since the merge (a re-imported month) are gone; their successors
+            # stay with the survivor until their month is imported again, which (the alias
+            # removed) resolves them to the duplicate once more.
             result = {"kind": kind.label, "survivor_id": survivor_id, "merged_id": merged_id,
                       "merged": merged["name"], "rows_restored": restored,
-                      "merge_audit_id": audit_id}
+                      "rows_gone": recorded - restored, "merge_audit_id": audit_id}
             audit(conn, actor, UNDO_ACTION, f"audit:{audit_id}", result)
     finally:
         conn.close()

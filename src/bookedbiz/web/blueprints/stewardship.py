@@ -56,8 +56,10 @@ def undo():  # noqa: ANN201
 
     def undo_it() -> str:
         result = steward.undo_merge(db_path(), audit_id, actor_name())
+        gone = (f" {result['rows_gone']} rows replaced by later imports stay with the "
+                "survivor until their month is imported again." if result["rows_gone"] else "")
         return (f"The merge of #{result['merged_id']} {result['merged']} is undone: "
-                f"{result['rows_restored']} rows went back.")
+                f"{result['rows_restored']} rows went back.{gone}")
 
     return act(undo_it, "admin.stewardship")
 
