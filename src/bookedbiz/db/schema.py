@@ -488,6 +488,24 @@ forecast_changes = Table(
     Index("ix_forecast_changes_ae_month", "ae_id", "broadcast_month"),
 )
 
+# Digests (revision 0010): who gets the weekly pacing / daily "what changed" digest, and where
+# ('email' = the user's own address through MAIL_URL, else an Apprise URL kept as given and never
+# shown back in full). ``last_sent_for`` names the period last sent, so a timer that fires
+# twice sends once.
+digest_subscriptions = Table(
+    "digest_subscriptions",
+    metadata,
+    Column("subscription_id", Integer, primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.user_id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(8), nullable=False),
+    Column("target", Text, nullable=False),
+    Column("created_at", Text, nullable=False),
+    Column("last_sent_at", Text),
+    Column("last_sent_for", Text),
+    CheckConstraint("kind IN ('weekly', 'daily')", name="digest_kind"),
+    Index("ux_digest_subscriptions", "user_id", "kind", "target", unique=True),
+)
+
 # The planning page and the management report read "booked for month M as of day D" per AE
 # (same time last year) for every open month: covering those columns keeps the read inside the
 # index, 2.5x faster at 1.2 M spots (revision 0009; booking_history itself is revision 0008's).

@@ -31,6 +31,9 @@ def register_blueprints(app: Flask, csrf: CSRFProtect) -> None:
     from bookedbiz.web.blueprints import stewardship
 
     app.register_blueprint(stewardship.bp)
+    from bookedbiz.web.blueprints import home
+
+    app.register_blueprint(home.bp)
     app.jinja_env.globals["plotly_url"] = vendor.plotly_url
     csrf.exempt(api.bp)  # token-authenticated, read-only GETs: no cookies, no CSRF exposure
     app.register_blueprint(api.bp)

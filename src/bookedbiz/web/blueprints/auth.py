@@ -63,6 +63,10 @@ def login():  # noqa: ANN201
         users.record_login(db_path(), user.user_id)
     except BookedBizError as exc:  # a busy database must not block signing in
         current_app.logger.warning("Could not record the login time: %s", exc)
+    if not nxt:  # no page asked for: an AE lands on My book, a manager on the scoreboard
+        from bookedbiz.web.blueprints.home import landing_endpoint
+
+        return redirect(url_for(landing_endpoint(user.role)))
     return redirect(safe_next(nxt))
 
 
