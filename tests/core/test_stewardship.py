@@ -410,3 +410,19 @@ def test_undo_after_a_reimport_says_what_stays(two_acmes: Path, tmp_path: Path) 
     after = _report(two_acmes, "customer")["rows"]
     assert str(after["Acme Food"]["gross"]) == "150.00"
     _summary_is_fresh(two_acmes)
+
+
+def test_every_table_with_a_customer_or_agency_is_merged() -> None:
+    """A table added later with customer_id or agency_id must be re-pointed by a merge (or be
+    one the merge handles itself: the records, their aliases, the rebuilt summary)."""
+    from bookedbiz.db.schema import metadata
+    from bookedbiz.entities.stewardship import AGENCY, CUSTOMER
+
+    handled = {"customer_id": set(CUSTOMER.repointed) | {"customers", "customer_aliases",
+                                                          "spot_summary"},
+               "agency_id": set(AGENCY.repointed) | {"agencies", "agency_aliases",
+                                                      "spot_summary"}}
+    for table in metadata.tables.values():
+        for column, tables in handled.items():
+            if column in table.columns:
+                assert table.name in tables, (table.name, column)
