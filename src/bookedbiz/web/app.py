@@ -16,7 +16,7 @@ from werkzeug.exceptions import HTTPException
 
 from bookedbiz.config import Settings, load_settings, resolve_database_path
 from bookedbiz.errors import BookedBizError, NotFoundError
-from bookedbiz.web import formatting
+from bookedbiz.web import compression, formatting
 from bookedbiz.web.auth import init_auth, is_api_request
 from bookedbiz.web.cache import ReportCache
 from bookedbiz.web.db import ENGINE_KEY, close_conn, make_read_engine
@@ -77,6 +77,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     formatting.init_app(app)
     app.jinja_env.globals["table_rows"] = rows_html
     _security_headers(app)
+    compression.init_app(app)
     _error_pages(app)
     _ids_in_range(app)
 
