@@ -86,8 +86,9 @@ def pct_change(current: int | Decimal, prior: int | Decimal | None) -> Decimal |
 
 
 def share(part: int | Decimal, whole: int | Decimal | None) -> Decimal | None:
-    """``part`` as a percentage of ``whole``, to one decimal; None when the whole is zero."""
-    if not whole:
+    """``part`` as a percentage of ``whole``, to one decimal; None when the whole is zero or
+    negative (a share of a net loss reads as nonsense: shown blank)."""
+    if not whole or whole < 0:
         return None
     return (Decimal(part) / Decimal(whole) * 100).quantize(TENTH, ROUND_HALF_EVEN)
 

@@ -13,7 +13,7 @@ from typing import Any
 from markupsafe import Markup, escape
 
 from bookedbiz.reports.tables import Column
-from bookedbiz.web.formatting import fmt_cell
+from bookedbiz.web.formatting import fmt_cell, show_cents
 
 _NUMBERS = (int, float, Decimal)
 
@@ -29,6 +29,7 @@ def rows_html(rows: list[dict[str, Any]], columns: list[Column]) -> Markup:
     """``<tr>`` elements for ``rows``: ``_class`` sets the row's class, ``_links`` maps a column
     key to the URL its cell links to. Every value and URL is escaped."""
     specs = [(c.key, c.kind, c.numeric) for c in columns]
+    cents = show_cents()  # once per table, not per cell
     out: list[str] = []
     add = out.append
     for row in rows:
@@ -36,7 +37,7 @@ def rows_html(rows: list[dict[str, Any]], columns: list[Column]) -> Markup:
         add(f'<tr class="{escape(row.get("_class") or "")}">')
         for key, kind, numeric in specs:
             value = row.get(key)
-            shown = fmt_cell(value, kind)
+            shown = fmt_cell(value, kind, cents)
             if not numeric or not isinstance(value, _NUMBERS):
                 shown = escape(shown)
             link = links.get(key)
