@@ -84,6 +84,11 @@ def test_pacing_by_ae_and_ae_scope(paced_db: Path, sequence) -> None:
     report = _report(paced_db, as_of=as_of, by="ae")
     for row in report["rows"]:
         assert row["booked_gross"] == book.total(row["month"], as_of, "gross", row["ae"])
+    assert {r["ae"] for r in report["group_totals"]} == {r["ae"] for r in report["rows"]}
+    for row in report["group_totals"]:  # one exact sum over the 13 months, rounded once
+        exact = sum((book.month_as_of(m, as_of).get(row["ae"], {}).get("gross", Decimal(0))
+                     for m in report["months"]), Decimal(0))
+        assert row["booked_gross"] == exact.quantize(Decimal("0.01"))
     conn = sqlite3.connect(paced_db)
     ae_id = conn.execute("SELECT ae_id FROM aes WHERE name = ?", (AES[1],)).fetchone()[0]
     conn.close()

@@ -43,7 +43,7 @@ def test_pacing_page_shows_the_report(clients: dict[str, FlaskClient], base_db: 
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert "Pacing" in html and "Booking curve" in html and 'id="chart-data"' in html
-    assert f"{report['total']['booked_gross']:,.2f}" in html
+    assert 'data-card="booked"' in html
     first = report["rows"][0]
     assert first["label"] in html
     exported = clients["viewer"].get(f"/reports/pacing?as_of={AS_OF}&format=csv&table=pacing")
@@ -53,6 +53,8 @@ def test_pacing_page_shows_the_report(clients: dict[str, FlaskClient], base_db: 
     assert [r[0] for r in rows[1:14]] == [r["label"] for r in report["rows"]]
     for line, row in zip(rows[1:14], report["rows"], strict=True):
         assert _money(line[2]) == row["booked_gross"] and _money(line[3]) == row["stly_gross"]
+    total_line = next(line for line in rows if line and line[0] == "Total")
+    assert _money(total_line[2]) == report["total"]["booked_gross"]
     xlsx = clients["viewer"].get(f"/reports/pacing?as_of={AS_OF}&by=ae&format=xlsx&table=pacing")
     assert xlsx.status_code == 200 and xlsx.data[:2] == b"PK"
 
@@ -65,11 +67,13 @@ def test_ae_user_sees_only_their_book(clients: dict[str, FlaskClient], base_db: 
     own = _report(base_db, ReportFilters(scope_ae_id=ae_id))
     everyone = _report(base_db)
     assert own["total"]["booked_gross"] < everyone["total"]["booked_gross"]
-    html = clients["ae"].get(f"/reports/pacing?as_of={AS_OF}&by=ae").get_data(as_text=True)
-    assert f"{own['total']['booked_gross']:,.2f}" in html
-    assert f"{everyone['total']['booked_gross']:,.2f}" not in html
+    shown = clients["ae"].get(f"/reports/pacing?as_of={AS_OF}&by=ae&format=csv&table=pacing")
+    lines = list(csv.reader(io.StringIO(shown.get_data(as_text=True).lstrip("\ufeff"))))
+    total_line = next(line for line in lines if line and line[0] == "Total")
+    assert _money(total_line[1]) == own["total"]["booked_gross"]
+    assert [line[0] for line in lines[1:] if line and line[0] != "Total"] == [ae_name]
     exported = clients["ae"].get(f"/reports/pacing?as_of={AS_OF}&by=ae&format=csv"
-                                 "&table=pacing").get_data(as_text=True)
+                                 "&table=pacing_detail").get_data(as_text=True)
     lines = list(csv.reader(io.StringIO(exported.lstrip("\ufeff"))))
     assert lines[0][1] == "Ae" and {line[1] for line in lines[1:] if line[0] != "Total"} == \
         {ae_name}

@@ -248,13 +248,29 @@ def pacing_report(conn: Connection, *, as_of: date, first: str | None = None,
                                        planned=totals_planned))
     if name is None:
         rows = month_totals
+    range_label = f"{bc.label(months[0])} – {bc.label(months[-1])}"
+    group_totals = []
+    if name is not None:  # each group over the whole range, for pages that show one row a group
+        over: list[dict[object, list[int]]] = [{}, {}, {}]
+        for month in months:
+            for index in range(3):
+                for key, sums in per_month[month][index].items():
+                    _add(over[index], key, sums)
+        for key in set(over[0]) | set(over[1]) | set(over[2]):
+            row = pacing_row(f"{months[0]}..{months[-1]}", {name: key},
+                             over[0].get(key, _EMPTY), over[1].get(key, _EMPTY),
+                             over[2].get(key, _EMPTY), closed=False, measure=filters.measure)
+            row["label"] = range_label
+            group_totals.append(row)
+        group_totals.sort(key=lambda r: (-r[f"booked_{filters.measure}"],
+                                         -r[f"last_year_{filters.measure}"], str(r[name])))
     total = pacing_row(f"{months[0]}..{months[-1]}", {}, grand[0], grand[1], grand[2],
                        closed=False, measure=filters.measure, planned=totals_planned,
                        target=total_target([company_plan.get((m, "")) for m in months]))
-    total["label"] = f"{bc.label(months[0])} – {bc.label(months[-1])}"
+    total["label"] = range_label
     return {"as_of": as_of, "stly_as_of": stly_day, "months": months, "by": by,
             "key": name, "measure": filters.measure, "rows": rows,
-            "month_totals": month_totals, "total": total}
+            "month_totals": month_totals, "group_totals": group_totals, "total": total}
 
 
 def booking_curve(conn: Connection, *, as_of: date, month: str,

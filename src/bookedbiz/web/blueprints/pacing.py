@@ -63,24 +63,24 @@ def _pace_pct(value: object) -> object:
     return None if value is None else value * 100  # type: ignore[operator]
 
 
+def _cells(r: dict[str, Any], measure: str, name: str | None) -> dict[str, Any]:
+    row = {
+        "label": r["label"], "status": r["status"].title(),
+        "booked": r[f"booked_{measure}"], "stly": r[f"stly_{measure}"],
+        "pace": _pace_pct(r["pace"]), "last_year": r[f"last_year_{measure}"],
+        "_class": r["status"],
+    }
+    if name:
+        row[name] = r[name]
+    return row
+
+
 def pacing_tables(report: dict[str, Any], measure: str) -> list[tbl.Table]:
+    """Without a grouping: one row a month. With one: one row a group over the months (what
+    the page shows) and the month × group detail (exported, like the CLI and the API rows)."""
     name = report["key"]
-    rows = []
-    for r in report["rows"]:
-        row = {
-            "label": r["label"], "status": r["status"].title(),
-            "booked": r[f"booked_{measure}"], "stly": r[f"stly_{measure}"],
-            "pace": _pace_pct(r["pace"]), "last_year": r[f"last_year_{measure}"],
-            "_class": r["status"],
-        }
-        if name:
-            row[name] = r[name]
-        rows.append(row)
     total = report["total"]
-    columns = [
-        tbl.Column("label", "Month"),
-        *([tbl.Column(name, name.replace("_", " ").title())] if name else []),
-        tbl.Column("status", "Status"),
+    figures = [
         tbl.Column("booked", "Booked", "money", title=f"On the books as of {report['as_of']}"),
         tbl.Column("stly", "STLY", "money",
                    title=f"Same time last year: month − 12 as of {report['stly_as_of']}"),
@@ -88,13 +88,25 @@ def pacing_tables(report: dict[str, Any], measure: str) -> list[tbl.Table]:
         tbl.Column("last_year", "Last year final", "money",
                    title="Month − 12 as it stands now"),
     ]
-    totals = [{"label": "Total", "booked": total[f"booked_{measure}"],
-               "stly": total[f"stly_{measure}"], "pace": _pace_pct(total["pace"]),
-               "last_year": total[f"last_year_{measure}"]}]
-    by_text = f" by {report['by']}" if report["by"] else ""
-    return [tbl.Table("pacing", f"Pacing as of {report['as_of']}{by_text} ({measure})", columns,
-                      rows, totals=totals, note=ROUNDING_NOTE,
-                      empty_message="Nothing on the books for these months and filters.")]
+    group = [tbl.Column(name, name.replace("_", " ").title())] if name else []
+    month_columns = [tbl.Column("label", "Month"), *group, tbl.Column("status", "Status"),
+                     *figures]
+    totals = [{"label": "Total", **({name: "Total"} if name else {}),
+               "booked": total[f"booked_{measure}"], "stly": total[f"stly_{measure}"],
+               "pace": _pace_pct(total["pace"]), "last_year": total[f"last_year_{measure}"]}]
+    title = f"Pacing as of {report['as_of']}"
+    empty = "Nothing on the books for these months and filters."
+    detail = tbl.Table("pacing" if not name else "pacing_detail",
+                       f"{title}{' by month and ' + report['by'] if name else ''} ({measure})",
+                       month_columns, [_cells(r, measure, name) for r in report["rows"]],
+                       totals=totals, note=ROUNDING_NOTE, empty_message=empty)
+    if not name:
+        return [detail]
+    groups = tbl.Table("pacing", f"{title} by {report['by']}, {total['label']} ({measure})",
+                       [*group, *figures],
+                       [_cells(r, measure, name) for r in report["group_totals"]],
+                       totals=totals, note=ROUNDING_NOTE, empty_message=empty)
+    return [groups, detail]
 
 
 def curve_chart(curve: dict[str, Any]) -> dict[str, Any]:
