@@ -150,6 +150,9 @@ class Settings(_EnvSettings):
     notify_urls: str = ""
     ntfy_topic: str | None = None
     slack_webhook_url: str | None = None
+    # Digests by e-mail: an Apprise mailto:// or mailtos:// URL of the mail server without
+    # recipients (each user's own address is added per message); it holds a password: secret
+    mail_url: str | None = None
 
     # Backup
     dropbox_app_key: str | None = None
