@@ -139,3 +139,17 @@ def test_planning_feed_equals_the_planning_table(feed_db: Path) -> None:
 def _month_number(row: dict) -> str:
     names = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
     return f"{names.index(row['label'][:3]) + 1:02d}"
+
+
+def test_feed_rounding_equals_the_money_module() -> None:
+    import random
+
+    from bookedbiz.money import micros_to_dollars
+    from bookedbiz.reports.feeds import _cents
+
+    rng = random.Random(12)
+    amounts = [0, None, 5_000, 15_000, -5_000, -15_000, -4_999, 25_000, 10**15 + 5_000]
+    amounts += [rng.randint(-10**12, 10**12) for _ in range(20_000)]
+    amounts += [rng.randint(-30_000, 30_000) for _ in range(20_000)]
+    for micros in amounts:
+        assert str(_cents(micros)) == str(micros_to_dollars(micros)), micros

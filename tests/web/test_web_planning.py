@@ -125,9 +125,8 @@ def test_planning_page_shows_the_cli_figures(planned: Path) -> None:
     periods = json.loads(run("planning", "show", "--year", str(YEAR), "--table", "periods",
                              "--format", "json", "--db", str(planned)))
     year = periods[-1]
-    assert f"${Decimal(str(year['booked'])):,.2f}" in html
-    assert f"${Decimal(str(year['budget'])):,.2f}" in html
-    assert f"${Decimal(str(year['pipeline'])):,.2f}" in html
+    for key in ("booked", "budget", "pipeline", "last_year"):  # the year row's cells
+        assert f'data-value="{Decimal(str(year[key])):.2f}"' in html, key
     assert "Last forecast change" in html and "by Pat" in html
     assert 'data-chart="chart-data"' in html
 
@@ -176,6 +175,9 @@ def test_forecasts_are_edited_in_place_by_the_right_people(planned: Path) -> Non
     ae_client = client_for(planned, "ae")
     page = ae_client.get("/planning/", query_string={"year": YEAR}).get_data(as_text=True)
     assert own in page and other not in page  # an AE sees only their own book
+    assert f'name="ae_id" value="{ids[own]}"><input type="hidden" name="month" value="{month}"' \
+        in page  # their open month's forecast is a form in the table
+    assert f'name="month" value="{done}"' not in page  # a closed month's is not
     assert "Forecast changed by" not in post(ae_client, own, month, "$12,345.67")
     assert forecast(own, month) == 12_345_670_000
     before = forecast(other, month)

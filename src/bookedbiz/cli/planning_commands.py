@@ -104,7 +104,7 @@ def _fmt(value: object, kind: str) -> str:
         return ""
     if kind == "money":
         return f"{value:,.2f}"
-    if kind == "pct":
+    if kind in ("pct", "share"):
         return f"{value}%"
     return str(value)
 

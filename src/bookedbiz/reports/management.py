@@ -24,10 +24,10 @@ COLUMNS = (  # key, header, kind
     ("period", "Period", "text"),
     ("booked", "Booked", "money"),
     ("budget", "Budget", "money"),
-    ("pct_to_budget", "% to budget", "pct"),
+    ("pct_to_budget", "% to budget", "share"),
     ("remaining_to_budget", "Remaining to budget", "money"),
     ("forecast", "Forecast", "money"),
-    ("pct_to_forecast", "% to forecast", "pct"),
+    ("pct_to_forecast", "% to forecast", "share"),
     ("remaining_to_forecast", "Remaining to forecast", "money"),
     ("pipeline", "Pipeline", "money"),
     ("last_year", "Last year", "money"),
@@ -115,10 +115,12 @@ def management_xlsx(report: dict[str, object], *, scope: str = "") -> bytes:
         "pct": book.add_format({"num_format": "0.0\"%\"", "border": 1}),
         "text": book.add_format({"border": 1}),
     }
+    kinds["share"] = kinds["pct"]
     bold = {k: book.add_format({**props, "bold": True, "bg_color": "#f4f6f8"})
             for k, props in (("money", {"num_format": "$#,##0.00", "border": 1}),
                              ("pct", {"num_format": "0.0\"%\"", "border": 1}),
                              ("text", {"border": 1}))}
+    bold["share"] = bold["pct"]
     sheet.write(0, 0, f"Management report {report['year']}{' · ' + scope if scope else ''}",
                 title)
     sheet.write(1, 0, f"Books as of {report['as_of']}. Last year: open months as booked on "

@@ -12,6 +12,8 @@ from datetime import date
 from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup, escape
 from sqlalchemy import Connection, text
 
 from bookedbiz import broadcast_calendar as bc
@@ -27,6 +29,7 @@ from bookedbiz.reports.filters import ReportFilters
 from bookedbiz.web.auth import actor_name, reader, requires
 from bookedbiz.web.cache import cached, data_version
 from bookedbiz.web.db import db_path, read_conn
+from bookedbiz.web.formatting import fmt_cell, fmt_time
 from bookedbiz.web.view import act, current_filters, filter_bar, filter_query, render_report
 
 bp = Blueprint("planning", __name__, url_prefix="/planning")
@@ -105,6 +108,50 @@ def may_edit_forecast(ae_id: int, status: str) -> bool:
     return can(user.role, "edit_own_forecast") and user.ae_id == ae_id
 
 
+def rows_markup(table: tbl.Table, editable: set[tuple[int, str]], year: int,
+                ae_filter: str) -> Markup:
+    """The AE × month table's body, built in Python (a Jinja loop over every cell of a year of
+    AEs cost more than the page's queries): the same values the exports write, with the
+    forecast cell a small form where the reader may edit it. Every value is escaped."""
+    token = escape(generate_csrf())
+    action = escape(url_for("planning.set_forecast"))
+    hidden = (f'<input type="hidden" name="csrf_token" value="{token}">'
+              f'<input type="hidden" name="year" value="{year}">'
+              f'<input type="hidden" name="ae_filter" value="{escape(ae_filter)}">')
+    out: list[str] = []
+    for row in table.rows:
+        out.append(f'<tr class="{escape(row.get("_class") or "")}">')
+        for column in table.columns:
+            value = row.get(column.key)
+            if column.key == "forecast" and (row["ae_id"], row["month"]) in editable:
+                shown = "" if value is None else escape(value)
+                label = escape(f"Forecast {row['ae']} {row['label']}")
+                out.append(
+                    f'<td class="num" data-value="{shown}"><form method="post" '
+                    f'action="{action}" class="inline-form">{hidden}'
+                    f'<input type="hidden" name="ae_id" value="{int(row["ae_id"])}">'
+                    f'<input type="hidden" name="month" value="{escape(row["month"])}">'
+                    f'<input type="text" name="gross" value="{shown}" size="11" '
+                    f'inputmode="decimal" aria-label="{label}">'
+                    '<input type="text" name="note" value="" size="8" placeholder="note" '
+                    'aria-label="Note"><button type="submit" class="btn btn-small">Save'
+                    "</button></form></td>")
+            elif column.numeric:
+                negative = " neg" if value is not None and value < 0 else ""
+                data = "" if value is None else escape(value)
+                out.append(f'<td class="num{negative}" data-value="{data}">'
+                           f"{escape(fmt_cell(value, column.kind))}</td>")
+            elif column.key == "forecast_changed_at":
+                note = row.get("forecast_note")
+                extra = (f' <span class="muted" title="{escape(note)}">'
+                         f"({escape(note[:24])})</span>") if note else ""
+                out.append(f"<td>{escape(fmt_time(value))}{extra}</td>")
+            else:
+                out.append(f"<td>{escape(fmt_cell(value, column.kind))}</td>")
+        out.append("</tr>\n")
+    return Markup("".join(out))
+
+
 @bp.get("/")
 @requires("read_reports")
 def index() -> Response | str:
@@ -113,8 +160,11 @@ def index() -> Response | str:
     tables = planning_tables(report)
     editable = {(r["ae_id"], r["month"]) for r in report["rows"]
                 if may_edit_forecast(r["ae_id"], r["status"])}
+    body = None
+    if not request.args.get("format"):
+        body = rows_markup(tables[-1], editable, report["year"], filters.ae or "")
     return render_report("reports/planning.html", "Planning", filters, tables, report=report,
-                         chart=_chart(report), editable=editable,
+                         chart=_chart(report), editable=editable, rows_body=body,
                          can_edit_budgets=can(reader().role, "edit_budgets"))  # type: ignore[union-attr]
 
 
