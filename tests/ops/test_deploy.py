@@ -76,7 +76,7 @@ def test_units_pass_systemd_analyze_verify(rendered: Path) -> None:
     if shutil.which("systemd-analyze") is None:
         pytest.skip("systemd-analyze missing (scripts/test.sh installs Debian's systemd)")
     units = sorted(str(p) for p in (rendered / "systemd").iterdir())
-    assert len(units) == 9
+    assert len(units) == 13  # 9 + the weekly and daily digest services and timers
     proc = subprocess.run(["systemd-analyze", "verify", *units], capture_output=True, text=True,
                           timeout=60)
     assert proc.returncode == 0, proc.stderr

@@ -96,6 +96,28 @@ class DeployParams:
             )
 
 
+# Digests run this long after the import they report on: the daily one after every daily
+# update, the weekly one on Monday after the first.
+DIGEST_DAILY_AFTER_MINUTES = 45
+DIGEST_WEEKLY_AFTER_MINUTES = 60
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def _later(at: str, minutes: int) -> tuple[int, str]:
+    """('HH:MM' + minutes) → (days carried over, 'HH:MM')."""
+    hour, minute = (int(part) for part in at.split(":"))
+    total = hour * 60 + minute + minutes
+    return total // (24 * 60), f"{total // 60 % 24:02d}:{total % 60:02d}"
+
+
+def digest_calendars(daily_update_at: tuple[str, ...]) -> dict[str, str]:
+    """OnCalendar= values: daily after each import, weekly on Monday after the first one."""
+    daily = sorted({_later(at, DIGEST_DAILY_AFTER_MINUTES)[1] for at in daily_update_at})
+    carry, weekly_at = _later(min(daily_update_at), DIGEST_WEEKLY_AFTER_MINUTES)
+    return {"daily": "\nOnCalendar=".join(f"*-*-* {at}:00" for at in daily),
+            "weekly": f"{WEEKDAYS[carry % 7]} *-*-* {weekly_at}:00"}
+
+
 def _fill(text: str, values: dict[str, str]) -> str:
     for key, value in values.items():
         text = text.replace(f"@@{key}@@", value)
@@ -136,10 +158,16 @@ def render_files(params: DeployParams) -> dict[str, str]:
                       "DELAY": f"RandomizedDelaySec={delay}\n" if delay else ""}
         files[f"systemd/bookedbiz-{job}.service"] = _fill(t.JOB_SERVICE, job_values)
         files[f"systemd/bookedbiz-{job}.timer"] = _fill(t.TIMER, job_values)
+    for kind, calendar in digest_calendars(params.daily_update_at).items():
+        unit = f"digest-{kind}"
+        digest_values = {**values, "KIND": kind, "JOB": unit, "CALENDAR": calendar, "DELAY": ""}
+        files[f"systemd/bookedbiz-{unit}.service"] = _fill(t.DIGEST_SERVICE, digest_values)
+        files[f"systemd/bookedbiz-{unit}.timer"] = _fill(t.TIMER, digest_values)
     logs = " ".join(f"{data}/logs/{job}.log" for job in LOGGED_JOBS)
     enable = " ".join(
         ["bookedbiz-web.service", "bookedbiz-explore.service"]
         + [f"bookedbiz-{job}.timer" for job, _c, _d in JOBS]
+        + ["bookedbiz-digest-daily.timer", "bookedbiz-digest-weekly.timer"]
     )
     files["etc/bookedbiz.env"] = _fill(t.ENV_FILE, values)
     files["logrotate/bookedbiz"] = _fill(t.LOGROTATE, {**values, "LOGS": logs})

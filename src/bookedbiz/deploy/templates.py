@@ -66,6 +66,21 @@ Type=oneshot
 TimeoutStartSec=@@TIMEOUT@@
 @@HARDENING@@"""
 
+# Digests (SPEC §2): 'digest send' is idempotent per period (a subscription remembers what it
+# was last sent for), so a timer that fires twice, or late, sends each digest once.
+DIGEST_SERVICE = """\
+[Unit]
+Description=BookedBiz @@KIND@@ digest
+Wants=network-online.target
+After=network-online.target bookedbiz-daily-update.service
+OnFailure=bookedbiz-alert@%n.service
+
+[Service]
+Type=oneshot
+@@COMMON@@ExecStart=@@BIN@@ digest send @@KIND@@
+TimeoutStartSec=@@TIMEOUT@@
+@@HARDENING@@"""
+
 TIMER = """\
 [Unit]
 Description=Schedule for BookedBiz @@JOB@@
@@ -154,6 +169,11 @@ DATA_PATH=@@DATA@@
 # cookies, HSTS, and the client address from the proxy's X-Forwarded-For (loopback peers only).
 # Set it to 0 only if browsers reach the app without TLS (then nobody should sign in remotely).
 BEHIND_TLS_PROXY=1
+
+# Digests by e-mail: an Apprise mailto:// or mailtos:// URL of the mail server, WITHOUT
+# recipients (each user's own address is added to every message), e.g.
+#   mailtos://digest:<password>@smtp.example.com:587?from=bookedbiz@station.example
+#MAIL_URL=
 
 # Alerts: Apprise URLs, comma or space separated, e.g.
 #   ntfys://ntfy.sh/<long-random-topic>   (the topic is the password: keep it secret)

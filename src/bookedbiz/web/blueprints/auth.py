@@ -103,8 +103,11 @@ def sign_out_everywhere():  # noqa: ANN201
 @bp.get("/account")
 @requires("manage_own_account")
 def account():  # noqa: ANN201
+    from bookedbiz.web.blueprints.home import own_digests
+
     tokens = users.list_tokens(read_conn(), current_user.username)
-    return render_template("account.html", title="My account", tokens=tokens, new_token=None)
+    return render_template("account.html", title="My account", tokens=tokens, new_token=None,
+                           digests=own_digests())
 
 
 @bp.post("/account/password")
@@ -144,8 +147,11 @@ def create_token():  # noqa: ANN201
     except BookedBizError as exc:
         flash(str(exc), "error")
         return redirect(url_for("auth.account"))
+    from bookedbiz.web.blueprints.home import own_digests
+
     tokens = users.list_tokens(read_conn(), current_user.username)
-    return render_template("account.html", title="My account", tokens=tokens, new_token=token)
+    return render_template("account.html", title="My account", tokens=tokens, new_token=token,
+                           digests=own_digests())
 
 
 @bp.post("/account/tokens/<int:token_id>/revoke")

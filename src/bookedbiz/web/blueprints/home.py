@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, redirect, request, url_for
+from flask_login import current_user
 
 from bookedbiz import broadcast_calendar as bc
 from bookedbiz import permissions
@@ -20,7 +21,8 @@ from bookedbiz.reports.my_book import ae_name, my_book, scoreboard, scoreboard_a
 from bookedbiz.web.auth import reader, requires
 from bookedbiz.web.blueprints.pacing import history_version
 from bookedbiz.web.cache import cached
-from bookedbiz.web.view import current_filters, render_report
+from bookedbiz.web.db import db_path, read_conn
+from bookedbiz.web.view import act, current_filters, render_report
 
 bp = Blueprint("home", __name__)
 
@@ -228,3 +230,33 @@ def scoreboard_page():  # noqa: ANN201
                                                  float(r["budget"]) for r in board["rows"]]}]}
     return render_report("reports/scoreboard.html", "Team scoreboard", shown,
                          [scoreboard_table(board)], board=board, chart=chart)
+
+
+def own_digests() -> list[Any]:
+    """The signed-in user's digest subscriptions (targets shown as scheme and host only)."""
+    from bookedbiz.jobs.digest_subscriptions import list_subscriptions
+
+    user = reader()
+    return list_subscriptions(read_conn(), user_id=user.user_id) if user is not None else []
+
+
+@bp.post("/account/digests")
+@requires("receive_digests")
+def add_digest():  # noqa: ANN201
+    from bookedbiz.jobs.digest_subscriptions import subscribe
+
+    return act(lambda: subscribe(db_path(), current_user.username,
+                                 request.form.get("kind") or "", request.form.get("target")),
+               "auth.account", _anchor="digests")
+
+
+@bp.post("/account/digests/<int:subscription_id>/remove")
+@requires("receive_digests")
+def remove_digest(subscription_id: int):  # noqa: ANN201
+    from bookedbiz.jobs.digest_subscriptions import unsubscribe
+
+    def remove() -> str:
+        unsubscribe(db_path(), current_user.username, subscription_id=subscription_id)
+        return "The digest subscription is removed."
+
+    return act(remove, "auth.account", _anchor="digests")
