@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -52,6 +53,9 @@ def customers_table(filters, search: str, sort: str, new_only: bool,  # noqa: AN
     ]
     rows.sort(key=SORTS.get(sort, SORTS["ae"])[1])
     month_cols = month_table_columns(filters.year)
+    if filters.basis != "broadcast":  # broadcast weeks say nothing about calendar months
+        month_cols = [replace(c, sub="", title=f"{c.label} ({filters.basis} basis)")
+                      for c in month_cols]
     # One url_for for the whole table (hundreds of calls were a visible share of the page).
     detail_url = url_for("customers.detail", customer_id=0, **filter_query(filters))
     path, _, query = detail_url.partition("?")
