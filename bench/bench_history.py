@@ -113,7 +113,7 @@ def history_bytes(db: Path) -> int:
     try:
         return int(conn.execute(
             "SELECT COALESCE(SUM(pgsize), 0) FROM dbstat WHERE name IN ('booking_history', "
-            "'ix_booking_history_month_to', 'history_records', 'ix_history_records_as_of')"
+            "'ix_booking_history_as_of', 'history_records', 'ix_history_records_as_of')"
         ).fetchone()[0])
     finally:
         conn.close()

@@ -311,8 +311,11 @@ booking_history = Table(
     Column("valid_from", Text, nullable=False, comment="YYYY-MM-DD, inclusive"),
     Column("valid_to", Text, comment="YYYY-MM-DD, exclusive; NULL = current"),
     Column("record_id", Integer, comment="history_records row that opened it"),
-    # "As of D for these months": one equality per month, then valid_to (NULL first), from.
-    Index("ix_booking_history_month_to", "broadcast_month", "valid_to", "valid_from"),
+    # "As of D for these months": one seek per month, validity decided from valid_to (NULL
+    # first) and valid_from; covering, so as-of reads and the import's diff never read the table.
+    Index("ix_booking_history_as_of", "broadcast_month", "valid_to", "valid_from", "customer_id",
+          "agency_id", "ae_id", "market_code", "revenue_type", "language_group", "contract",
+          "gross_micros", "net_micros", "spots"),
 )
 
 # One row per recorded day and source (import, backfill, close, reopen): which as-of dates the

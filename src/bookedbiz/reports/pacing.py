@@ -46,6 +46,11 @@ _GROUP_COLUMN = {
 }
 
 
+# Groupings whose summary sums stream in the month covering index's order (month, customer,
+# AE, …): grouping by that prefix and adding up in Python beats sorting every summary row.
+_SUMMARY_GROUP = {"ae": "1, ss.customer_id, 2", "customer": "1, 2", "sector": "1, 2"}
+
+
 def key_name(by: str | None) -> str | None:
     return by.replace("-", "_") if by else None
 
@@ -130,7 +135,7 @@ def _final_sums(conn: Connection, months: Sequence[str], by: str | None,
     if not months:
         return {}
     column = _column(by, "ss")
-    key, group = (column, "1, 2") if column else ("''", "1")
+    key, group = (column, _SUMMARY_GROUP.get(by or "", "1, 2")) if column else ("''", "1")
     where, params = filters.where("ss")
     rows = conn.execute(text(
         f"SELECT ss.broadcast_month, {key} AS k, SUM(ss.gross_micros), "

@@ -30,8 +30,11 @@ def upgrade() -> None:
         "gross_micros INTEGER NOT NULL, net_micros INTEGER NOT NULL, spots INTEGER NOT NULL, "
         "valid_from TEXT NOT NULL, valid_to TEXT, record_id INTEGER)"
     )
-    op.execute("CREATE INDEX IF NOT EXISTS ix_booking_history_month_to ON booking_history "
-               "(broadcast_month, valid_to, valid_from)")
+    op.execute("DROP INDEX IF EXISTS ix_booking_history_month_to")  # an earlier draft's
+    op.execute("CREATE INDEX IF NOT EXISTS ix_booking_history_as_of ON booking_history "
+               "(broadcast_month, valid_to, valid_from, customer_id, agency_id, ae_id, "
+               "market_code, revenue_type, language_group, contract, gross_micros, net_micros, "
+               "spots)")
     op.execute(
         "CREATE TABLE IF NOT EXISTS history_records (record_id INTEGER PRIMARY KEY, "
         "as_of TEXT NOT NULL, kind VARCHAR(16) NOT NULL, batch_id INTEGER, source_file TEXT, "
