@@ -202,9 +202,10 @@ def _closed_months(conn: Connection, months: Sequence[str]) -> set[str]:
 
 def pacing_report(conn: Connection, *, as_of: date, first: str | None = None,
                   last: str | None = None, by: str | None = None,
-                  filters: ReportFilters | None = None) -> dict[str, object]:
+                  filters: ReportFilters | None = None, detail: bool = True) -> dict[str, object]:
     """Pacing of ``first``..``last`` (default: 13 months from the as-of month) as of ``as_of``:
-    one row per month (and group), per-month totals and the grand total, all exact."""
+    one row per month (and group), per-month totals and the grand total, all exact. A page
+    showing one row a group passes ``detail=False`` to skip the month × group rows."""
     filters = replace(filters or ReportFilters(), year=None)
     if by is not None and by not in PACING_GROUPS:
         raise ConfigError(f"Pacing groups by {', '.join(PACING_GROUPS)}, not '{by}'.")
@@ -232,7 +233,7 @@ def pacing_report(conn: Connection, *, as_of: date, first: str | None = None,
     for month in months:
         parts = per_month[month]
         keys = set(parts[0]) | set(parts[1]) | set(parts[2])
-        if name is not None:
+        if name is not None and detail:
             month_rows = [
                 pacing_row(month, {name: key}, parts[0].get(key, _EMPTY),
                            parts[1].get(key, _EMPTY), parts[2].get(key, _EMPTY),

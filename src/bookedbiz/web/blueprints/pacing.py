@@ -130,8 +130,9 @@ def pacing():  # noqa: ANN201
     try:
         args = pacing_args()
         version = history_version()
+        detail = bool(request.args.get("format"))  # month x group rows: exports only
         report = cached(_pacing, args["as_of"], args["first"], args["last"], args["by"],
-                        filters, version)
+                        filters, version, detail)
         curve_month = args["curve"] or next(
             (m for m in report["months"] if bc.broadcast_month_start(m) > args["as_of"]),
             report["months"][0])
@@ -153,8 +154,9 @@ def _shown(filters):  # noqa: ANN001, ANN202
     return replace(filters, year=station_today().year)
 
 
-def _pacing(conn, as_of, first, last, by, filters, _version):  # noqa: ANN001, ANN202
-    return pacing_report(conn, as_of=as_of, first=first, last=last, by=by, filters=filters)
+def _pacing(conn, as_of, first, last, by, filters, _version, detail=True):  # noqa: ANN001, ANN202
+    return pacing_report(conn, as_of=as_of, first=first, last=last, by=by, filters=filters,
+                         detail=detail)
 
 
 def _curve(conn, as_of, month, filters, _version):  # noqa: ANN001, ANN202
