@@ -115,6 +115,56 @@ def _customer_rows(
     return rows
 
 
+CUSTOMER_STATUSES = ("new", "lost", "up", "down", "flat")
+CUSTOMER_SORTS = {
+    "ae": ("AE, then customer", lambda r: (r["ae"].lower(), r["customer"].lower())),
+    "total_desc": ("Total, largest first", lambda r: (-r["total"], r["customer"].lower())),
+    "customer": ("Customer name", lambda r: (r["customer"].lower(), r["ae"].lower())),
+    "total_asc": ("Total, smallest first", lambda r: (r["total"], r["customer"].lower())),
+    "change_desc": ("Change, largest gain first",
+                    lambda r: (-r["change"], r["customer"].lower())),
+    "change_asc": ("Change, largest drop first", lambda r: (r["change"], r["customer"].lower())),
+}
+
+
+def search_rows(rows: list[dict[str, Any]], text: str | None) -> list[dict[str, Any]]:
+    """Rows whose customer or AE contains ``text`` (case-insensitive); all rows for none."""
+    needle = (text or "").strip().lower()
+    if not needle:
+        return rows
+    return [r for r in rows if needle in r["customer"].lower() or needle in r["ae"].lower()]
+
+
+def customers_page(conn: Connection, filters: ReportFilters, search: str = "",
+                   status: str = "", new_only: bool = False, sort: str = "ae"
+                   ) -> dict[str, Any]:
+    """The whole customers page: the customer × AE rows of ``filters.year`` that match the
+    search, status and new-only choices, in the chosen order, their totals (exact, against last
+    year), the lost rows, and the summary cards (counted over every row, not the chosen ones)."""
+    assert filters.year is not None
+    everyone = _customer_rows(conn, filters)
+    current = [r for r in everyone if r["status"] != "lost"]
+    lost = [r for r in everyone if r["status"] == "lost"]
+    lost.sort(key=lambda r: (-r["prior_micros"], r["customer"].lower()))
+    rows = [r for r in search_rows(current, search)
+            if (not new_only or r["is_new"]) and (not status or r["status"] == status)]
+    rows.sort(key=CUSTOMER_SORTS.get(sort, CUSTOMER_SORTS["ae"])[1])
+    totals = matrix_totals(rows, months_of_year(filters.year))
+    with_business = {r["customer_id"] for r in current}
+    cards = {
+        "customers": len({r["customer_id"] for r in rows}),
+        "active": len({r["customer_id"] for r in rows if r["total_micros"] != 0}),
+        "new": len({r["customer_id"] for r in current if r["status"] == "new"}),
+        "lost": len({r["customer_id"] for r in lost} - with_business),
+        "up": len({r["customer_id"] for r in current if r["status"] == "up"}),
+        "down": len({r["customer_id"] for r in current if r["status"] == "down"}),
+        "rows": len(rows),
+        "total": totals["total"],
+        "prior_total": totals.get("prior_total"),
+    }
+    return {"rows": rows, "lost": search_rows(lost, search), "totals": totals, "cards": cards}
+
+
 def _status(now: int, before: int, is_new: bool, spots: int) -> str:
     """new, lost, up, down or flat: how a row compares with last year."""
     if is_new and spots:

@@ -12,7 +12,7 @@ from bookedbiz.broadcast_calendar import label, shift_month
 from bookedbiz.money import ROUNDING_NOTE
 from bookedbiz.reports import customer_detail as cdetail
 from bookedbiz.reports import tables as tbl
-from bookedbiz.reports.pages import customer_month_matrix, lost_customers, matrix_totals
+from bookedbiz.reports.pages import CUSTOMER_SORTS, CUSTOMER_STATUSES, customers_page
 from bookedbiz.web.auth import requires
 from bookedbiz.web.cache import cached
 from bookedbiz.web.db import read_conn
@@ -26,32 +26,14 @@ from bookedbiz.web.view import (
 
 bp = Blueprint("customers", __name__, url_prefix="/reports/customers")
 
-SORTS = {
-    "ae": ("AE, then customer", lambda r: (r["ae"].lower(), r["customer"].lower())),
-    "total_desc": ("Total, largest first", lambda r: (-r["total"], r["customer"].lower())),
-    "customer": ("Customer name", lambda r: (r["customer"].lower(), r["ae"].lower())),
-    "total_asc": ("Total, smallest first", lambda r: (r["total"], r["customer"].lower())),
-    "change_desc": ("Change, largest gain first",
-                    lambda r: (-r["change"], r["customer"].lower())),
-    "change_asc": ("Change, largest drop first", lambda r: (r["change"], r["customer"].lower())),
-}
-
-
-STATUSES = ("new", "lost", "up", "down", "flat")
+SORTS = CUSTOMER_SORTS
+STATUSES = CUSTOMER_STATUSES
 
 
 def customers_table(filters, search: str, sort: str, new_only: bool,  # noqa: ANN001
-                    status: str = "") -> tuple[tbl.Table, dict]:
-    rows = cached(customer_month_matrix, filters, None)
-    needle = search.lower()
-    everyone = rows
-    rows = [
-        r for r in rows
-        if (not new_only or r["is_new"])
-        and (not status or r["status"] == status)
-        and (not needle or needle in r["customer"].lower() or needle in r["ae"].lower())
-    ]
-    rows.sort(key=SORTS.get(sort, SORTS["ae"])[1])
+                    status: str = "") -> tuple[tbl.Table, tbl.Table, dict]:
+    """Lay out reports.pages.customers_page: columns, links, the lost table."""
+    page = cached(customers_page, filters, search, status, new_only, sort)
     month_cols = month_table_columns(filters.year)
     if filters.basis != "broadcast":  # broadcast weeks say nothing about calendar months
         month_cols = [replace(c, sub="", title=f"{c.label} ({filters.basis} basis)")
@@ -61,7 +43,7 @@ def customers_table(filters, search: str, sort: str, new_only: bool,  # noqa: AN
     path, _, query = detail_url.partition("?")
     prefix, suffix = path[: -len("/0")] + "/", ("?" + query if query else "")
     out = []
-    for r in rows:
+    for r in page["rows"]:
         row: dict[str, Any] = {
             "customer": r["customer"],
             "this_year": r["total"],
@@ -76,8 +58,8 @@ def customers_table(filters, search: str, sort: str, new_only: bool,  # noqa: AN
         }
         row.update(r["months"])
         out.append(row)
-    totals: dict[str, Any] = {"customer": "Monthly totals", "ae": "", "status": ""}
-    totals.update(matrix_totals(rows, [c.key for c in month_cols]))
+    totals: dict[str, Any] = {"customer": "Monthly totals", "ae": "", "status": "",
+                              **page["totals"]}
     totals["this_year"] = totals["total"]
     columns = [
         tbl.Column("customer", "Customer"),
@@ -95,33 +77,18 @@ def customers_table(filters, search: str, sort: str, new_only: bool,  # noqa: AN
     ]
     measure = "net" if filters.measure == "net" else "gross"
     table = tbl.Table("customers", f"Customers {filters.year} ({measure})", columns, out,
-                      totals=[totals] if rows else [], note=ROUNDING_NOTE)
-    lost = cached(lost_customers, filters)
-    by_status = {s: {r["customer_id"] for r in everyone if r["status"] == s} for s in STATUSES}
-    by_status["lost"] = {r["customer_id"] for r in lost}
-    cards = {
-        "customers": len({r["customer_id"] for r in rows}),
-        "active": len({r["customer_id"] for r in rows if r["total"] != 0}),
-        "new": len(by_status["new"]),
-        "lost": len(by_status["lost"] - {r["customer_id"] for r in everyone}),
-        "up": len(by_status["up"]),
-        "down": len(by_status["down"]),
-        "rows": len(rows),
-        "total": totals["total"],
-        "prior_total": totals.get("prior_total"),
-    }
+                      totals=[totals] if out else [], note=ROUNDING_NOTE)
     lost_rows = [
         {"customer": r["customer"], "ae": r["ae"], "prior_total": r["prior_total"],
          "change": r["change"], "_links": {"customer": f"{prefix}{r['customer_id']}{suffix}"}}
-        for r in lost
-        if not needle or needle in r["customer"].lower() or needle in r["ae"].lower()
+        for r in page["lost"]
     ]
     lost_table = tbl.Table(
         "lost", f"Lost since {filters.year - 1}: business last year, none in {filters.year}",
         [tbl.Column("customer", "Customer"), tbl.Column("ae", "AE"),
          tbl.Column("prior_total", "Last year", "money"), tbl.Column("change", "Change", "money")],
         lost_rows, empty_message="No customer lost since last year for these filters.")
-    return table, lost_table, cards
+    return table, lost_table, page["cards"]
 
 
 @bp.get("/")
