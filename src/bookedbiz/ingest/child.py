@@ -173,16 +173,18 @@ def _serve(path: Path, fd: int, limits: ParseLimits) -> int:
 
 def _child_signals() -> None:
     import faulthandler
+    import gc
+
+    # The child makes no reference cycles; a collector walking (and so copying) every object
+    # inherited from the parent would only cost time.
+    gc.disable()
+    gc.freeze()
 
     faulthandler.disable()  # its dump of a native abort is noise; the parent words the failure
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGPIPE):
         signal.signal(sig, signal.SIG_DFL)
-    try:  # die with the parent (a killed import must not leave a reader running)
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
+    # No death signal from the parent: if it dies, the child's next write fails (it writes every
+    # few thousand rows) and RLIMIT_CPU ends a child busy without writing.
 
 
 def _forked_child(path: Path, fd: int, limits: ParseLimits) -> None:

@@ -43,8 +43,9 @@ class GuardLimits:
     max_cells: int = 64_000_000
     # Row numbers far below the rows the sheet really holds: padding work for nothing.
     max_sparse_rows: int = 100_000
-    # Bytes of each worksheet's XML scanned for references (the child re-checks as it reads).
-    scan_bytes: int = 96 << 20
+    # Bytes of each worksheet's XML scanned for references: a bounded read (a hostile file's
+    # far cells sit in its first kilobytes; the child re-checks every row it reads anyway).
+    scan_bytes: int = 1 << 20
 
 
 DEFAULT_LIMITS = GuardLimits()
