@@ -316,12 +316,14 @@ def newest_as_of(conn: Connection) -> date:
 
 
 def last_year_basis(conn: Connection, months: Sequence[str], filters: ReportFilters, *,
-                    per_ae: bool = False) -> dict[str, object]:
+                    per_ae: bool = False,
+                    finals: dict[str, Sequence[int]] | None = None) -> dict[str, object]:
     """What each month of ``months`` is compared with (SPEC §1.4): last year's final figure for
     a closed month, for an open one what was booked the same time last year (M−12 as of the
     books' day − 364). ``basis`` maps (month, AE id or '') → exact [gross, net]; an open month
     has no basis while the history does not reach back to the STLY day (no red change against
-    a final figure for a month still being sold)."""
+    a final figure for a month still being sold). ``finals`` (M−12 → exact sums, month
+    totals only) saves reading last year's months when the caller has them already."""
     filters = replace(filters, year=None)
     as_of = newest_as_of(conn)
     stly_day = as_of - timedelta(days=STLY_DAYS)
@@ -337,7 +339,11 @@ def last_year_basis(conn: Connection, months: Sequence[str], filters: ReportFilt
                                               key_sql="h.ae_id" if per_ae else None,
                                               where=where, params=params).items():
             basis[(bc.shift_month(month, 12), key)] = sums[:2]
-    if closed_prior:
+    if closed_prior and finals is not None and not per_ae:
+        for month in closed_prior:
+            sums = finals.get(month, (0, 0))
+            basis[(bc.shift_month(month, 12), "")] = [int(sums[0]), int(sums[1])]
+    elif closed_prior:
         where, params = filters.where("ss")
         in_list = ", ".join(f":cp{i}" for i in range(len(closed_prior)))
         rows = conn.execute(text(

@@ -158,7 +158,7 @@ def overview(conn: Connection, filters: ReportFilters) -> dict[str, object]:
         )
     }
     year_months = bc.months_of_year(year)
-    basis = last_year_basis(conn, year_months, filters)
+    basis = last_year_basis(conn, year_months, filters, finals=prior)
     months = []
     for month in year_months:
         closed = closures.get(month)
