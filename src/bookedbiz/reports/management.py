@@ -76,7 +76,9 @@ def management_report(conn: Connection, filters: ReportFilters, *,
     data = grid(conn, replace(filters, year=year), as_of)
     cells, names, months = data["cells"], data["names"], data["months"]
     ae_ids = sorted(names)  # type: ignore[arg-type]
-    company = _block("Company", cells, ae_ids, months)  # type: ignore[arg-type]
+    scoped = filters.ae or filters.scope_ae_id is not None
+    company = _block("All AEs shown" if scoped else "Company", cells, ae_ids,  # type: ignore[arg-type]
+                     months)  # type: ignore[arg-type]
     blocks = [_block(names[a], cells, [a], months) for a in ae_ids]  # type: ignore[index,arg-type]
     blocks = [b for b in blocks if any(p["booked"] or p["budget"] is not None
                                        or p["forecast"] is not None or p["last_year"]
