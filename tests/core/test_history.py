@@ -216,6 +216,27 @@ def test_backfill_bad_input(tmp_path: Path, logs, runner: CliRunner) -> None:
     assert (_intervals(db), data_checksum(db)) == before
 
 
+def test_backfill_reads_the_monthly_archives(tmp_path: Path, logs) -> None:
+    import zipfile
+
+    from bookedbiz.ingest.backfill import backfill_folder, find_logs
+
+    folder = _folder(tmp_path, "daily", logs[3:4])
+    (folder / "archive").mkdir()
+    with zipfile.ZipFile(folder / "archive" / "Commercial Logs 2024-10.zip", "w") as archive:
+        for path in logs[:3]:
+            archive.write(path, path.name)
+    (folder / "archive" / "Commercial Logs 2024-09.zip").write_bytes(b"not a zip")
+    db = _fresh(tmp_path, "z.db")
+    outcome = backfill_folder(db, find_logs(folder))
+    assert outcome.recorded == 4
+    assert [name for name, _ in outcome.failed] == ["Commercial Logs 2024-09.zip"]
+    reference = _fresh(tmp_path, "zref.db")
+    for path in logs[:4]:
+        import_workbook(reference, path)
+    assert _intervals(db) == _intervals(reference)
+
+
 def test_month_close_and_reopen_record_history(tmp_path: Path, logs, runner: CliRunner) -> None:
     db = _fresh(tmp_path, "c.db")
     import_workbook(db, logs[0])

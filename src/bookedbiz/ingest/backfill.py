@@ -15,6 +15,9 @@ inside the recorded history are refused; a corrupt file is reported and skipped.
 from __future__ import annotations
 
 import re
+import shutil
+import tempfile
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -39,6 +42,8 @@ from bookedbiz.languages.assign import LanguageAssigner
 
 _MISSING = object()
 _LOG_NAME = re.compile(r"^commercial log \d{6}.*\.xlsx$", re.IGNORECASE)
+_ZIP_NAME = re.compile(r"^commercial logs \d{4}-\d{2}\.zip$", re.IGNORECASE)
+MAX_MEMBER_BYTES = 512 * 1024 * 1024  # a member larger than this is not a daily log
 Progress = Callable[[int, str], None]
 
 
@@ -51,21 +56,54 @@ class BackfillOutcome:
     rows_closed: int = 0
 
 
-def find_logs(folder: Path) -> list[tuple[date, Path]]:
-    """The dated daily logs of ``folder``, oldest first; none is one clear sentence."""
+@dataclass(frozen=True)
+class ZipMember:
+    """A daily log inside a monthly archive (``Commercial Logs YYYY-MM.zip``, jobs/log_archive)."""
+
+    archive: Path
+    member: str
+
+    @property
+    def name(self) -> str:
+        return Path(self.member).name
+
+
+def find_logs(folder: Path) -> list[tuple[date, Path | ZipMember]]:
+    """The dated daily logs of ``folder`` (and of the monthly zips in it or in its ``archive``
+    subfolder), oldest first; none is one clear sentence."""
     folder = Path(folder)
     if not folder.is_dir():
         raise NotFoundError(f"The folder {folder} does not exist.")
-    logs = []
-    for path in folder.iterdir():
-        if path.is_file() and _LOG_NAME.match(path.name):
-            day = date_in_file_name(path)
-            if day is not None:
-                logs.append((day, path))
+    logs: list[tuple[date, Path | ZipMember]] = []
+    places = [folder] + ([folder / "archive"] if (folder / "archive").is_dir() else [])
+    for place in places:
+        for path in place.iterdir():
+            if path.is_file() and _LOG_NAME.match(path.name):
+                day = date_in_file_name(path)
+                if day is not None:
+                    logs.append((day, path))
+            elif path.is_file() and _ZIP_NAME.match(path.name):
+                logs.extend(_zipped_logs(path))
     if not logs:
         raise ConfigError(f"{folder} holds no 'Commercial Log YYMMDD.xlsx' files; nothing was "
                           "backfilled.")
     return sorted(logs, key=lambda item: (item[0], item[1].name))
+
+
+def _zipped_logs(archive: Path) -> list[tuple[date, ZipMember]]:
+    try:
+        with zipfile.ZipFile(archive) as zipped:
+            names = [info.filename for info in zipped.infolist()
+                     if not info.is_dir() and info.file_size <= MAX_MEMBER_BYTES]
+    except (zipfile.BadZipFile, OSError):
+        return [(date.min, ZipMember(archive, archive.name))]  # reported when opened
+    found = []
+    for name in names:
+        base = Path(name).name
+        day = date_in_file_name(base) if _LOG_NAME.match(base) else None
+        if day is not None:
+            found.append((day, ZipMember(archive, name)))
+    return found
 
 
 def _closed_on(conn) -> dict[str, date]:
@@ -148,18 +186,23 @@ def _recorded(conn) -> tuple[set[str], str | None, str | None]:
     return backfilled, first, last
 
 
-def backfill_folder(db_path: Path, logs: list[tuple[date, Path]], *, auto_setup: bool = False,
+def backfill_folder(db_path: Path, logs: list[tuple[date, Path | ZipMember]], *,
+                    auto_setup: bool = False,
                     progress: Progress | None = None) -> BackfillOutcome:
     """Replay ``logs`` (from :func:`find_logs`) into the booking history."""
     require_current_schema(db_path)
     outcome = BackfillOutcome()
     today = station_today()
     conn = connect(db_path)
+    scratch = tempfile.TemporaryDirectory(prefix="bookedbiz-backfill-")
     try:
         backfilled, first, last = _recorded(conn)
         todo: list[tuple[date, Path]] = []
         seen: set[date] = set()
         for day, path in logs:
+            if day == date.min:
+                outcome.failed.append((path.name, "the archive is not a readable zip"))
+                continue
             if day > today:
                 raise ConfigError(f"{path.name} is dated {day.isoformat()}, in the future; "
                                   "nothing was backfilled.")
@@ -181,16 +224,25 @@ def backfill_folder(db_path: Path, logs: list[tuple[date, Path]], *, auto_setup:
                 f"The log of {inside} falls inside the recorded booking history ({first} to "
                 f"{last}); backfill adds only days before or after it. Nothing was backfilled.")
         if append:
-            _append(conn, todo, auto_setup, progress, outcome)
+            _append(conn, todo, auto_setup, progress, outcome, Path(scratch.name))
         else:
-            _prepend(conn, todo, auto_setup, progress, outcome)
+            _prepend(conn, todo, auto_setup, progress, outcome, Path(scratch.name))
     finally:
         conn.close()
+        scratch.cleanup()
     return outcome
 
 
-def _open(path: Path, outcome: BackfillOutcome) -> Workbook | None:
+def _open(path: Path | ZipMember, outcome: BackfillOutcome, scratch: Path) -> Workbook | None:
     try:
+        if isinstance(path, ZipMember):  # one member at a time, removed before the next one
+            for old in scratch.iterdir():
+                old.unlink()
+            target = scratch / path.name
+            with zipfile.ZipFile(path.archive) as zipped, zipped.open(path.member) as source, \
+                    open(target, "wb") as sink:
+                shutil.copyfileobj(source, sink)
+            return open_workbook(target)
         return open_workbook(path)
     except BookedBizError as exc:
         outcome.failed.append((path.name, str(exc)))
@@ -199,11 +251,11 @@ def _open(path: Path, outcome: BackfillOutcome) -> Workbook | None:
     return None
 
 
-def _append(conn, todo, auto_setup, progress, outcome: BackfillOutcome) -> None:
+def _append(conn, todo, auto_setup, progress, outcome: BackfillOutcome, scratch: Path) -> None:
     """One transaction per log, recorded exactly as a live import records its months."""
     memo: dict = {}
     for done, (day, path) in enumerate(todo, start=1):
-        workbook = _open(path, outcome)
+        workbook = _open(path, outcome, scratch)
         if workbook is not None:
             try:
                 with write_transaction(conn):
@@ -225,7 +277,7 @@ def _append(conn, todo, auto_setup, progress, outcome: BackfillOutcome) -> None:
             progress(done, path.name)
 
 
-def _prepend(conn, todo, auto_setup, progress, outcome: BackfillOutcome) -> None:
+def _prepend(conn, todo, auto_setup, progress, outcome: BackfillOutcome, scratch: Path) -> None:
     """Days before the recorded history: intervals built in memory, written at once, each
     month's last ones ending where its recorded history begins."""
     import json
@@ -237,7 +289,7 @@ def _prepend(conn, todo, auto_setup, progress, outcome: BackfillOutcome) -> None
     with write_transaction(conn):
         closed_on = _closed_on(conn)
         for done, (day, path) in enumerate(todo, start=1):
-            workbook = _open(path, outcome)
+            workbook = _open(path, outcome, scratch)
             if workbook is not None:
                 try:
                     conn.execute("SAVEPOINT backfill_log")
