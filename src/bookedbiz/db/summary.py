@@ -54,6 +54,33 @@ def refresh_summary(conn: sqlite3.Connection, months: Iterable[str]) -> None:
         )
 
 
+def refresh_summary_of(conn: sqlite3.Connection, months: Iterable[str], column: str,
+                       ids: Iterable[int]) -> None:
+    """Rebuild only the summary rows of ``months`` whose ``column`` (customer_id or agency_id)
+    is one of ``ids``: what a merge changes. The other rows of those months are untouched, and
+    only the spots of those ids are aggregated (a merge need not re-read whole months)."""
+    assert column in ("customer_id", "agency_id")
+    wanted = sorted(set(ids))
+    marks = ", ".join("?" for _ in wanted)
+    for month in sorted(set(months)):
+        conn.execute(f"DELETE FROM spot_summary WHERE broadcast_month = ? "  # noqa: S608
+                     f"AND {column} IN ({marks})", (month, *wanted))
+        conn.execute(
+            f"INSERT INTO spot_summary ({', '.join(SUMMARY_COLUMNS)}) "  # noqa: S608
+            "SELECT s.broadcast_month, s.ae_id, s.customer_id, s.agency_id, s.market_code,"
+            " s.revenue_type, s.spot_type, COALESCE(la.report_bucket, '~review'),"
+            " substr(s.air_date, 1, 7), COALESCE(s.billing_type = 'Calendar', 0),"
+            " COALESCE(SUM(s.gross_rate_micros), 0), COALESCE(SUM(s.station_net_micros), 0),"
+            " COUNT(*) "
+            "FROM spots s LEFT JOIN language_assignments la ON la.spot_id = s.spot_id "
+            f"WHERE s.broadcast_month = ? AND s.{column} IN ({marks}) AND s.is_trade = 0 "
+            "GROUP BY s.broadcast_month, s.ae_id, s.customer_id, s.agency_id, s.market_code,"
+            " s.revenue_type, s.spot_type, COALESCE(la.report_bucket, '~review'),"
+            " substr(s.air_date, 1, 7), COALESCE(s.billing_type = 'Calendar', 0)",
+            (month, *wanted),
+        )
+
+
 def write_summary(
     conn: sqlite3.Connection, months: Iterable[str], groups: dict[tuple, list[int]]
 ) -> None:

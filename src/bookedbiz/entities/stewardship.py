@@ -9,14 +9,16 @@ audit entry exactly which rows moved, so undoing it restores the previous state 
 
 from __future__ import annotations
 
+import base64
 import json
 import sqlite3
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from bookedbiz.db.connection import connect, utc_now, write_transaction
-from bookedbiz.db.summary import refresh_summary
+from bookedbiz.db.summary import refresh_summary, refresh_summary_of
 from bookedbiz.entities.audit import audit
 from bookedbiz.errors import BookedBizError, ConfigError, NotFoundError
 from bookedbiz.vocab import name_key
@@ -46,20 +48,33 @@ def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
     return {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
 
 
-def _ranges(ids: list[int]) -> list[list[int]]:
-    """Sorted ids as [first, last] runs: a merged customer's spots are mostly consecutive."""
-    runs: list[list[int]] = []
-    for value in sorted(ids):
-        if runs and value == runs[-1][1] + 1:
-            runs[-1][1] = value
-        else:
-            runs.append([value, value])
-    return runs
+def pack_ids(ids: Iterable[int]) -> str:
+    """Row ids as compact text for the audit entry: sorted, delta-coded, zlib, base64 (a
+    merged customer's spots are scattered through the imports; their gaps compress well)."""
+    ordered = sorted(ids)
+    deltas = [b - a for a, b in zip([0, *ordered], ordered, strict=False)]
+    return base64.b64encode(zlib.compress(json.dumps(deltas).encode(), 9)).decode()
 
 
-def _ids(ranges: list[list[int]]) -> Iterable[int]:
-    for first, last in ranges:
-        yield from range(first, last + 1)
+def unpack_ids(packed: str) -> list[int]:
+    ids, total = [], 0
+    for delta in json.loads(zlib.decompress(base64.b64decode(packed))):
+        total += delta
+        ids.append(total)
+    return ids
+
+
+def _set_id(conn: sqlite3.Connection, table: str, column: str, rowids: list[int], new: int,
+            old: int) -> int:
+    """Set ``column`` to ``new`` on the rows ``rowids`` that still hold ``old`` (by rowid, the
+    primary key: no scan); returns how many changed."""
+    changed = 0
+    for start in range(0, len(rowids), 500):
+        chunk = rowids[start:start + 500]
+        changed += conn.execute(
+            f"UPDATE {table} SET {column} = ? WHERE {column} = ? AND rowid IN "  # noqa: S608
+            f"({', '.join('?' for _ in chunk)})", (new, old, *chunk)).rowcount
+    return changed
 
 
 def _record(conn: sqlite3.Connection, kind: EntityKind, entity_id: int) -> dict[str, object]:
@@ -97,23 +112,28 @@ def merge(db_path: Path, kind: EntityKind, survivor_id: int, merged_id: int,
             problem = merge_problem(kind, survivor_id, survivor, merged_id, merged)
             if problem:
                 raise BookedBizError(problem + " Nothing was changed.")
-            months = [m for (m,) in conn.execute(
-                f"SELECT DISTINCT broadcast_month FROM spots WHERE {kind.id_column} = ?",  # noqa: S608
-                (merged_id,))]
-            gross, net = conn.execute(
-                "SELECT COALESCE(SUM(gross_rate_micros), 0), COALESCE(SUM(station_net_micros), 0)"
-                f" FROM spots WHERE {kind.id_column} = ? AND is_trade = 0",  # noqa: S608
-                (merged_id,)).fetchone()
-            moved: dict[str, list[list[int]]] = {}
-            for table in kind.repointed:
-                if kind.id_column not in _columns(conn, table):
-                    continue
-                rowids = [r for (r,) in conn.execute(
-                    f"SELECT rowid FROM {table} WHERE {kind.id_column} = ?",  # noqa: S608
-                    (merged_id,))]
-                conn.execute(f"UPDATE {table} SET {kind.id_column} = ? "  # noqa: S608
-                             f"WHERE {kind.id_column} = ?", (survivor_id, merged_id))
-                moved[table] = _ranges(rowids)
+            # One pass over the spots (they have no index on the id: imports stay fast) gives
+            # the rows to move, their months and the revenue that moves.
+            months: set[str] = set()
+            gross = net = 0
+            found: dict[str, list[int]] = {"spots": []}
+            for spot_id, month, trade, amount, station_net in conn.execute(
+                    "SELECT spot_id, broadcast_month, is_trade, gross_rate_micros, "  # noqa: S608
+                    f"station_net_micros FROM spots WHERE {kind.id_column} = ?", (merged_id,)):
+                found["spots"].append(spot_id)
+                months.add(month)
+                if not trade:
+                    gross += amount or 0
+                    net += station_net or 0
+            for table in kind.repointed[1:]:
+                if kind.id_column in _columns(conn, table):
+                    found[table] = [r for (r,) in conn.execute(
+                        f"SELECT rowid FROM {table} WHERE {kind.id_column} = ?",  # noqa: S608
+                        (merged_id,))]
+            moved: dict[str, str] = {}
+            for table, rowids in found.items():
+                _set_id(conn, table, kind.id_column, rowids, survivor_id, merged_id)
+                moved[table] = pack_ids(rowids)
             alias_ids = [a for (a,) in conn.execute(
                 f"SELECT alias_id FROM {kind.alias_table} WHERE {kind.id_column} = ?",  # noqa: S608
                 (merged_id,))]
@@ -123,12 +143,12 @@ def merge(db_path: Path, kind: EntityKind, survivor_id: int, merged_id: int,
                                            f"merged #{merged_id} {merged['name']}")
             conn.execute(f"UPDATE {kind.table} SET is_active = 0, merged_into = ? "  # noqa: S608
                          f"WHERE {kind.id_column} = ?", (survivor_id, merged_id))
-            refresh_summary(conn, months)
-            spots_moved = sum(last - first + 1 for first, last in moved.get("spots", []))
+            refresh_summary_of(conn, months, kind.id_column, (survivor_id, merged_id))
             detail: dict[str, object] = {
                 "kind": kind.label, "survivor_id": survivor_id, "survivor": survivor["name"],
-                "merged_id": merged_id, "merged": merged["name"], "spots_moved": spots_moved,
-                "gross_micros": int(gross), "net_micros": int(net), "months": months,
+                "merged_id": merged_id, "merged": merged["name"],
+                "spots_moved": len(found["spots"]), "gross_micros": int(gross),
+                "net_micros": int(net), "months": sorted(months),
                 "aliases_moved": alias_ids, "name_alias": name_alias, "moved": moved,
                 "merged_before": [merged["is_active"], merged["merged_into"]],
             }
@@ -201,18 +221,12 @@ def undo_merge(db_path: Path, audit_id: int, actor: str) -> dict[str, object]:
                     "alone (a later merge built on it); undo that one first. Nothing was "
                     "changed.")
             restored = recorded = 0
-            for table, ranges in detail["moved"].items():
+            for table, packed in detail["moved"].items():
                 if table not in kind.repointed:
                     continue
-                ids = list(_ids(ranges))
+                ids = unpack_ids(packed)
                 recorded += len(ids)
-                for start in range(0, len(ids), 500):
-                    chunk = ids[start:start + 500]
-                    restored += conn.execute(
-                        f"UPDATE {table} SET {kind.id_column} = ? "  # noqa: S608
-                        f"WHERE {kind.id_column} = ? AND rowid IN "
-                        f"({', '.join('?' for _ in chunk)})",
-                        (merged_id, survivor_id, *chunk)).rowcount
+                restored += _set_id(conn, table, kind.id_column, ids, merged_id, survivor_id)
             conn.executemany(
                 f"UPDATE {kind.alias_table} SET {kind.id_column} = ? WHERE alias_id = ?",  # noqa: S608
                 [(merged_id, a) for a in detail["aliases_moved"]])
@@ -227,7 +241,8 @@ def undo_merge(db_path: Path, audit_id: int, actor: str) -> dict[str, object]:
             is_active, merged_into = detail["merged_before"]
             conn.execute(f"UPDATE {kind.table} SET is_active = ?, merged_into = ? "  # noqa: S608
                          f"WHERE {kind.id_column} = ?", (is_active, merged_into, merged_id))
-            refresh_summary(conn, detail["months"])
+            refresh_summary_of(conn, detail["months"], kind.id_column,
+                               (survivor_id, merged_id))
             # Rows replaced since the merge (a re-imported month) are gone; their successors
             # stay with the survivor until their month is imported again, which (the alias
             # removed) resolves them to the duplicate once more.
