@@ -29,6 +29,37 @@
     window.location.assign(action + (query ? "?" + query : ""));
   }
 
+  // Narrow screens: the main navigation folds into a menu (CSS); the toggle opens and closes it
+  // here, Escape closes it. Without scripts the toggle's #mainnav link opens it instead.
+  var navToggle = document.querySelector(".navtoggle");
+  if (navToggle) {
+    var topbar = navToggle.parentNode;
+    var setMenu = function (open) {
+      topbar.classList.toggle("menu-open", open);
+      navToggle.setAttribute("aria-expanded", open ? "true" : "false");
+    };
+    navToggle.addEventListener("click", function (event) {
+      event.preventDefault();
+      setMenu(!topbar.classList.contains("menu-open"));
+    });
+    document.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" && topbar.classList.contains("menu-open")) {
+        setMenu(false);
+        navToggle.focus();
+      }
+    });
+  }
+
+  // On a phone the filter bar folds behind its summary line; on a wide screen it is open.
+  var narrowQuery = window.matchMedia("(max-width: 820px)");
+  var fitFilterBars = function () {
+    document.querySelectorAll("details.filterfold").forEach(function (fold) {
+      fold.open = !narrowQuery.matches;
+    });
+  };
+  fitFilterBars();
+  narrowQuery.addEventListener("change", fitFilterBars);
+
   // Forms that change data ask first.
   document.querySelectorAll("form[data-confirm]").forEach(function (form) {
     form.addEventListener("submit", function (event) {
@@ -38,17 +69,25 @@
 
   var palette = ["#2d5b8f", "#9fb3c8", "#d9822b", "#3f9b5c", "#8e5ab5"];
   var money = function (v) { return "$" + Math.round(v).toLocaleString("en-US"); };
+  // Hover figures follow the page: whole dollars unless cents were asked for.
+  var hoverMoney = document.body.getAttribute("data-cents") === "1" ? "$,.2f" : "$,.0f";
+  var narrow = function () { return window.innerWidth < 600; };
 
   function draw(el, spec) {
     var traces = [];
+    var small = narrow();
     var layout = {
-      title: { text: spec.title, font: { size: 15 } },
-      margin: { l: 70, r: 20, t: 45, b: 45 },
+      title: small ? { text: spec.title, font: { size: 13 }, yref: "container", y: 1,
+        yanchor: "top", pad: { t: 8 } } : { text: spec.title, font: { size: 15 } },
+      // on a phone the legend goes above the plot (under the title), clear of the slanted
+      // month labels
+      margin: small ? { l: 55, r: 10, t: 90, b: 40 } : { l: 70, r: 20, t: 45, b: 45 },
       paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)",
       font: { family: "-apple-system, Segoe UI, Roboto, Arial, sans-serif", color: "#1d2733" },
-      legend: { orientation: "h", y: -0.15 },
+      legend: small ? { orientation: "h", x: 0, y: 1, yanchor: "bottom", font: { size: 11 } }
+        : { orientation: "h", y: -0.15 },
       yaxis: { tickformat: "$,.0f", gridcolor: "#e6ebf1" },
-      xaxis: { gridcolor: "#e6ebf1" },
+      xaxis: { gridcolor: "#e6ebf1", automargin: true },
       barmode: "group",
       hovermode: "closest"
     };
@@ -61,11 +100,11 @@
           marker: { color: i === 0 && spec.status ?
             spec.status.map(function (st) { return st === "closed" ? "#2f7d4a" : "#d9a400"; }) :
             palette[i % palette.length] },
-          hovertemplate: "%{x}: %{y:$,.2f}<extra>" + s.name + "</extra>"
+          hovertemplate: "%{x}: %{y:" + hoverMoney + "}<extra>" + s.name + "</extra>"
         });
       });
     } else if (spec.kind === "hbars") {
-      layout.margin.l = 190;
+      layout.margin.l = small ? 110 : 190;
       layout.xaxis = { tickformat: "$,.0f", gridcolor: "#e6ebf1" };
       layout.yaxis = { automargin: true };
       layout.height = Math.max(320, 28 * spec.y.length + 110);
@@ -73,7 +112,7 @@
         traces.push({
           type: "bar", orientation: "h", name: s.name, y: spec.y, x: s.x,
           marker: { color: palette[i % palette.length] },
-          hovertemplate: "%{y}: %{x:$,.2f}<extra>" + s.name + "</extra>"
+          hovertemplate: "%{y}: %{x:" + hoverMoney + "}<extra>" + s.name + "</extra>"
         });
       });
     }
