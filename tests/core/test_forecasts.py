@@ -203,3 +203,34 @@ def test_pacing_rows_carry_budget_forecast_and_pipeline(db: Path, tmp_path: Path
                for r in market["rows"])  # no plan below the AE
     assert next(r for r in market["month_totals"]
                 if r["month"] == "2026-07")["budget_gross"] == Decimal("51000.10")
+
+
+def test_management_report_against_independent_figures(db: Path, tmp_path: Path) -> None:
+    from bookedbiz.reports.management import management_report
+
+    ae = busiest_aes(db)[0]
+    budget = tmp_path / "b.csv"
+    budget.write_text(f"AE,Jul-26,Aug-26,Sep-26\n{ae},100000,100000,1\n")
+    assert run("budgets", "import", str(budget), "--db", str(db)).exit_code == 0
+    forecasts.set_forecast(db, ae=ae, month="2026-07", micros=200_000_000_000, by="Pat")
+    engine = create_db_engine(db, readonly=True)
+    with engine.connect() as conn:
+        report = management_report(conn, ReportFilters(year=2026, ae=ae), as_of=TODAY)
+    engine.dispose()
+    assert report["company"]["name"] == "All AEs shown"
+    q3 = next(p for p in report["aes"][0]["periods"] if p["period"] == "Q3")
+    july, quarter = booked(db, ae, "2026-07"), sum(
+        booked(db, ae, m) for m in ("2026-07", "2026-08", "2026-09"))
+    cents = Decimal("0.01")
+    assert q3["booked"] == (Decimal(quarter) / 10**6).quantize(cents)
+    assert q3["budget"] == Decimal("200001.00")
+    assert q3["pct_to_budget"] == (Decimal(quarter) / Decimal(200_001_000_000) * 100).quantize(
+        Decimal("0.1"))
+    assert q3["remaining_to_budget"] == max(Decimal(200_001_000_000 - quarter) / 10**6,
+                                            Decimal(0)).quantize(cents)
+    assert q3["forecast"] == Decimal("200000.00")
+    # the forecast is measured against July alone, the only month it was entered for
+    assert q3["pct_to_forecast"] == (Decimal(july) / Decimal(200_000_000_000) * 100).quantize(
+        Decimal("0.1"))
+    assert q3["remaining_to_forecast"] == (Decimal(200_000_000_000 - july) / 10**6).quantize(cents)
+    assert q3["pipeline"] == q3["remaining_to_forecast"]  # July is open

@@ -27,7 +27,7 @@ COLUMNS = (  # key, header, kind
     ("pct_to_budget", "% to budget", "share"),
     ("remaining_to_budget", "Remaining to budget", "money"),
     ("forecast", "Forecast", "money"),
-    ("pct_to_forecast", "% to forecast", "share"),
+    ("pct_to_forecast", "% to forecast (its months)", "share"),
     ("remaining_to_forecast", "Remaining to forecast", "money"),
     ("pipeline", "Pipeline", "money"),
     ("last_year", "Last year", "money"),
@@ -36,18 +36,21 @@ COLUMNS = (  # key, header, kind
 
 
 def _period(name: str, sums: Sums) -> dict[str, object]:
-    def remaining(target: int | None) -> Decimal | None:
-        return None if target is None else dollars(max(target - sums.booked, 0))
+    """A quarter or the year. A forecast is measured against the booked business of the
+    AE-months that have one (forecasts are entered month by month; comparing a quarter's whole
+    booked with one month's forecast would overstate it)."""
+    def remaining(target: int | None, booked: int) -> Decimal | None:
+        return None if target is None else dollars(max(target - booked, 0))
 
     return {
         "period": name,
         "booked": dollars(sums.booked),
         "budget": None if sums.budget is None else dollars(sums.budget),
         "pct_to_budget": share(sums.booked, sums.budget),
-        "remaining_to_budget": remaining(sums.budget),
+        "remaining_to_budget": remaining(sums.budget, sums.booked),
         "forecast": None if sums.forecast is None else dollars(sums.forecast),
-        "pct_to_forecast": share(sums.booked, sums.forecast),
-        "remaining_to_forecast": remaining(sums.forecast),
+        "pct_to_forecast": share(sums.forecast_booked, sums.forecast),
+        "remaining_to_forecast": remaining(sums.forecast, sums.forecast_booked),
         "pipeline": dollars(sums.pipeline),
         "last_year": None if sums.last_year is None else dollars(sums.last_year),
         "yoy_pct": pct_change(sums.booked, sums.last_year),

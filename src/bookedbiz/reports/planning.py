@@ -38,11 +38,14 @@ class Sums:
     forecast: int | None = None
     pipeline: int = 0
     last_year: int | None = None
+    # booked in the AE-months that have a forecast: what a forecast is measured against
+    forecast_booked: int = 0
     cells: int = field(default=0, repr=False)
 
     def add(self, other: Sums) -> None:
         self.booked += other.booked
         self.pipeline += other.pipeline
+        self.forecast_booked += other.forecast_booked
         self.budget = _plus(self.budget, other.budget)
         self.forecast = _plus(self.forecast, other.forecast)
         self.last_year = _plus(self.last_year, other.last_year)
@@ -133,6 +136,7 @@ def grid(conn: Connection, filters: ReportFilters, as_of: date,
             out[(ae_id, month)] = Sums(
                 booked=gross, budget=cell.budget, forecast=cell.forecast,
                 pipeline=plan.pipeline(cell.forecast, gross, month in closed),
+                forecast_booked=gross if cell.forecast is not None else 0,
                 last_year=last_year.get((ae_id, month), 0) if compared else None)
     return {"months": months, "cells": out, "plans": cells, "names": names, "closed": closed,
             "stly_known": known, "as_of": as_of,
