@@ -55,6 +55,22 @@ def far_cell(out: Path) -> Path:
     return _rewrite(_base(out.parent), out, lambda xml: xml.replace(b"</sheetData>", far))
 
 
+def hidden_far_cell(out: Path, column: str = "XFD", row: int = 1_048_576,
+                    spots: int = 2500) -> Path:
+    """A real-looking log whose far cell comes after ~2.5 MB of honest rows (copies of one
+    spot row), beyond the guard's bounded read: the parse child must catch it as it reads."""
+    def grow(xml: bytes) -> bytes:
+        spot = re.search(rb'<row r="2".*?</row>', xml).group(0)
+        copies = [re.sub(rb'r="([A-Z]*)2"', lambda m, n=n: b'r="%s%d"' % (m.group(1), n), spot)
+                  for n in range(2, spots + 2)]
+        far = (f'<row r="{row}"><c r="{column}{row}" t="inlineStr"><is><t>x</t></is></c></row>'
+               ).encode()
+        head, tail = xml.split(spot)
+        return head + b"".join(copies) + far + tail
+
+    return _rewrite(_base(out.parent), out, grow)
+
+
 def zip_bomb(out: Path, unpacked_mib: int = 1024) -> Path:
     """About 1 MB on disk, ``unpacked_mib`` of sheet XML (whitespace between the rows)."""
     def blocks(xml: bytes):  # noqa: ANN202

@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import time
+import zipfile
 from datetime import date
 from pathlib import Path
 
@@ -210,3 +211,26 @@ def test_a_lower_limit_from_the_service_manager_is_kept(workbooks: dict[str, Pat
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert int(proc.stdout) > 2000
+
+
+@pytest.mark.parametrize("column, row, phrase", [
+    ("XFD", 4000, "cells wide"),  # a row 16,384 cells wide
+    ("A", 1_048_576, "empty rows in a row"),  # a million rows of padding
+])
+def test_the_child_refuses_what_the_bounded_scan_did_not_reach(
+        tmp_path: Path, loaded_db: Path, column: str, row: int, phrase: str) -> None:
+    from tests.core.hostile_files import hidden_far_cell
+
+    from bookedbiz.ingest.guard import DEFAULT_LIMITS
+
+    path = hidden_far_cell(tmp_path / "late.xlsx", column, row)
+    with zipfile.ZipFile(path) as archive:
+        assert archive.getinfo("xl/worksheets/sheet1.xml").file_size > DEFAULT_LIMITS.scan_bytes
+    inspect_workbook(path)  # the checks before parsing pass ...
+    before = data_checksum(loaded_db)
+    started = time.monotonic()
+    with pytest.raises(WorkbookError, match=phrase):  # ... the child stops it as it reads
+        import_workbook(loaded_db, path, mode="historical", closed_by="x",
+                        today=date(2025, 11, 5))
+    assert time.monotonic() - started < SECONDS
+    assert data_checksum(loaded_db) == before
