@@ -193,6 +193,11 @@ def test_forecasts_are_edited_in_place_by_the_right_people(planned: Path) -> Non
     history = _query(planned, "SELECT changed_by, note FROM forecast_changes ORDER BY "
                      "change_id DESC LIMIT 1")
     assert history == [("web:manager", "web")]
+    changes = manager.get("/planning/", query_string={"year": YEAR, "format": "csv",
+                                                       "table": "forecast_changes"})
+    assert "web:manager" in changes.get_data(as_text=True)  # the page lists the change
+    page = ae_client.get("/planning/", query_string={"year": YEAR}).get_data(as_text=True)
+    assert other not in page and "web:manager" not in page  # not another AE's changes
     viewer = client_for(planned, "viewer")
     response = viewer.post("/planning/forecast", data={
         "csrf_token": csrf_token(viewer, "/planning/"), "ae_id": ids[other], "month": month,

@@ -105,13 +105,21 @@ def set_forecast(db_path: Path, *, month: str, micros: int | None, by: str,
 
 
 def forecast_history(conn: sqlite3.Connection, *, ae_id: int | None = None,
-                     month: str | None = None, limit: int = 200) -> list[dict[str, object]]:
-    """Forecast changes, newest first; ``ae_id`` limits them to one AE's book."""
+                     month: str | None = None, limit: int = 200,
+                     ae_ids: list[int] | None = None, first: str | None = None,
+                     last: str | None = None) -> list[dict[str, object]]:
+    """Forecast changes, newest first; ``ae_id`` (or ``ae_ids``) limits them to those AEs'
+    books, ``month`` or ``first``..``last`` to those months."""
     sql = ("SELECT c.change_id, a.name, c.broadcast_month, c.old_micros, c.new_micros, "
            "c.changed_by, c.changed_at, c.note FROM forecast_changes c "
            "JOIN aes a ON a.ae_id = c.ae_id WHERE (? IS NULL OR c.ae_id = ?) "
-           "AND (? IS NULL OR c.broadcast_month = ?) ORDER BY c.change_id DESC LIMIT ?")
+           "AND (? IS NULL OR c.broadcast_month = ?) AND (? IS NULL OR c.broadcast_month >= ?) "
+           "AND (? IS NULL OR c.broadcast_month <= ?)")
+    params: list[object] = [ae_id, ae_id, month, month, first, first, last, last]
+    if ae_ids is not None:
+        sql += f" AND c.ae_id IN ({', '.join('?' * len(ae_ids)) or 'NULL'})"
+        params.extend(ae_ids)
     keys = ("change_id", "ae", "month", "old_micros", "new_micros", "changed_by", "changed_at",
             "note")
     return [dict(zip(keys, row, strict=True))
-            for row in conn.execute(sql, (ae_id, ae_id, month, month, limit))]
+            for row in conn.execute(sql + " ORDER BY c.change_id DESC LIMIT ?", (*params, limit))]

@@ -152,17 +152,35 @@ def rows_markup(table: tbl.Table, editable: set[tuple[int, str]], year: int,
     return Markup("".join(out))
 
 
+def _changes_table(report: dict[str, Any], filters: ReportFilters) -> tbl.Table:
+    """The year's forecast changes of the AEs on the page (an AE: their own), newest first."""
+    year = report["year"]
+    filtered = filters.ae or filters.scope_ae_id is not None
+    ae_ids = sorted({a["ae_id"] for a in report["per_ae"]}) if filtered else None
+    history = forecast_store.forecast_history(
+        read_conn().connection.driver_connection, ae_ids=ae_ids, first=f"{year:04d}-01",
+        last=f"{year:04d}-12", limit=100)
+    rows = [dict(_dollars(h), label=bc.label(str(h["month"]))) for h in history]
+    columns = [tbl.Column("changed_at", "When"), tbl.Column("changed_by", "Who"),
+               tbl.Column("ae", "AE"), tbl.Column("label", "Month"),
+               tbl.Column("old", "Old", "money"), tbl.Column("new", "New", "money"),
+               tbl.Column("note", "Note")]
+    return tbl.Table("forecast_changes", f"Forecast changes {year} (latest 100)", columns, rows,
+                     empty_message="No forecast has been entered for this year.")
+
+
 @bp.get("/")
 @requires("read_reports")
 def index() -> Response | str:
     filters = plan_filters()
     report = cached(_planning, filters, _plan_version())
     tables = planning_tables(report)
+    tables.append(_changes_table(report, filters))
     editable = {(r["ae_id"], r["month"]) for r in report["rows"]
                 if may_edit_forecast(r["ae_id"], r["status"])}
     body = None
     if not request.args.get("format"):
-        body = rows_markup(tables[-1], editable, report["year"], filters.ae or "")
+        body = rows_markup(tables[-2], editable, report["year"], filters.ae or "")
     return render_report("reports/planning.html", "Planning", filters, tables, report=report,
                          chart=_chart(report), editable=editable, rows_body=body,
                          can_edit_budgets=can(reader().role, "edit_budgets"))  # type: ignore[union-attr]
