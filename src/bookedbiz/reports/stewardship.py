@@ -142,14 +142,17 @@ def agencies(conn: Connection) -> list[dict[str, Any]]:
         "COUNT(DISTINCT ss.customer_id), MAX(ss.broadcast_month) "
         "FROM agencies a LEFT JOIN spot_summary ss ON ss.agency_id = a.agency_id "
         "WHERE a.merged_into IS NULL GROUP BY a.agency_id ORDER BY 6 DESC, a.name")).all()
-    alias_counts = dict(conn.execute(text(
-        "SELECT agency_id, COUNT(*) FROM agency_aliases GROUP BY agency_id")).all())
+    alias_texts: dict[int, list[str]] = {}
+    for agency_id, alias in conn.execute(text(
+            "SELECT agency_id, alias_text FROM agency_aliases WHERE is_active = 1 "
+            "ORDER BY alias_text")).all():
+        alias_texts.setdefault(agency_id, []).append(alias)
     names = {r[0]: r[1] for r in rows}
     matches = likely_duplicates(names, list(names))
     return [
         {"agency_id": aid, "name": name, "auto_created": bool(auto), "is_active": bool(active),
          "spots": int(spots), "gross": dollars(gross), "customers": int(customers),
-         "last_month": last, "aliases": int(alias_counts.get(aid, 0)),
+         "last_month": last, "aliases": alias_texts.get(aid, []),
          "duplicates": [{"agency_id": o, "name": names[o], "score": s}
                         for o, s in matches.get(aid, [])]}
         for aid, name, auto, active, spots, gross, customers, last in rows
