@@ -21,7 +21,7 @@ from bookedbiz.money import dollars
 from bookedbiz.reports.changes import changes_report
 from bookedbiz.reports.filters import ReportFilters
 from bookedbiz.reports.pacing import newest_as_of, pacing_report
-from bookedbiz.reports.pages import customer_month_matrix, lost_customers
+from bookedbiz.reports.pages import _customer_rows
 
 RISK_CLOSED_MONTHS = 3  # revenue in the last 3 closed months ...
 RISK_OPEN_MONTHS = 2  # ... and nothing booked in the next 2 open ones
@@ -108,13 +108,16 @@ def account_lists(conn: Connection, filters: ReportFilters, year: int) -> dict[s
     """New, lost, growing and top accounts of ``year`` against the year before (the customers
     page's own rows and statuses)."""
     yearly = replace(filters, year=year, measure="gross")
-    rows = customer_month_matrix(conn, yearly)
+    # the rows behind pages.customer_month_matrix and pages.lost_customers, read once
+    every = _customer_rows(conn, yearly)
+    rows = [r for r in every if r["status"] != "lost"]
     by_total = sorted(rows, key=lambda r: (-r["total_micros"], r["customer"].lower()))
     new = [_account(r) for r in by_total if r["status"] == "new"]
     growing = [r for r in rows if r["status"] == "up" and r["prior_micros"] > 0
                and r["change_pct"] is not None and r["change_pct"] > GROWTH_PCT]
     growing.sort(key=lambda r: (-(r["total_micros"] - r["prior_micros"]), r["customer"].lower()))
-    lost = lost_customers(conn, yearly)
+    lost = sorted((r for r in every if r["status"] == "lost"),
+                  key=lambda r: (-r["prior_micros"], r["customer"].lower()))
     return {
         "top": [_account(r) for r in by_total if r["total_micros"] > 0][:LIST_LENGTH],
         "new": new[:LIST_LENGTH], "new_count": len(new),
