@@ -153,3 +153,15 @@ def test_feed_rounding_equals_the_money_module() -> None:
     amounts += [rng.randint(-30_000, 30_000) for _ in range(20_000)]
     for micros in amounts:
         assert str(_cents(micros)) == str(micros_to_dollars(micros)), micros
+
+
+@pytest.mark.parametrize("count", [0, 1, 2, 3, 5])
+def test_streamed_json_and_csv_are_whole_at_any_chunk_boundary(count: int) -> None:
+    from bookedbiz.reports.feeds import as_csv, as_json
+
+    columns = ("a", "b")
+    rows = [(i, None if i % 2 else f"x{i}") for i in range(count)]
+    body = json.loads("".join(as_json(iter(rows), columns, chunk_rows=2, year=2026)))
+    assert body["data"] == [{"a": a, "b": b} for a, b in rows] and body["year"] == 2026
+    lines = list(csv.reader(io.StringIO("".join(as_csv(iter(rows), columns, chunk_rows=2)))))
+    assert lines == [["a", "b"]] + [[str(a), b or ""] for a, b in rows]
