@@ -209,3 +209,17 @@ def test_sector_and_class_filters_reach_every_report(clients) -> None:  # noqa: 
     bad = clients["viewer"].get("/reports/customers/", query_string={
         "revenue_class": "sometimes"})
     assert bad.status_code == 400
+
+
+def test_ae_page_compares_closed_months_on_the_same_basis(base_db: Path, clients) -> None:  # noqa: ANN001
+    """A closed year under the calendar basis is compared with last year's calendar months."""
+    closed_year = YEAR - 1
+    month_sql = "substr(s.air_date, 1, 7)"
+    by_ae = ("a.name", "JOIN aes a ON a.ae_id = s.ae_id")
+    expected = spots_by(base_db, by_ae[0], closed_year - 1, month_sql=month_sql, join=by_ae[1])
+    current = spots_by(base_db, by_ae[0], closed_year, month_sql=month_sql, join=by_ae[1])
+    rows = page_csv(clients["manager"], "/reports/aes/", {"year": closed_year,
+                                                           "basis": "calendar"})
+    for row in rows[:-1]:
+        assert dec(row["Total"]) == money(current.get(row["AE"])), row["AE"]
+        assert dec(row["STLY / final"]) == money(expected.get(row["AE"])), row["AE"]

@@ -346,10 +346,11 @@ def last_year_basis(conn: Connection, months: Sequence[str], filters: ReportFilt
     elif closed_prior:
         where, params = filters.where("ss")
         in_list = ", ".join(f":cp{i}" for i in range(len(closed_prior)))
+        month = filters.month_expr("ss")  # last year's finals on the report's month basis
         rows = conn.execute(text(
-            f"SELECT ss.broadcast_month, {'ss.ae_id' if per_ae else chr(39) * 2}, "
+            f"SELECT {month} AS m, {'ss.ae_id' if per_ae else chr(39) * 2}, "
             "SUM(ss.gross_micros), SUM(ss.net_micros) FROM spot_summary ss "
-            f"WHERE ss.broadcast_month IN ({in_list}) AND {where} "
+            f"WHERE {month} IN ({in_list}) AND {where} "
             f"GROUP BY {'1, 2' if per_ae else '1'}"),
             {**params, **{f"cp{i}": m for i, m in enumerate(closed_prior)}}).all()
         for month, key, gross, net in rows:
