@@ -308,3 +308,39 @@ def test_deploy_render_schedules_the_digests(tmp_path: Path) -> None:
     assert "ExecStart=/opt/bookedbiz/.venv/bin/bookedbiz digest send weekly" in service
     assert "bookedbiz-digest-weekly.timer" in files["install.sh"]
     assert "#MAIL_URL=" in files["etc/bookedbiz.env"]
+
+
+def test_revision_0010_adds_the_table_and_keeps_every_row(digest_db: Path,
+                                                         tmp_path: Path) -> None:
+    """A database at 0009 with data (users, spots, history) upgrades to 0010: the table
+    appears, every row and total stays; a second upgrade changes nothing."""
+    from bookedbiz.db.migrate import current_version, init_database
+
+    path = tmp_path / "old.db"
+    path.write_bytes(digest_db.read_bytes())
+    conn = sqlite3.connect(path)
+    conn.execute("DROP TABLE digest_subscriptions")
+    conn.execute("UPDATE alembic_version SET version_num = '0009'")
+    conn.commit()
+
+    def totals() -> tuple:
+        return (conn.execute("SELECT COUNT(*), SUM(gross_rate_micros) FROM spots").fetchone(),
+                conn.execute("SELECT COUNT(*), SUM(gross_micros) FROM booking_history")
+                .fetchone(),
+                conn.execute("SELECT COUNT(*), group_concat(username) FROM users").fetchone())
+
+    before = totals()
+    conn.close()
+    init_database(path)
+    assert current_version(path) == "0010"
+    conn = sqlite3.connect(path)
+    assert totals() == before
+    conn.execute("INSERT INTO digest_subscriptions (user_id, kind, target, created_at) "
+                 "SELECT user_id, 'weekly', 'email', 'now' FROM users WHERE username = 'ann'")
+    conn.commit()
+    conn.close()
+    init_database(path)  # idempotent
+    conn = sqlite3.connect(path)
+    assert conn.execute("SELECT COUNT(*) FROM digest_subscriptions").fetchone()[0] == 1
+    assert totals() == before
+    conn.close()

@@ -35,6 +35,7 @@ log = logging.getLogger("bookedbiz.digest")
 
 MAIL_SCHEMES = ("mailto", "mailtos")
 _RECIPIENT_KEYS = ("to", "cc", "bcc")
+_PLAIN_KEYS = (*_RECIPIENT_KEYS, "from", "name", "mode", "smtp", "cto", "rto", "format")
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,25 @@ def deliver(message: DigestMessage, url: str, redactor: Redactor, timeout: float
         return False, redactor(f"{type(exc).__name__}: {exc}")
 
 
+def secret_parts(url: str) -> list[str]:
+    """The pieces of a target URL that may be credentials (the URL, its password and user,
+    its path segments), so a message or an error text never carries them."""
+    if not url:
+        return []
+    parts = [url]
+    try:
+        split = urlsplit(url)
+        parts.append(split.password or "")
+        if split.username and len(split.username) >= 8:  # short ones are words, not secrets
+            parts.append(split.username)
+        parts += [seg for seg in split.path.split("/") if len(seg) >= 6]
+        parts += [value for key, value in parse_qsl(split.query)
+                  if len(value) >= 12 and key.lower() not in _PLAIN_KEYS]
+    except ValueError:
+        pass
+    return [part for part in parts if part]
+
+
 def target_url(subscription: Subscription, user: users.User, settings: Settings) -> str:
     """Where a subscription's digest goes: the user's address through MAIL_URL, or the URL."""
     if subscription.by_email:
@@ -157,7 +177,8 @@ def send_digests(db_path: Path, conn: Connection, settings: Settings, kind: str,
         except ConfigError as exc:
             results.append(DigestResult(sub.username, kind, shown, "failed", str(exc)))
             continue
-        redactor = Redactor(settings, extra=[url, settings.mail_url or ""])
+        redactor = Redactor(settings, extra=[*secret_parts(url),
+                                             *secret_parts(settings.mail_url or "")])
         ok, detail = deliver(message, url, redactor, settings.notify_timeout_seconds)
         if ok:
             record_sent(db_path, sub.subscription_id, message.period)
