@@ -223,3 +223,20 @@ def test_ae_page_compares_closed_months_on_the_same_basis(base_db: Path, clients
     for row in rows[:-1]:
         assert dec(row["Total"]) == money(current.get(row["AE"])), row["AE"]
         assert dec(row["STLY / final"]) == money(expected.get(row["AE"])), row["AE"]
+
+
+def test_an_ae_sees_only_their_own_book_in_the_new_tables(base_db: Path, clients) -> None:  # noqa: ANN001
+    from tests.web.conftest import ae_of_user
+
+    own = ae_of_user(base_db)
+    client = clients["ae"]
+    lost = page_csv(client, "/reports/customers/", {"year": YEAR}, "lost")
+    rows = page_csv(client, "/reports/customers/", {"year": YEAR})
+    assert {r["AE"] for r in lost + rows[:-1]} <= {own}
+    mine = spots_by(base_db, "a.name", YEAR, join="JOIN aes a ON a.ae_id = s.ae_id")[own]
+    for dimension in ("market", "sector", "class"):
+        total = page_csv(client, f"/reports/breakdowns/{dimension}", {"year": YEAR})[-1]
+        assert dec(total["Gross"]) == money(mine), dimension
+    matrix = page_csv(client, "/reports/breakdowns/language", {"year": YEAR},
+                      "language-market")
+    assert dec(matrix[-1]["Total"]) == money(mine)
