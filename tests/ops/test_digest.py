@@ -83,14 +83,20 @@ def _authenticate(server, session, envelope, mechanism, data):  # noqa: ANN001, 
 
 @pytest.fixture()
 def smtp() -> Iterator[tuple[Recording, int]]:
-    probe = socket.socket()
-    probe.bind(("127.0.0.1", 0))
-    port = probe.getsockname()[1]
-    probe.close()
     handler = Recording()
-    controller = Controller(handler, hostname="127.0.0.1", port=port,
-                            authenticator=_authenticate, auth_require_tls=False)
-    controller.start()
+    for attempt in range(5):  # a free port may be taken between the probe and the bind
+        probe = socket.socket()
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+        probe.close()
+        controller = Controller(handler, hostname="127.0.0.1", port=port,
+                                authenticator=_authenticate, auth_require_tls=False)
+        try:
+            controller.start()
+            break
+        except (OSError, RuntimeError):
+            if attempt == 4:
+                raise
     yield handler, port
     controller.stop()
 
