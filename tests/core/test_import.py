@@ -113,7 +113,7 @@ def test_dry_run_writes_nothing(db_path: Path, workbooks) -> None:
 def test_summary_equals_sql_definition(db_path: Path, workbooks) -> None:
     import_workbook(db_path, workbooks["daily"], today=TODAY)
     conn = sqlite3.connect(db_path)
-    query = "SELECT * FROM spot_summary ORDER BY 1, 2, 3, 4, 5, 6, 7, 8"
+    query = "SELECT * FROM spot_summary ORDER BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10"
     fast = conn.execute(query).fetchall()
     months = [m for (m,) in conn.execute("SELECT DISTINCT broadcast_month FROM spot_summary")]
     refresh_summary(conn, months)
