@@ -426,3 +426,17 @@ def test_every_table_with_a_customer_or_agency_is_merged() -> None:
         for column, tables in handled.items():
             if column in table.columns:
                 assert table.name in tables, (table.name, column)
+
+
+def test_later_imports_follow_agency_merges_and_renames(two_acmes: Path, tmp_path: Path) -> None:
+    agencies = _ids(two_acmes, "agencies", "agency_id")
+    merge_agencies(two_acmes, agencies["iGraphix"], agencies["iGraphix Media"], "admin")
+    rename_agency(two_acmes, agencies["Zeta Agency"], "Zeta Media Group", "admin")
+    rows = [spot_row(bill_code="IGRAPHIX MEDIA:Acme Foods", gross_rate=11.0),
+            spot_row(bill_code="zeta agency:Bolt Motors", gross_rate=13.0)]
+    path = write_workbook(tmp_path / "later.xlsx", {"Commercials": rows})
+    import_workbook(two_acmes, path, mode="historical", closed_by="x", today=date(2025, 5, 1))
+    after = _report(two_acmes, "agency")["rows"]
+    assert set(after) == {"iGraphix", "Zeta Media Group"}
+    assert _ids(two_acmes, "agencies", "agency_id").keys() == agencies.keys() - {
+        "Zeta Agency"} | {"Zeta Media Group"}
