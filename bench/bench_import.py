@@ -56,6 +56,17 @@ def run_timed(args: list[str]) -> tuple[float, int, str]:
     return elapsed, max(peak, before) // 1024, proc.stdout
 
 
+def wall_and_cpu(args: list[str]) -> tuple[float, float]:
+    """Wall seconds and CPU seconds (user + system, the reaped parse child included)."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV)
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode:
+        raise SystemExit(f"failed ({proc.returncode}): {' '.join(args)}")
+    return time.perf_counter() - started, usage.ru_utime + usage.ru_stime
+
+
 def peak_rss_mb(args: list[str]) -> int:
     """Peak RSS of one child, measured with GNU time when available."""
     if shutil.which("/usr/bin/time"):
@@ -96,16 +107,25 @@ def bench_daily(runs: int) -> dict[str, object]:
         daily = bookedbiz("daily-update", str(log), "--unattended", "--auto-setup",
                           "--as-of", "2026-11-20", "--db", str(db))
         bare = [PY, "-c", CALAMINE_ONLY, str(log)]
-        run_timed(daily)  # warm-up: byte-compiled modules, page cache
-        run_timed(bare)
-        times, calamine = [], []
+        wall_and_cpu(daily)  # warm-up: byte-compiled modules, page cache
+        wall_and_cpu(bare)
+        times, calamine, daily_cpu, bare_cpu = [], [], [], []
         for _ in range(runs):  # interleaved, so both see the same machine load
-            times.append(run_timed(daily)[0])
-            calamine.append(run_timed(bare)[0])
+            wall, cpu = wall_and_cpu(daily)
+            times.append(wall)
+            daily_cpu.append(cpu)
+            wall, cpu = wall_and_cpu(bare)
+            calamine.append(wall)
+            bare_cpu.append(cpu)
     daily_median, bare_median = statistics.median(times), statistics.median(calamine)
+    cpu_daily, cpu_bare = statistics.median(daily_cpu), statistics.median(bare_cpu)
     return {"daily_update_10k_median_s": round(daily_median, 3),
             "bare_calamine_read_process_median_s": round(bare_median, 3),
             "ratio_daily_update_to_bare_read": round(daily_median / bare_median, 2),
+            "cpu_daily_update_median_s (process + parse child)": round(cpu_daily, 3),
+            "cpu_bare_read_median_s": round(cpu_bare, 3),
+            "cpu_ratio": round(cpu_daily / cpu_bare, 2),
+            "load_average": os.getloadavg(),
             "daily_update_10k_runs": [round(t, 3) for t in times],
             "bare_calamine_runs": [round(t, 3) for t in calamine]}
 

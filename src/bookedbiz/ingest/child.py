@@ -109,8 +109,6 @@ _SHARED_TYPES = frozenset({str, datetime.date, datetime.datetime, datetime.time,
 
 
 def _is_blank_row(cells: list[object]) -> bool:
-    if any(cells):
-        return False
     return all(c is None or (isinstance(c, str) and not c.strip()) for c in cells)
 
 
@@ -127,28 +125,29 @@ def _serve(path: Path, fd: int, limits: ParseLimits) -> int:
         # Equal values in a batch become one object, so pickle sends each once and the parent
         # rebuilds each once (a log repeats its dates, names and rates thousands of times).
         memo: dict[object, object] = {}
-        share = memo.setdefault
+        share, shared = memo.setdefault, _SHARED_TYPES
+        max_columns, max_blank_run = guard.max_columns, limits.max_blank_run
         batch_rows = FIRST_BATCH_ROWS  # a small first batch: the parent starts work sooner
         for index, (name, rows) in enumerate(sheets):
             batch: list[tuple[int, list[object]]] = []
             blank_run = 0
             for number, cells in rows:
-                if len(cells) > guard.max_columns:
+                if len(cells) > max_columns:
                     raise WorkbookError(
                         f"Sheet '{name}' of {path.name} has a row {len(cells):,} cells wide; a "
                         "commercial log has 29, so it is refused as damaged or hostile."
                     )
-                if _is_blank_row(cells):
+                if not any(cells) and _is_blank_row(cells):
                     blank_run += 1
-                    if blank_run > limits.max_blank_run or number > guard.max_rows:
+                    if blank_run > max_blank_run or number > guard.max_rows:
                         raise WorkbookError(
                             f"Sheet '{name}' of {path.name} has more than "
-                            f"{limits.max_blank_run:,} empty rows in a row before row "
+                            f"{max_blank_run:,} empty rows in a row before row "
                             f"{number:,}; it is refused as damaged or hostile."
                         )
                     continue
                 blank_run = 0
-                batch.append((number, [share(c, c) if c.__class__ in _SHARED_TYPES else c
+                batch.append((number, [share(c, c) if c.__class__ in shared else c
                                        for c in cells]))
                 if len(batch) >= batch_rows:
                     out.send(("rows", batch))
