@@ -319,10 +319,10 @@ def main() -> None:
             print(f"1. History size: {args.days} daily states of a ~{ROWS:,}-line book on "
                   f"{spots:,} spots", flush=True)
             record_days(db, book, first, args.days)
+            if args.keep:
+                shutil.copyfile(db, args.keep)
         print("4. Pacing reads (cold)", flush=True)
         pacing_reads(db, last_day, args.page_runs)
-        if args.keep:
-            shutil.copyfile(db, args.keep)
         print(f"2. Daily update of a {ROWS:,}-row log with and without history", flush=True)
         with_s, without_s, ratio = import_overhead(db, book, last_day + timedelta(days=1),
                                                    args.runs)

@@ -225,10 +225,14 @@ def pacing_report(conn: Connection, *, as_of: date, first: str | None = None,
     name = key_name(by)
     rows, month_totals = [], []
     per_month: dict[str, list[dict[object, list[int]]]] = {m: [{}, {}, {}] for m in months}
+    over: list[dict[object, list[int]]] = [{}, {}, {}]  # each group over the whole range
     for source, index in ((booked, 0), (stly, 1), (final, 2)):
+        into = over[index]
         for (month, key), sums in source.items():
             if month in per_month:
-                _add(per_month[month][index], key, sums)
+                per_month[month][index][key] = sums  # one entry a (month, key) already
+                if name is not None:
+                    _add(into, key, sums)
     grand = [[0, 0, 0], [0, 0, 0], [0, 0, 0]]
     for month in months:
         parts = per_month[month]
@@ -256,12 +260,7 @@ def pacing_report(conn: Connection, *, as_of: date, first: str | None = None,
         rows = month_totals
     range_label = f"{bc.label(months[0])} – {bc.label(months[-1])}"
     group_totals = []
-    if name is not None:  # each group over the whole range, for pages that show one row a group
-        over: list[dict[object, list[int]]] = [{}, {}, {}]
-        for month in months:
-            for index in range(3):
-                for key, sums in per_month[month][index].items():
-                    _add(over[index], key, sums)
+    if name is not None:  # for pages that show one row a group
         for key in set(over[0]) | set(over[1]) | set(over[2]):
             row = pacing_row(f"{months[0]}..{months[-1]}", {name: key},
                              over[0].get(key, _EMPTY), over[1].get(key, _EMPTY),
