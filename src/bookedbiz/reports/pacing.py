@@ -213,9 +213,10 @@ def pacing_report(conn: Connection, *, as_of: date, first: str | None = None,
     prior_months = [bc.shift_month(m, -12) for m in months]
     stly_day = as_of - timedelta(days=STLY_DAYS)
     booked = _history_sums(conn, months, as_of, by, filters)
-    stly = {(bc.shift_month(m, 12), k): v
+    a_year_on = dict(zip(prior_months, months, strict=True))
+    stly = {(a_year_on[m], k): v
             for (m, k), v in _history_sums(conn, prior_months, stly_day, by, filters).items()}
-    final = {(bc.shift_month(m, 12), k): v
+    final = {(a_year_on[m], k): v
              for (m, k), v in _final_sums(conn, prior_months, by, filters).items()}
     closed = _closed_months(conn, months)
     totals_planned = applies(filters)  # plans are per AE: not beside a market or type slice
@@ -226,18 +227,23 @@ def pacing_report(conn: Connection, *, as_of: date, first: str | None = None,
     rows, month_totals = [], []
     per_month: dict[str, list[dict[object, list[int]]]] = {m: [{}, {}, {}] for m in months}
     over: list[dict[object, list[int]]] = [{}, {}, {}]  # each group over the whole range
+    month_sums = {m: [[0, 0, 0], [0, 0, 0], [0, 0, 0]] for m in months}
     for source, index in ((booked, 0), (stly, 1), (final, 2)):
         into = over[index]
         for (month, key), sums in source.items():
             if month in per_month:
                 per_month[month][index][key] = sums  # one entry a (month, key) already
+                total = month_sums[month][index]
+                total[0] += sums[0]
+                total[1] += sums[1]
+                total[2] += sums[2]
                 if name is not None:
                     _add(into, key, sums)
     grand = [[0, 0, 0], [0, 0, 0], [0, 0, 0]]
     for month in months:
         parts = per_month[month]
-        keys = set(parts[0]) | set(parts[1]) | set(parts[2])
         if name is not None and detail:
+            keys = set(parts[0]) | set(parts[1]) | set(parts[2])
             month_rows = [
                 pacing_row(month, {name: key}, parts[0].get(key, _EMPTY),
                            parts[1].get(key, _EMPTY), parts[2].get(key, _EMPTY),
@@ -248,7 +254,7 @@ def pacing_report(conn: Connection, *, as_of: date, first: str | None = None,
             month_rows.sort(key=lambda r: (-r[f"booked_{filters.measure}"],
                                            -r[f"last_year_{filters.measure}"], str(r[name])))
             rows.extend(month_rows)
-        totals = [[sum(v[j] for v in part.values()) for j in range(3)] for part in parts]
+        totals = month_sums[month]
         for i in range(3):
             for j in range(3):
                 grand[i][j] += totals[i][j]
