@@ -20,9 +20,12 @@ def sample_url(rule) -> str:  # noqa: ANN001 - a werkzeug Rule
         "month": "2026-01",
         "username": "viewer",
         "token_id": 1,
+        "subscription_id": 1,
         "version": plotly.__version__,
         "filename": "app.css",
     }
+    missing = set(rule.arguments) - set(values)
+    assert not missing, f"no sample value for {sorted(missing)} in {rule.rule}"
     return rule.build({k: values[k] for k in rule.arguments})[1]
 
 
@@ -36,9 +39,20 @@ def test_route_catalogue_is_complete(app: Flask) -> None:
     gets = routes(app, "GET")
     for expected in ("/reports/", "/reports/customers/", "/reports/aes/", "/months/",
                      "/reports/breakdowns/market", "/reports/customers/1", "/imports/",
-                     "/imports/1", "/admin/stewardship", "/api/v1/revenue", "/health"):
-        assert expected in gets
-    assert len(routes(app, "POST")) >= 12
+                     "/imports/1", "/admin/stewardship", "/api/v1/revenue", "/health",
+                     "/planning/", "/planning/budgets", "/planning/management",
+                     "/reports/pacing", "/reports/changes", "/my-book", "/scoreboard",
+                     "/admin/agencies", "/admin/sectors", "/admin/stale",
+                     "/admin/language-review", "/admin/stewardship/preview", "/account",
+                     "/api/v1/pacing", "/api/v1/feed/planning"):
+        assert expected in gets, expected
+    posts = routes(app, "POST")
+    for expected in ("/account/digests", "/account/digests/1/remove", "/planning/forecast",
+                     "/planning/budgets/grid", "/planning/budgets/paste",
+                     "/admin/stewardship/undo", "/admin/sectors/assign",
+                     "/admin/stale/deactivate", "/admin/agencies/rename"):
+        assert expected in posts, expected
+    assert len(posts) >= 12
 
 
 def test_root_redirects_everyone_to_reports(app: Flask) -> None:

@@ -12,6 +12,7 @@ import sqlite3
 from decimal import Decimal
 from pathlib import Path
 
+from flask import Flask
 from markupsafe import Markup
 
 from bookedbiz import months as month_service
@@ -112,8 +113,12 @@ def test_rows_html_escapes_and_marks_negatives() -> None:
     assert "<script>" not in html and "&lt;script&gt;" in html
     assert 'class="x&#34; onmouseover=&#34;y"' in html
     assert 'href="/c/1?a=1&amp;b=&#34;2&#34;"' in html
-    assert '<td class="num neg" data-value="-12.50">-12.50</td>' in html
+    # whole dollars on screen (half-even: -12.50 -> -12), the exact cents in data-value
+    assert '<td class="num neg" data-value="-12.50">-$12</td>' in html
     assert '<span class="badge badge-new">NEW</span>' in html
     assert '<td class="num" data-value="0">–</td>' in html
     assert '<td class="num" data-value="">–</td>' in html
     assert html.count("<tr ") == 2
+    with Flask(__name__).test_request_context("/?cents=1"):
+        with_cents = rows_html(rows, columns)
+    assert '<td class="num neg" data-value="-12.50">-$12.50</td>' in with_cents

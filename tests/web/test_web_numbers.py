@@ -163,10 +163,20 @@ def test_html_shows_the_same_numbers_as_the_export(clients) -> None:
     html = clients["viewer"].get("/reports/", query_string={"year": YEAR}).get_data(as_text=True)
     rows = page_csv(clients["viewer"], "/reports/", {"year": YEAR}, "months")
     year_total = rows[-1]
-    shown = f"{dec(year_total['Gross']):,.2f}"
-    assert re.search(rf">\s*{re.escape(shown)}\s*<", html), shown
-    assert f'data-value="{year_total["Gross"]}"' in html
-
+    exact = dec(year_total["Gross"])
+    # on screen: the export's exact cents rounded half-even to the dollar; the cell carries the
+    # exact figure in data-value; with ?cents=1 the screen shows the exact cents
+    whole = exact.quantize(Decimal(1), ROUND_HALF_EVEN)
+    cell = rf'data-value="{re.escape(year_total["Gross"])}">\s*\${whole:,.0f}\s*<'
+    assert re.search(cell, html), (year_total["Gross"], whole)
+    client = clients["viewer"]  # shared: the cents cookie is switched back off below
+    try:
+        with_cents = client.get("/reports/", query_string={"year": YEAR, "cents": "1"})
+        cents_cell = rf'data-value="{re.escape(year_total["Gross"])}">\s*\${exact:,.2f}\s*<'
+        assert re.search(cents_cell, with_cents.get_data(as_text=True)), exact
+    finally:
+        without = client.get("/reports/", query_string={"year": YEAR, "cents": "0"})
+    assert re.search(cell, without.get_data(as_text=True))
 
 def test_customer_detail_matches_cli_for_that_customer(base_db, clients) -> None:
     expected = cli_report(base_db, "customer", {"year": YEAR})[0]

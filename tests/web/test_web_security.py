@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
+import sys
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from tests.web.conftest import YEAR, login, make_app
@@ -80,17 +83,62 @@ def test_security_headers_on_pages(clients) -> None:
     assert "cdn" not in html.lower()
 
 
-def test_plotly_is_served_by_the_app_with_long_caching(clients) -> None:
+def installed_plotly_version(vendor_dir: Path) -> str:
+    """The bundle the app should choose, found independently of it: the basic one when
+    scripts/setup.sh put it in ``vendor_dir`` (its banner names the version), else the plotly
+    package's full one."""
     import plotly
 
-    html = clients["viewer"].get("/reports/").get_data(as_text=True)
-    url = f"/vendor/plotly-{plotly.__version__}.min.js"
-    assert url in html
-    response = clients["viewer"].get(url)
+    basic = vendor_dir / "plotly-basic.min.js"
+    if basic.is_file():
+        banner = re.search(rb"plotly\.js \(basic[^)]*\) v(\S+)", basic.read_bytes()[:300])
+        assert banner, "setup.sh installed a basic bundle without its version banner"
+        return f"basic-{banner.group(1).decode()}"
+    return plotly.__version__
+
+
+def assert_plotly_served(client, version: str, min_size: int) -> None:  # noqa: ANN001
+    html = client.get("/reports/").get_data(as_text=True)
+    sources = re.findall(r'<script[^>]*\ssrc="([^"]+)"', html)
+    assert sources and all(src.startswith("/") and not src.startswith("//") for src in sources)
+    assert "cdn" not in html.lower()
+    url = f"/vendor/plotly-{version}.min.js"
+    assert url in sources, (url, sources)
+    response = client.get(url)
     assert response.status_code == 200
     assert "immutable" in response.headers["Cache-Control"]
+    assert "max-age=31536000" in response.headers["Cache-Control"]
     assert response.mimetype == "text/javascript"
-    assert len(response.get_data()) > 1_000_000
+    assert len(response.get_data()) > min_size
+    old = client.get("/vendor/plotly-0.0.1.min.js")  # a stale URL works but is not immutable
+    assert old.status_code == 200 and "immutable" not in old.headers["Cache-Control"]
+
+
+def test_plotly_is_served_by_the_app_with_long_caching(clients) -> None:
+    version = installed_plotly_version(Path(sys.prefix) / "share" / "bookedbiz")
+    assert_plotly_served(clients["viewer"], version, 1_000_000)
+
+
+def test_plotly_falls_back_to_the_full_bundle_without_the_basic_one(db_copy, tmp_path) -> None:
+    import plotly
+
+    empty = tmp_path / "vendor"
+    empty.mkdir()
+    client = make_app(db_copy, VENDOR_DIR=str(empty)).test_client()
+    assert login(client, "viewer").status_code == 302
+    assert_plotly_served(client, plotly.__version__, 3_000_000)
+
+
+def test_plotly_prefers_the_basic_bundle_when_installed(db_copy, tmp_path) -> None:
+    folder = tmp_path / "vendor"
+    folder.mkdir()
+    body = b"/**\n* plotly.js (basic - minified) v9.8.7\n*/\n" + b"x" * 2000
+    (folder / "plotly-basic.min.js").write_bytes(body)
+    client = make_app(db_copy, VENDOR_DIR=str(folder)).test_client()
+    assert login(client, "viewer").status_code == 302
+    assert installed_plotly_version(folder) == "basic-9.8.7"
+    assert_plotly_served(client, "basic-9.8.7", 2000)
+    assert client.get("/vendor/plotly-basic-9.8.7.min.js").get_data() == body
 
 
 def test_session_cookie_flags_and_expiry(db_copy) -> None:
