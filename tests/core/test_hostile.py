@@ -234,3 +234,24 @@ def test_the_child_refuses_what_the_bounded_scan_did_not_reach(
                         today=date(2025, 11, 5))
     assert time.monotonic() - started < SECONDS
     assert data_checksum(loaded_db) == before
+
+
+def test_an_xlsb_claiming_the_whole_grid_is_refused(tmp_path: Path) -> None:
+    """.xlsb has no streaming reader, so its declared dimension (the BrtWsDim record) is read
+    before python-calamine would allocate it."""
+    import struct
+
+    begin_sheet = bytes([0x81, 0x03, 0x00])  # BrtBeginSheet, empty
+    dimension = bytes([0x94, 0x01, 16]) + struct.pack("<4I", 0, 1_048_575, 0, 16_383)
+    path = tmp_path / "grid.xlsb"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("xl/workbook.bin", b"")
+        archive.writestr("xl/worksheets/sheet1.bin", begin_sheet + dimension)
+    with pytest.raises(WorkbookError, match="claims 16,384 columns"):
+        inspect_workbook(path)
+    honest = tmp_path / "small.xlsb"
+    with zipfile.ZipFile(honest, "w") as archive:
+        archive.writestr("xl/workbook.bin", b"")
+        archive.writestr("xl/worksheets/sheet1.bin", begin_sheet + bytes([0x94, 0x01, 16])
+                         + struct.pack("<4I", 0, 9_999, 0, 28))
+    assert inspect_workbook(honest).kind == "xlsb"

@@ -132,3 +132,20 @@ def test_hostile_upload_is_refused_and_the_server_lives(server: dict, admin: req
     assert _peak_rss_mb(server["proc"].pid) < SERVER_PEAK_MB
     assert data_checksum(server["db"]) == before
     assert not any(server["uploads"].iterdir())  # the temp file of this upload is gone too
+
+
+def test_start_up_keeps_a_live_workers_upload(tmp_path: Path) -> None:
+    """Another worker's upload in progress survives a restart of this one; a dead worker's, a
+    day-old one and nothing else goes."""
+    from bookedbiz.web.blueprints.imports import remove_stale_uploads
+
+    live = tmp_path / f"upload-{os.getpid()}-x1-log.xlsx"
+    dead = tmp_path / "upload-999999999-x2-log.xlsx"
+    old = tmp_path / f"upload-{os.getpid()}-x3-log.xlsx"
+    other = tmp_path / "notes.txt"
+    for path in (live, dead, old, other):
+        path.write_bytes(b"x")
+    two_days_ago = time.time() - 2 * 86400
+    os.utime(old, (two_days_ago, two_days_ago))
+    assert remove_stale_uploads(tmp_path) == 2
+    assert live.exists() and other.exists() and not dead.exists() and not old.exists()
