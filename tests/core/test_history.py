@@ -325,3 +325,55 @@ def test_killed_imports_leave_the_history_whole(tmp_path: Path, logs) -> None:
                 Path(f"{db}{suffix}").unlink(missing_ok=True)
             shutil.copy(saved, db)
     assert seen["old"] >= 1, seen  # some kills landed mid-import
+
+
+def test_revision_0008_adds_the_history_and_keeps_every_row(tmp_path: Path, workbooks) -> None:
+    """A database with data at revision 0007 (no history, no as-of column) upgrades to the
+    head: the history tables appear empty, the batches gain an empty ``as_of``, every other
+    row is as before; running it again changes nothing; the next import records history."""
+    from alembic import command
+
+    from bookedbiz.db.connection import create_db_engine
+    from bookedbiz.db.migrate import _alembic_config, current_version, head_version
+
+    db = _fresh(tmp_path, "old.db")
+    import_workbook(db, workbooks["daily"], as_of=date(2025, 11, 5))
+    conn = sqlite3.connect(db)
+    with conn:
+        conn.execute("DROP TABLE booking_history")
+        conn.execute("DROP TABLE history_records")
+        conn.execute("ALTER TABLE import_batches DROP COLUMN as_of")
+        conn.execute("UPDATE alembic_version SET version_num = '0007'")
+    conn.close()
+
+    def state() -> tuple:
+        conn = sqlite3.connect(db)
+        try:
+            return tuple(conn.execute(
+                "SELECT (SELECT COUNT(*) || ':' || SUM(gross_rate_micros) FROM spots), "
+                "(SELECT SUM(gross_micros) FROM spot_summary), (SELECT COUNT(*) FROM "
+                "import_batches), (SELECT COUNT(*) FROM customers)").fetchone())
+        finally:
+            conn.close()
+
+    def upgrade() -> None:
+        engine = create_db_engine(db)
+        with engine.begin() as connection:
+            cfg = _alembic_config()
+            cfg.attributes["connection"] = connection
+            command.upgrade(cfg, "head")
+        engine.dispose()
+
+    before = state()
+    upgrade()
+    assert current_version(db) == head_version() and state() == before
+    assert _intervals(db) == []
+    conn = sqlite3.connect(db)
+    assert conn.execute("SELECT as_of FROM import_batches").fetchall() == [(None,)]
+    conn.execute("UPDATE alembic_version SET version_num = '0007'")
+    conn.commit()
+    conn.close()
+    upgrade()  # idempotent over existing tables and columns
+    assert state() == before
+    import_workbook(db, workbooks["daily"], as_of=date(2025, 11, 6))
+    assert _intervals(db)
