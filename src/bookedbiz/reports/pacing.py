@@ -23,14 +23,13 @@ from bookedbiz.history.queries import booked_deltas, booked_sums
 from bookedbiz.languages.assign import SPECIAL_BUCKETS
 from bookedbiz.money import dollars
 from bookedbiz.planning.targets import Target, applies, plan_columns, targets, total_target
-from bookedbiz.reports.filters import ReportFilters
+from bookedbiz.reports.filters import NO_SECTOR, ReportFilters
 
 PACING_GROUPS = ("ae", "customer", "agency", "market", "revenue-type", "language", "sector")
 STLY_DAYS = 364
 DEFAULT_MONTHS = 13
 MAX_MONTHS = 60
 CURVE_WEEKS = 26
-NO_SECTOR = "(no sector)"
 _EMPTY = (0, 0, 0)
 
 # grouping → the column aggregated on booking_history (h) and on spot_summary (ss); names are
