@@ -255,3 +255,17 @@ def test_an_xlsb_claiming_the_whole_grid_is_refused(tmp_path: Path) -> None:
         archive.writestr("xl/worksheets/sheet1.bin", begin_sheet + bytes([0x94, 0x01, 16])
                          + struct.pack("<4I", 0, 9_999, 0, 28))
     assert inspect_workbook(honest).kind == "xlsb"
+
+
+def test_a_giant_batch_is_refused_not_held(workbooks: dict[str, Path],
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rows far larger than a log's (here: any batch above 20 KB) are refused by the child
+    before the parent has to hold them."""
+    from bookedbiz.ingest import child
+
+    monkeypatch.setattr(child, "MAX_FRAME_BYTES", 20_000)  # the forked child inherits it
+    with pytest.raises(WorkbookError, match="far larger than a commercial log"):
+        with open_workbook(workbooks["daily"]) as book:
+            for sheet in book.sheets:
+                for _row in sheet.rows:
+                    pass

@@ -37,6 +37,8 @@ log = logging.getLogger("bookedbiz.ingest")
 
 BATCH_ROWS = 2_000
 FIRST_BATCH_ROWS = 200
+# A batch of a real log is ~0.1-0.3 MB; one this large is refused rather than held.
+MAX_FRAME_BYTES = 64 << 20
 _FRAME = struct.Struct("<I")
 _EXIT_OK, _EXIT_MEMORY, _EXIT_CRASH = 0, 3, 4
 _PIPE_BYTES = 1 << 20
@@ -97,6 +99,10 @@ class _Sender:
 
     def send(self, message: tuple) -> None:
         data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+        if len(data) > MAX_FRAME_BYTES:  # the parent must never hold a giant batch
+            raise WorkbookError("The workbook's rows are far larger than a commercial log's "
+                                f"({len(data) >> 20:,} MB for {BATCH_ROWS:,} rows); it is "
+                                "refused as damaged or hostile.")
         view = memoryview(_FRAME.pack(len(data)) + data)
         while view:
             view = view[os.write(self.fd, view):]
@@ -320,6 +326,8 @@ class ChildParse:
     # framing ---------------------------------------------------------------------------------
     def _receive(self) -> tuple:
         size = _FRAME.unpack(self._read_exact(_FRAME.size))[0]
+        if size > MAX_FRAME_BYTES:
+            raise self._failure(f"a batch of {size:,} bytes")
         return pickle.loads(self._read_exact(size))
 
     def _read_exact(self, size: int) -> bytes:
