@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 
 import openpyxl
@@ -142,8 +142,20 @@ def test_browser_session(server) -> None:
         filters = {"year": YEAR, "measure": "net", "market": "SEA"}
         expected = cli_report(db, "month", filters)
         expected_net = sum((Decimal(str(r["net"])) for r in expected), Decimal(0))
+        # the card shows whole dollars (the exact cents rounded half-even); the footer's
+        # toggle shows the exact cents, and switches back
+        card = page.locator("[data-card=total]").inner_text()
+        whole_net = expected_net.quantize(Decimal(1), ROUND_HALF_EVEN)
+        assert Decimal(card.replace("$", "").replace(",", "")) == whole_net
+        page.click("a.cents-toggle")
+        page.wait_for_url("**cents=1**")
+        assert "measure=net" in page.url and "market=SEA" in page.url
         card = page.locator("[data-card=total]").inner_text()
         assert Decimal(card.replace("$", "").replace(",", "")) == expected_net
+        page.click("a.cents-toggle")
+        page.wait_for_url("**cents=0**")
+        card = page.locator("[data-card=total]").inner_text()
+        assert Decimal(card.replace("$", "").replace(",", "")) == whole_net
 
         with page.expect_download() as info:
             page.locator("#table-months a[data-export=csv]").click()

@@ -3,12 +3,11 @@ revenue class; the numbers come whole from reports.breakdowns, the view lays the
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from flask import Blueprint, abort, redirect, url_for
 
-from bookedbiz.money import ROUNDING_NOTE
+from bookedbiz.money import ROUNDING_NOTE, share
 from bookedbiz.reports import breakdowns as report
 from bookedbiz.reports import tables as tbl
 from bookedbiz.web.auth import requires
@@ -56,7 +55,7 @@ def breakdown_table(filters, dimension: str) -> tuple[list[tbl.Table], dict[str,
     total = data["total"]
     totals = {c.key: "" for c in columns}
     totals.update({key: "Total", "gross": total["gross"], "net": total["net"],
-                   "spots": total["spots"], "share": Decimal("100.0") if out else None,
+                   "spots": total["spots"], "share": share(total[measure], total[measure]),
                    "prior": total["prior"], "change": total["change"],
                    "change_pct": total["change_pct"], "customers": None})
     note = ROUNDING_NOTE

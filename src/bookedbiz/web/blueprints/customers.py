@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from decimal import Decimal
 from typing import Any
 
 from flask import Blueprint, abort, request, url_for
 
 from bookedbiz.broadcast_calendar import label, shift_month
-from bookedbiz.money import ROUNDING_NOTE
+from bookedbiz.money import ROUNDING_NOTE, share
 from bookedbiz.reports import customer_detail as cdetail
 from bookedbiz.reports import tables as tbl
 from bookedbiz.reports.pages import CUSTOMER_SORTS, CUSTOMER_STATUSES, customers_page
@@ -135,7 +134,7 @@ def detail(customer_id: int):  # noqa: ANN201
     period = (f"{label(report['range'][0])} – {label(report['range'][1])}"
               if report["range"] else str(filters.year))
     tables = [_history_table(report["history"], measure),
-              *_breakdown_tables(report, period), _recent_table(report["recent"])]
+              *_breakdown_tables(report, period, measure), _recent_table(report["recent"])]
     by_month = {m["month"]: m[measure] for m in report["history"]["months"]}
     span = _month_span(min(by_month), max(by_month)) if by_month else []
     chart = {
@@ -182,7 +181,7 @@ def _history_table(history: dict[str, Any], measure: str) -> tbl.Table:
     )
 
 
-def _breakdown_tables(report: dict[str, Any], period: str) -> list[tbl.Table]:
+def _breakdown_tables(report: dict[str, Any], period: str, measure: str) -> list[tbl.Table]:
     tables = []
     for dimension, title, singular in (
             ("ae", "AEs", "AE"), ("agency", "Agencies it bought through", "Agency"),
@@ -196,7 +195,7 @@ def _breakdown_tables(report: dict[str, Any], period: str) -> list[tbl.Table]:
              tbl.Column("gross", "Gross", "money"), tbl.Column("net", "Net", "money"),
              tbl.Column("spots", "Spots", "int"), tbl.Column("share", "Share %", "share")],
             rows,
-            totals=[_total(report["total"])] if rows else [],
+            totals=[_total(report["total"], measure)] if rows else [],
             empty_message=f"No booked business in {period}.",
         ))
     return tables
@@ -225,6 +224,8 @@ def _month_span(first: str, last: str) -> list[str]:
     return months
 
 
-def _total(total: dict[str, Any]) -> dict[str, Any]:
+def _total(total: dict[str, Any], measure: str) -> dict[str, Any]:
+    """The totals row: its share is 100% of a positive total, blank when the total is zero
+    or negative (as on the rows: a share of a net loss reads as nonsense)."""
     return {"label": "Total", "gross": total["gross"], "net": total["net"],
-            "spots": total["spots"], "share": Decimal("100.0")}
+            "spots": total["spots"], "share": share(total[measure], total[measure])}
