@@ -30,7 +30,7 @@ from bookedbiz.notify.redact import describe_url
 from bookedbiz.notify.send import target_urls
 
 PACKAGES = ("bookedbiz", "flask", "flask-login", "uvicorn", "sqlalchemy", "alembic", "click",
-            "pydantic-settings", "python-calamine", "dropbox", "apprise", "datasette")
+            "python-calamine", "dropbox", "apprise", "datasette")
 MIN_FREE_BYTES = 512 * 1024 * 1024
 
 

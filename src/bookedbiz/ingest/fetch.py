@@ -53,6 +53,7 @@ def fetch_daily_log(source: Path, destination: Path, settle_seconds: float = 2.0
 
 def _check_opens(path: Path) -> None:
     try:
-        open_workbook(path)
+        with open_workbook(path):
+            pass  # opening runs the checks and starts the parse; closing stops the child
     except WorkbookError as exc:
         raise WorkbookError(f"The copied log does not open as a commercial log: {exc}") from None
