@@ -46,7 +46,7 @@ def test_init_upgrades_with_a_verified_snapshot_first(tmp_path: Path,
     refused = runner.invoke(cli, ["months", "list", "--db", str(db)])
     assert refused.exit_code == 1 and "bookedbiz init" in refused.output
     out = _ok(runner.invoke(cli, ["init", "--db", str(db)]))
-    assert "Upgraded" in out and "from 0001 to 0010" in out
+    assert "Upgraded" in out and "from 0001 to 0011" in out
     snapshots = list((tmp_path / "backups").glob("pre-migration-*.db"))
     assert len(snapshots) == 1
     assert sqlite3.connect(snapshots[0]).execute(

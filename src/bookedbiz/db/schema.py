@@ -282,6 +282,9 @@ spot_summary = Table(
     Index("ix_spot_summary_month_cover", "broadcast_month", "customer_id", "ae_id",
           "market_code", "revenue_type", "language_bucket", "spot_type", "agency_id",
           "gross_micros", "net_micros", "spots"),
+    # Pacing by customer: last year's finals summed by (month, customer) from a narrow index.
+    Index("ix_spot_summary_month_customer", "broadcast_month", "customer_id", "gross_micros",
+          "net_micros", "spots"),
     Index("ix_spot_summary_customer", "customer_id", "broadcast_month"),
     Index("ix_spot_summary_ae", "ae_id", "broadcast_month"),
     Index("ix_spot_summary_market", "market_code", "broadcast_month"),
