@@ -7,6 +7,8 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 command -v sqlite3 >/dev/null 2>&1 || need+=(sqlite3)
 command -v caddy >/dev/null 2>&1 || need+=(caddy)  # validates the rendered TLS site
+# tests/pg start a throwaway server from initdb/pg_ctl, which are not on PATH in Debian
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need+=(postgresql)
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq

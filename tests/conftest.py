@@ -12,7 +12,8 @@ from bookedbiz.db.migrate import init_database
 
 # Tests never read the developer's own environment or .env file.
 for _name in list(os.environ):
-    if _name.startswith(("DATABASE_PATH", "DATA_PATH", "DROPBOX_", "NOTIFY_", "BOOKEDBIZ_")):
+    if _name.startswith(("DATABASE_PATH", "DATABASE_URL", "DATA_PATH", "DROPBOX_", "NOTIFY_",
+                         "BOOKEDBIZ_")):
         os.environ.pop(_name)
 
 

@@ -125,6 +125,9 @@ class Settings(_EnvSettings):
     start-up); ``Settings(name=value)`` also reads the environment, like before."""
 
     database_path: Path | None = Field(default=None, description="SQLite database file")
+    # PostgreSQL for a station group (SPEC §4): postgresql+psycopg://user:password@host:port/db
+    # selects the server instead of DATABASE_PATH; it holds a password: secret
+    database_url: str | None = Field(default=None, description="PostgreSQL server URL")
     data_path: Path | None = Field(default=None, description="data directory (raw logs, locks)")
     daily_update_data_file: Path | None = None
     daily_update_source: Path | None = None
@@ -221,10 +224,26 @@ def cached_settings() -> Settings:
     return load_settings()
 
 
+def resolve_database_target(
+    settings: Settings, override: str | Path | None = None, *, must_exist: bool = True
+) -> Path | str:
+    """The database a command that runs on both uses: ``--db`` beats DATABASE_URL (a server
+    URL, returned as text) beats DATABASE_PATH."""
+    if override is None and settings.database_url:
+        if "://" not in settings.database_url:  # the rest is checked by db/server.py
+            raise ConfigError("DATABASE_URL is not a database URL; write it as "
+                              "postgresql+psycopg://user:password@host:5432/database.")
+        return settings.database_url
+    return resolve_database_path(settings, override, must_exist=must_exist)
+
+
 def resolve_database_path(
     settings: Settings, override: str | Path | None = None, *, must_exist: bool = True
 ) -> Path:
     """The one database-path resolver: ``--db`` beats DATABASE_PATH; no silent new databases."""
+    if override is None and settings.database_url:
+        raise ConfigError("DATABASE_URL selects PostgreSQL, which this command does not support "
+                          "yet (init and doctor do); pass --db PATH to use a SQLite file.")
     raw = override if override is not None else settings.database_path
     if raw is None or str(raw).strip() == "":
         raise ConfigError("No database configured: set DATABASE_PATH or pass --db PATH.")

@@ -8,9 +8,11 @@ from pathlib import Path
 import click
 
 from bookedbiz import months as months_service
-from bookedbiz.cli.common import database_path, db_option, handle_errors
+from bookedbiz.cli.common import database_path, db_option, handle_errors, settings
+from bookedbiz.config import resolve_database_target
 from bookedbiz.db.connection import connect
-from bookedbiz.db.migrate import init_database, require_current_schema
+from bookedbiz.db.migrate import init_database, init_server_database, require_current_schema
+from bookedbiz.db.server import is_server_url
 from bookedbiz.money import micros_to_dollars
 
 
@@ -23,7 +25,18 @@ def init_command(db_path: Path | None) -> None:
     An existing database that needs upgrading is first copied to a verified snapshot in a
     'backups' folder next to it.
     """
-    path = database_path(db_path, must_exist=False)
+    target = resolve_database_target(settings(), db_path, must_exist=False)
+    if is_server_url(target):  # DATABASE_URL: PostgreSQL, upgraded in one transaction
+        server = init_server_database(str(target))
+        if server.from_version == server.to_version:
+            click.echo(f"The {server.path} is up to date (schema {server.to_version}).")
+        elif server.created:
+            click.echo(f"Created the schema {server.to_version} in the {server.path}.")
+        else:
+            click.echo(f"Upgraded the {server.path} from {server.from_version} to "
+                       f"{server.to_version}.")
+        return
+    path = Path(target)
     result = init_database(path)
     if result.created:
         click.echo(f"Created {path} (schema {result.to_version}).")

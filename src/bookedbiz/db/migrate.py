@@ -8,6 +8,14 @@ from importlib.resources import files
 from pathlib import Path
 
 from bookedbiz.db.connection import connect, create_db_engine, utc_now, write_transaction
+from bookedbiz.db.server import (
+    create_server_engine,
+    describe,
+    is_server_url,
+    parse_database_url,
+    server_current_version,
+    translate_server_error,
+)
 from bookedbiz.errors import BookedBizError
 
 LANGUAGE_SEED = (
@@ -44,7 +52,7 @@ MARKET_SEED = (
 
 @dataclass(frozen=True)
 class InitResult:
-    path: Path
+    path: Path | str  # the SQLite file, or a server's description (never its password)
     created: bool
     from_version: str | None
     to_version: str
@@ -74,8 +82,11 @@ def head_version() -> str:
     return SCHEMA_HEAD
 
 
-def current_version(path: Path) -> str | None:
-    """The database's schema revision, or None for a file without BookedBiz tables."""
+def current_version(path: Path | str) -> str | None:
+    """The database's schema revision, or None for a file without BookedBiz tables; ``path``
+    may be a DATABASE_URL (db/server.py)."""
+    if is_server_url(path):
+        return server_current_version(str(path))
     conn = connect(path, readonly=True)
     try:
         try:
@@ -122,6 +133,58 @@ def init_database(path: Path, snapshot_dir: Path | None = None) -> InitResult:
     return InitResult(path, created, from_version, target, snap)
 
 
+# Two `init`s against one server take turns (a transaction-scoped advisory lock).
+INIT_LOCK_KEY = 0x626B_6269_6E69  # "bkbini"
+
+
+def init_server_database(raw_url: str) -> InitResult:
+    """Create or upgrade the schema on a PostgreSQL server (DATABASE_URL) in one transaction:
+    DDL is transactional there, so a failure leaves the database as it was. No snapshot is
+    taken: a fresh server database starts at head, and pg_dump backups are issue 14's next
+    step."""
+    from alembic import command
+    from sqlalchemy import text
+    from sqlalchemy.exc import SQLAlchemyError
+
+    url = parse_database_url(raw_url)
+    engine = create_server_engine(url, pool_size=1)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": INIT_LOCK_KEY})
+            from_version = None
+            if conn.execute(text("SELECT to_regclass('alembic_version')")).scalar():
+                from_version = conn.execute(
+                    text("SELECT version_num FROM alembic_version")).scalar()
+            cfg = _alembic_config()
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+            _seed_core(conn)
+    except SQLAlchemyError as exc:
+        raise translate_server_error(exc, url) from None
+    finally:
+        engine.dispose()
+    return InitResult(describe(url), from_version is None, from_version, head_version(), None)
+
+
+def _seed_core(conn) -> None:  # noqa: ANN001 - SQLAlchemy connection
+    """The languages and markets seed, adding only the rows that are missing (both dialects)."""
+    from sqlalchemy import insert, select
+
+    from bookedbiz.db.schema import languages, markets
+
+    have = set(conn.execute(select(languages.c.code)).scalars())
+    rows = [{"code": c, "name": n, "language_group": g, "sort_order": o}
+            for c, n, g, o in LANGUAGE_SEED if c not in have]
+    if rows:
+        conn.execute(insert(languages), rows)
+    have = set(conn.execute(select(markets.c.code)).scalars())
+    now = utc_now()
+    rows = [{"code": c, "name": n, "auto_created": False, "created_at": now}
+            for c, n in MARKET_SEED if c not in have]
+    if rows:
+        conn.execute(insert(markets), rows)
+
+
 def _seed(path: Path) -> None:
     conn = connect(path)
     try:
@@ -141,15 +204,18 @@ def _seed(path: Path) -> None:
         conn.close()
 
 
-def require_current_schema(path: Path) -> None:
+def require_current_schema(path: Path | str) -> None:
     """Refuse to work on a database whose schema is behind (or ahead of) this code."""
     version = current_version(path)
+    where = describe(parse_database_url(str(path))) if is_server_url(path) else ""
     if version is None:
         raise BookedBizError(
-            f"{path} is not a BookedBiz database (no schema version); run 'bookedbiz init'."
+            f"{f'The {where}' if where else path} is not a BookedBiz database (no schema "
+            "version); run 'bookedbiz init'."
         )
     if version != head_version():
+        of = f" of the {where}" if where else ""
         raise BookedBizError(
-            f"The database schema is at version {version} but this code needs {head_version()}; "
-            "run 'bookedbiz init' to upgrade."
+            f"The database schema{of} is at version {version} but this code needs "
+            f"{head_version()}; run 'bookedbiz init' to upgrade."
         )

@@ -23,6 +23,14 @@ from sqlalchemy import (
 metadata = MetaData()
 
 MONTH_CHECK = "broadcast_month GLOB '[0-9][0-9][0-9][0-9]-[0-1][0-9]'"
+# PostgreSQL has no GLOB: the same shape as a regular expression (SPEC §4).
+MONTH_CHECK_POSTGRESQL = "broadcast_month ~ '^[0-9]{4}-[0-1][0-9]$'"
+
+
+def month_shape(name: str) -> tuple[CheckConstraint, CheckConstraint]:
+    """The YYYY-MM check in each dialect's words (SQLite's DDL exactly as before)."""
+    return (CheckConstraint(MONTH_CHECK, name=name).ddl_if(dialect="sqlite"),
+            CheckConstraint(MONTH_CHECK_POSTGRESQL, name=name).ddl_if(dialect="postgresql"))
 
 agencies = Table(
     "agencies",
@@ -226,7 +234,7 @@ spots = Table(
     Column("customer_id", Integer, ForeignKey("customers.customer_id"), nullable=False),
     Column("agency_id", Integer, ForeignKey("agencies.agency_id")),
     Column("language_category", String(24), nullable=False),
-    CheckConstraint(MONTH_CHECK, name="spot_month_shape"),
+    *month_shape("spot_month_shape"),
     CheckConstraint(
         "language_category IN ('language_required', 'default_english', 'review')",
         name="spot_language_category",
@@ -349,7 +357,7 @@ month_closures = Table(
     Column("closed_by", Text, nullable=False),
     Column("batch_id", Integer, ForeignKey("import_batches.batch_id")),
     Column("notes", Text),
-    CheckConstraint(MONTH_CHECK, name="closure_month_shape"),
+    *month_shape("closure_month_shape"),
 )
 
 month_closure_events = Table(
@@ -449,7 +457,7 @@ budgets = Table(
     Column("gross_micros", Integer, nullable=False),
     Column("updated_at", Text, nullable=False),
     Column("updated_by", Text, nullable=False),
-    CheckConstraint(MONTH_CHECK, name="budget_month_shape"),
+    *month_shape("budget_month_shape"),
     CheckConstraint("gross_micros >= 0", name="budget_not_negative"),
 )
 
@@ -476,7 +484,7 @@ forecasts = Table(
     Column("updated_at", Text, nullable=False),
     Column("updated_by", Text, nullable=False),
     Column("note", Text),
-    CheckConstraint(MONTH_CHECK, name="forecast_month_shape"),
+    *month_shape("forecast_month_shape"),
     CheckConstraint("gross_micros >= 0", name="forecast_not_negative"),
 )
 

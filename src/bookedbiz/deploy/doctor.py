@@ -82,6 +82,31 @@ def check_database(db_path: Path) -> list[Check]:
     return out
 
 
+def check_server_database(raw_url: str) -> list[Check]:
+    """DATABASE_URL: the server answers, the schema is current, the tables are there."""
+    from bookedbiz.db.migrate import current_version, head_version
+    from bookedbiz.db.server import describe, parse_database_url, server_tables
+
+    try:
+        where = describe(parse_database_url(raw_url))
+        version, tables = current_version(raw_url), server_tables(raw_url)
+    except BookedBizError as exc:
+        return [Check("database", "error", str(exc),
+                      "Start the PostgreSQL server or correct DATABASE_URL.")]
+    out = [Check("database", "ok", f"PostgreSQL {where}")]
+    head = head_version()
+    if version == head:
+        out.append(Check("schema", "ok", f"version {version} (current)"))
+    else:
+        out.append(Check("schema", "error", f"version {version}, this code needs {head}",
+                         "Run 'bookedbiz init' to create or upgrade the database schema."))
+    missing = [name for name in REQUIRED_TABLES if name not in tables]
+    if missing:
+        out.append(Check("tables", "error", f"missing tables: {', '.join(missing)}",
+                         "Run 'bookedbiz init' against DATABASE_URL."))
+    return out
+
+
 def check_freshness_items(db_path: Path, settings: Settings, now: datetime) -> list[Check]:
     out = []
     for item in check_freshness(db_path, settings, now):
@@ -206,7 +231,10 @@ def run_doctor(settings: Settings, db_override: Path | None, *, web_port: int = 
     checks: list[Check] = []
     db_path: Path | None = None
     try:
-        db_path = resolve_database_path(settings, db_override)
+        if db_override is None and settings.database_url:
+            checks.extend(check_server_database(settings.database_url))
+        else:
+            db_path = resolve_database_path(settings, db_override)
     except BookedBizError as exc:
         checks.append(Check("database", "error", str(exc),
                             "Set DATABASE_PATH to the real database file, or create one with "

@@ -84,6 +84,7 @@ def secret_values(settings: Settings | None) -> list[str]:
             values.update(_url_parts(settings.slack_webhook_url))
         for url in split_urls(settings.notify_urls):
             values.update(_url_parts(url))
+        values.add(_database_password(settings.database_url))
     for name, value in os.environ.items():
         upper = name.upper()
         if any(word in upper for word in SECRET_ENV_WORDS) and len(value) >= MIN_ENV_SECRET_LENGTH:
@@ -93,6 +94,14 @@ def secret_values(settings: Settings | None) -> list[str]:
                 values.update(_url_parts(url))
     values = {v for v in values if len(v) >= MIN_SECRET_LENGTH}
     return sorted(values, key=len, reverse=True)
+
+
+def _database_password(url: str | None) -> str:
+    """DATABASE_URL's password alone: messages name its host and database (db/server.py)."""
+    try:
+        return (urlsplit(url).password or "") if url else ""
+    except ValueError:
+        return ""
 
 
 def split_urls(raw: str | None) -> list[str]:

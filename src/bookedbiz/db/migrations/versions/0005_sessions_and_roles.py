@@ -52,6 +52,8 @@ def _tables_referencing_users(conn) -> list[str]:  # noqa: ANN001
 
 
 def upgrade() -> None:
+    if op.get_bind().dialect.name != "sqlite":
+        return  # PostgreSQL: revision 0001 built the current schema and there is no old data
     conn = op.get_bind()
     table_sql = conn.exec_driver_sql(
         "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'users'").scalar() or ""

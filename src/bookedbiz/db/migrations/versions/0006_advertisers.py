@@ -54,6 +54,8 @@ _DIMENSIONS = (
 
 
 def upgrade() -> None:
+    if op.get_bind().dialect.name != "sqlite":
+        return  # PostgreSQL: revision 0001 built the current schema and there is no old data
     conn: sqlite3.Connection = op.get_bind().connection.driver_connection
     _add_schema(conn)
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -44,8 +44,28 @@ def _columns(bind, table: str) -> set[str]:  # noqa: ANN001 - SQLAlchemy connect
     return {row[1] for row in bind.exec_driver_sql(f"PRAGMA table_info({table})")}
 
 
+def _seed_sectors_core(bind) -> None:  # noqa: ANN001 - SQLAlchemy connection
+    """The sector seed on another dialect (PostgreSQL): the sectors that are missing."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import insert, select
+
+    from bookedbiz.db.schema import sectors
+
+    have = set(bind.execute(select(sectors.c.name_key)).scalars())
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    rows = [{"name": name, "name_key": name.casefold(), "created_at": now}
+            for name in SECTOR_SEED if name.casefold() not in have]
+    if rows:
+        bind.execute(insert(sectors), rows)
+
+
 def upgrade() -> None:
     bind = op.get_bind()
+    if bind.dialect.name != "sqlite":
+        # revision 0001 built the current schema; a new server database only needs the seed
+        _seed_sectors_core(bind)
+        return
     op.execute(
         "CREATE TABLE IF NOT EXISTS sectors (sector_id INTEGER NOT NULL PRIMARY KEY, "
         "name TEXT NOT NULL, name_key TEXT NOT NULL UNIQUE, "

@@ -18,6 +18,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    if op.get_bind().dialect.name != "sqlite":
+        return  # PostgreSQL: revision 0001 built the current schema and there is no old data
     bind = op.get_bind()
     columns = {row[1] for row in bind.exec_driver_sql("PRAGMA table_info(import_batches)")}
     if "as_of" not in columns:

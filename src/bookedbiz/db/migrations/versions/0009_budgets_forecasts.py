@@ -19,6 +19,8 @@ _MONTH = "GLOB '[0-9][0-9][0-9][0-9]-[0-1][0-9]'"
 
 
 def upgrade() -> None:
+    if op.get_bind().dialect.name != "sqlite":
+        return  # PostgreSQL: revision 0001 built the current schema and there is no old data
     for table in ("budgets", "forecasts"):
         note = ", note TEXT" if table == "forecasts" else ""
         op.execute(

@@ -1,0 +1,200 @@
+"""``bookedbiz init``, the schema check and doctor on PostgreSQL (issue 14, SPEC §4), and the
+bad-input cases: a URL that does not parse, a server that is down or refuses the password, a
+schema that is behind: one sentence naming host and database, never the password, a non-zero exit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner
+from tests.pg.conftest import PASSWORD, USER, PgServer, free_port
+
+from bookedbiz.cli.main import cli
+from bookedbiz.config import load_settings
+from bookedbiz.db.migrate import (
+    LANGUAGE_SEED,
+    MARKET_SEED,
+    current_version,
+    head_version,
+    require_current_schema,
+)
+from bookedbiz.db.schema import metadata
+from bookedbiz.deploy.doctor import run_doctor
+from bookedbiz.errors import BookedBizError
+
+
+@pytest.fixture
+def runner(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> CliRunner:
+    monkeypatch.chdir(tmp_path)
+    return CliRunner()
+
+
+def _init(runner: CliRunner, url: str):  # noqa: ANN202 - click Result
+    return runner.invoke(cli, ["init"], env={"DATABASE_URL": url, "DATABASE_PATH": ""})
+
+
+def _counts(url: str) -> dict[str, int]:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return {t: conn.execute(sa.text(f"SELECT COUNT(*) FROM {t}")).scalar_one()
+                    for t in ("languages", "markets", "sectors", "alembic_version")}
+    finally:
+        engine.dispose()
+
+
+def _assert_one_sentence(result, *must_name: str) -> None:  # noqa: ANN001
+    assert result.exit_code in (1, 2), result.output  # 2: a configuration error
+    text = result.output.strip()
+    assert PASSWORD not in result.output
+    assert "Traceback" not in result.output
+    assert len(text.splitlines()) == 1, text
+    assert text.startswith("Error: ") and text.endswith(".")
+    for word in must_name:
+        assert word in text, text
+
+
+def test_init_builds_every_table_at_head(runner: CliRunner, pg_url: str) -> None:
+    result = _init(runner, pg_url)
+    assert result.exit_code == 0, result.output
+    assert f"Created the schema {head_version()}" in result.output and PASSWORD not in result.output
+    engine = sa.create_engine(pg_url)
+    try:
+        with engine.connect() as conn:
+            inspector = sa.inspect(conn)
+            tables = set(inspector.get_table_names())
+            assert set(metadata.tables) <= tables
+            assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() \
+                == head_version()
+            for name, table in metadata.tables.items():
+                columns = {c["name"] for c in inspector.get_columns(name)}
+                assert columns == set(table.c.keys()), name
+            indexes = {i["name"] for t in metadata.tables for i in inspector.get_indexes(t)}
+            expected = {i.name for t in metadata.tables.values() for i in t.indexes}
+            assert expected <= indexes
+    finally:
+        engine.dispose()
+    counts = _counts(pg_url)
+    assert counts["languages"] == len(LANGUAGE_SEED) and counts["markets"] == len(MARKET_SEED)
+    assert counts["sectors"] == 20
+    assert current_version(pg_url) == head_version()
+    require_current_schema(pg_url)  # no error
+
+
+def test_init_twice_is_idempotent(runner: CliRunner, pg_url: str) -> None:
+    assert _init(runner, pg_url).exit_code == 0
+    before = _counts(pg_url)
+    again = _init(runner, pg_url)
+    assert again.exit_code == 0, again.output
+    assert f"is up to date (schema {head_version()})" in again.output
+    assert f"database {pg_url.rsplit('/', 1)[1]} on 127.0.0.1:" in again.output
+    assert _counts(pg_url) == before
+
+
+def test_month_shape_check_holds_on_postgresql(runner: CliRunner, pg_url: str) -> None:
+    """schema.py's YYYY-MM check (GLOB on SQLite) is a regular expression on PostgreSQL."""
+    assert _init(runner, pg_url).exit_code == 0
+    engine = sa.create_engine(pg_url)
+    insert = sa.text("INSERT INTO month_closures (broadcast_month, closed_at, closed_by) "
+                     "VALUES (:m, 'now', 'test')")
+    try:
+        with engine.begin() as conn:
+            conn.execute(insert, {"m": "2026-01"})
+        for bad in ("2026-1", "Jan-26", "2026-1x", "x026-01", "2026_01"):
+            with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
+                conn.execute(insert, {"m": bad})
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("url", [
+    "postgresql+psycopg://bookedbiz:s3cret-Pg-pw@127.0.0.1:notaport/db",
+    "mysql://bookedbiz:s3cret-Pg-pw@127.0.0.1/db",
+    "postgresql+psycopg://bookedbiz:s3cret-Pg-pw@127.0.0.1",
+    "not a url s3cret-Pg-pw",
+])
+def test_url_that_does_not_parse(runner: CliRunner, url: str) -> None:
+    _assert_one_sentence(_init(runner, url), "DATABASE_URL")
+
+
+def test_server_that_is_down(runner: CliRunner) -> None:
+    port = free_port()  # nothing listens there
+    url = f"postgresql+psycopg://{USER}:{PASSWORD}@127.0.0.1:{port}/stationdb"
+    result = _init(runner, url)
+    _assert_one_sentence(result, "stationdb", f"127.0.0.1:{port}", "cannot be reached")
+
+
+def test_server_refuses_the_password(runner: CliRunner, pg_server: PgServer,
+                                     pg_url: str) -> None:
+    name = pg_url.rsplit("/", 1)[1]
+    wrong = pg_server.url(name, password="wrong-" + PASSWORD)
+    result = _init(runner, wrong)
+    _assert_one_sentence(result, name, f"127.0.0.1:{pg_server.port}", "refused the password")
+    assert "wrong-" not in result.output
+    assert _init(runner, pg_url).exit_code == 0  # nothing was written: the right one works
+    assert _counts(pg_url)["alembic_version"] == 1
+
+
+def test_schema_behind_is_one_sentence_and_init_upgrades(runner: CliRunner,
+                                                         pg_url: str) -> None:
+    assert _init(runner, pg_url).exit_code == 0
+    engine = sa.create_engine(pg_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text("UPDATE alembic_version SET version_num = '0009'"))
+    finally:
+        engine.dispose()
+    name = pg_url.rsplit("/", 1)[1]
+    with pytest.raises(BookedBizError) as caught:
+        require_current_schema(pg_url)
+    message = str(caught.value)
+    assert "version 0009" in message and name in message and "127.0.0.1" in message
+    assert PASSWORD not in message
+    doctor = run_doctor(load_settings(database_url=pg_url, database_path=""), None,
+                        check_http=False)
+    schema = [c for c in doctor if c.name == "schema"]
+    assert schema and schema[0].level == "error" and "0009" in schema[0].detail
+    upgraded = _init(runner, pg_url)
+    assert upgraded.exit_code == 0 and f"from 0009 to {head_version()}" in upgraded.output
+    require_current_schema(pg_url)
+
+
+def test_empty_server_database_is_not_a_bookedbiz_database(pg_url: str) -> None:
+    with pytest.raises(BookedBizError, match="is not a BookedBiz database") as caught:
+        require_current_schema(pg_url)
+    assert PASSWORD not in str(caught.value)
+
+
+def test_doctor_checks_the_server(runner: CliRunner, pg_url: str) -> None:
+    assert _init(runner, pg_url).exit_code == 0
+    checks = run_doctor(load_settings(database_url=pg_url, database_path=""), None,
+                        check_http=False)
+    by_name = {c.name: c for c in checks}
+    assert by_name["database"].level == "ok" and "PostgreSQL database" in \
+        by_name["database"].detail
+    assert by_name["schema"].level == "ok"
+    assert "tables" not in by_name
+    assert all(PASSWORD not in c.detail for c in checks)
+    down = f"postgresql+psycopg://{USER}:{PASSWORD}@127.0.0.1:{free_port()}/x"
+    checks = run_doctor(load_settings(database_url=down, database_path=""), None,
+                        check_http=False)
+    database = next(c for c in checks if c.name == "database")
+    assert database.level == "error" and "cannot be reached" in database.detail
+    assert PASSWORD not in database.detail
+
+
+def test_other_commands_refuse_database_url_clearly(runner: CliRunner, pg_url: str) -> None:
+    """Until the queries run on both, a command that only knows SQLite says so and stops."""
+    result = runner.invoke(cli, ["months", "list"], env={"DATABASE_URL": pg_url})
+    _assert_one_sentence(result, "DATABASE_URL", "--db PATH")
+
+
+def test_job_output_redactor_masks_the_database_password() -> None:
+    from bookedbiz.notify.redact import Redactor
+
+    url = f"postgresql+psycopg://{USER}:{PASSWORD}@127.0.0.1:5432/stationdb"
+    redact = Redactor(load_settings(database_url=url))
+    line = f"psql said: password {PASSWORD} rejected for stationdb"
+    assert redact(line) == "psql said: password *** rejected for stationdb"
