@@ -13,7 +13,7 @@ import sqlite3
 from collections.abc import Sequence
 from datetime import date
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, CursorResult, text
 
 from bookedbiz.history.recording import KEY_COLUMNS
 
@@ -33,18 +33,27 @@ def months_in(alias: str, months: Sequence[str], prefix: str) -> tuple[str, dict
             dict(zip(names, months, strict=True)))
 
 
+def booked_rows(conn: Connection, months: Sequence[str], as_of: date, *,
+                key_sql: str | None = None, joins: str = "", where: str = "1 = 1",
+                params: dict[str, object] | None = None) -> CursorResult:
+    """(month, group key, gross, net, spots) rows on the books as of ``as_of``, one a group,
+    streamed (a caller that renames or moves the keys builds its own dict in one pass)."""
+    in_months, month_params = months_in("h", months, "hm")
+    key, group = (f"{key_sql}", "1, 2") if key_sql else ("''", "1")
+    return conn.execute(text(
+        f"SELECT h.broadcast_month, {key} AS k, SUM(h.gross_micros), SUM(h.net_micros), "
+        f"SUM(h.spots) FROM booking_history h {joins} WHERE {in_months} AND "
+        f"{valid_on('h', 'h_day')} AND {where} GROUP BY {group}"
+    ), {**month_params, "h_day": as_of.isoformat(), **(params or {})})
+
+
 def booked_sums(conn: Connection, months: Sequence[str], as_of: date, *,
                 key_sql: str | None = None, joins: str = "", where: str = "1 = 1",
                 params: dict[str, object] | None = None) -> dict[tuple[str, object], list[int]]:
     """(month, group key) → exact [gross micros, net micros, spots] on the books as of ``as_of``
     (the key is '' without ``key_sql``; grouping by a constant would cost a sort)."""
-    in_months, month_params = months_in("h", months, "hm")
-    key, group = (f"{key_sql}", "1, 2") if key_sql else ("''", "1")
-    rows = conn.execute(text(
-        f"SELECT h.broadcast_month, {key} AS k, SUM(h.gross_micros), SUM(h.net_micros), "
-        f"SUM(h.spots) FROM booking_history h {joins} WHERE {in_months} AND "
-        f"{valid_on('h', 'h_day')} AND {where} GROUP BY {group}"
-    ), {**month_params, "h_day": as_of.isoformat(), **(params or {})}).all()
+    rows = booked_rows(conn, months, as_of, key_sql=key_sql, joins=joins, where=where,
+                       params=params)
     return {(m, k): [int(g or 0), int(n or 0), int(s or 0)] for m, k, g, n, s in rows}
 
 
