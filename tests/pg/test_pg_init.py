@@ -1,6 +1,6 @@
 """``bookedbiz init``, the schema check and doctor on PostgreSQL (issue 14, SPEC §4), and the
 bad-input cases: a URL that does not parse, a server that is down or refuses the password, a
-schema that is behind: one sentence naming host and database, never the password, a non-zero exit."""
+schema that is behind: one sentence naming host and database, never the password, non-zero exit."""
 
 from __future__ import annotations
 
@@ -198,3 +198,73 @@ def test_job_output_redactor_masks_the_database_password() -> None:
     redact = Redactor(load_settings(database_url=url))
     line = f"psql said: password {PASSWORD} rejected for stationdb"
     assert redact(line) == "psql said: password *** rejected for stationdb"
+
+
+def test_a_failed_init_leaves_the_database_as_it_was(monkeypatch: pytest.MonkeyPatch,
+                                                     pg_url: str) -> None:
+    """DDL is transactional on PostgreSQL: a failure after the tables were made undoes them."""
+    from bookedbiz.db import migrate
+
+    def broken_seed(conn) -> None:  # noqa: ANN001
+        raise BookedBizError("seed failed on purpose.")
+
+    monkeypatch.setattr(migrate, "_seed_core", broken_seed)
+    with pytest.raises(BookedBizError, match="on purpose"):
+        migrate.init_server_database(pg_url)
+    engine = sa.create_engine(pg_url)
+    try:
+        with engine.connect() as conn:
+            assert sa.inspect(conn).get_table_names() == []
+    finally:
+        engine.dispose()
+
+
+def test_two_inits_at_once_take_turns(pg_url: str, tmp_path: Path) -> None:
+    """Two hosts running init together: the advisory lock makes them take turns (without it,
+    both create the same tables and one fails or they wait on each other)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "DATABASE_URL": pg_url, "DATABASE_PATH": ""}
+    command = [sys.executable, "-m", "bookedbiz", "init"]
+    runs = [subprocess.Popen(command, env=env, cwd=tmp_path, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True) for _ in range(2)]
+    outputs = []
+    try:
+        for run in runs:
+            outputs.append(run.communicate(timeout=120)[0])
+    finally:
+        for run in runs:
+            run.kill()
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    assert sorted("up to date" in out for out in outputs) == [False, True], outputs
+    assert _counts(pg_url)["languages"] == len(LANGUAGE_SEED)
+
+
+def test_missing_database_and_schema_ahead(runner: CliRunner, pg_server: PgServer,
+                                           pg_url: str) -> None:
+    result = _init(runner, pg_server.url("no_such_db"))
+    _assert_one_sentence(result, "no_such_db", "does not exist")
+    assert _init(runner, pg_url).exit_code == 0
+    engine = sa.create_engine(pg_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text("UPDATE alembic_version SET version_num = '0099'"))
+    finally:
+        engine.dispose()
+    _assert_one_sentence(_init(runner, pg_url), "0099", "does not know")
+
+
+def test_url_spellings(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bookedbiz.db.server import describe, parse_database_url
+    from bookedbiz.errors import ConfigError
+
+    url = parse_database_url(f"postgresql://{USER}:{PASSWORD}@db.example:6543/station")
+    assert url.drivername == "postgresql+psycopg"
+    assert describe(url) == f"database station on db.example:6543 as user {USER}"
+    for bad in (f"postgresql+psycopg://{USER}:{PASSWORD}@h:99999/d",
+                f"postgres://{USER}:{PASSWORD}@h/d", f"sqlite:///{PASSWORD}.db"):
+        with pytest.raises(ConfigError) as caught:
+            parse_database_url(bad)
+        assert PASSWORD not in str(caught.value)

@@ -143,6 +143,7 @@ def init_server_database(raw_url: str) -> InitResult:
     taken: a fresh server database starts at head, and pg_dump backups are issue 14's next
     step."""
     from alembic import command
+    from alembic.util import CommandError
     from sqlalchemy import text
     from sqlalchemy.exc import SQLAlchemyError
 
@@ -161,6 +162,11 @@ def init_server_database(raw_url: str) -> InitResult:
             _seed_core(conn)
     except SQLAlchemyError as exc:
         raise translate_server_error(exc, url) from None
+    except CommandError:  # a revision this code does not have: newer code wrote it
+        raise BookedBizError(
+            f"The {describe(url)} has schema version {from_version}, which this code does not "
+            f"know (it needs {head_version()}); run the newer BookedBiz that upgraded it."
+        ) from None
     finally:
         engine.dispose()
     return InitResult(describe(url), from_version is None, from_version, head_version(), None)
