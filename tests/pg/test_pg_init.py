@@ -268,3 +268,18 @@ def test_url_spellings(monkeypatch: pytest.MonkeyPatch) -> None:
         with pytest.raises(ConfigError) as caught:
             parse_database_url(bad)
         assert PASSWORD not in str(caught.value)
+
+
+def test_doctor_command_on_the_server(runner: CliRunner, pg_url: str, tmp_path: Path) -> None:
+    assert _init(runner, pg_url).exit_code == 0
+    env = {"DATABASE_URL": pg_url, "DATABASE_PATH": "", "DATA_PATH": str(tmp_path)}
+    result = runner.invoke(cli, ["doctor", "--no-http"], env=env)
+    assert "OK    database: PostgreSQL database" in result.output, result.output
+    assert "OK    schema: version" in result.output
+    assert PASSWORD not in result.output and "Traceback" not in result.output
+    down = runner.invoke(cli, ["doctor", "--no-http"], env={
+        **env, "DATABASE_URL": f"postgresql+psycopg://{USER}:{PASSWORD}@127.0.0.1:"
+                               f"{free_port()}/stationdb"})
+    assert down.exit_code == 1
+    assert "ERROR database: The PostgreSQL server for database stationdb" in down.output
+    assert PASSWORD not in down.output
