@@ -1,10 +1,16 @@
-"""Pieces every command shares: the --db option, settings, and error-to-exit-code handling."""
+"""Pieces every command shares: the --db option, settings, error-to-exit-code handling and the
+JSON / CSV / file output of the report commands."""
 
 from __future__ import annotations
 
+import csv
 import functools
+import io
+import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -60,3 +66,47 @@ def handle_errors(func: F) -> F:
             fail("Interrupted; nothing was committed by the interrupted step.", 130)
 
     return wrapper  # type: ignore[return-value]
+
+
+# -- report output --------------------------------------------------------------------------
+
+
+def jsonable(value: object) -> object:
+    """Money as a JSON number (what spreadsheets and clients expect), a date as YYYY-MM-DD."""
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def json_text(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> str:
+    """A JSON list of objects, one per row, with exactly ``columns``."""
+    return json.dumps([{c: jsonable(r.get(c)) for c in columns} for r in rows], indent=2)
+
+
+def csv_text(rows: Sequence[Mapping[str, Any]], columns: Sequence[str],
+             cell: Callable[[object], object] | None = None) -> str:
+    """A header of ``columns`` then one line per row (None is an empty cell); ``cell`` converts
+    each value first."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([row.get(c) if cell is None else cell(row.get(c)) for c in columns])
+    return buffer.getvalue().rstrip("\n")
+
+
+def write_or_echo(text: str, output: Path | None, rows: int) -> None:
+    """Write ``text`` to ``output`` and say so, or print it when there is no file."""
+    if output is not None:
+        output.write_text(text + "\n", encoding="utf-8")
+        click.echo(f"Wrote {output} ({rows} rows).")
+    else:
+        click.echo(text)
+
+
+def require_output_for_xlsx(fmt: str, output: Path | None) -> None:
+    """XLSX is binary: it goes to a file, never the terminal."""
+    if fmt == "xlsx" and output is None:
+        raise click.UsageError("--format xlsx needs --output FILE.")

@@ -3,9 +3,7 @@ terminal. The numbers come from reports.pacing / reports.changes; this module on
 
 from __future__ import annotations
 
-import csv
 import io
-import json
 import sys
 from datetime import date
 from decimal import Decimal
@@ -13,7 +11,16 @@ from pathlib import Path
 
 import click
 
-from bookedbiz.cli.common import database_path, db_option, handle_errors
+from bookedbiz.cli.common import (
+    csv_text,
+    database_path,
+    db_option,
+    handle_errors,
+    json_text,
+    jsonable,
+    require_output_for_xlsx,
+    write_or_echo,
+)
 from bookedbiz.errors import EXIT_FAILURE, ConfigError
 
 BY_CHOICES = ("ae", "customer", "agency", "market", "revenue-type", "language", "sector")
@@ -22,14 +29,6 @@ PACING_COLUMNS = ("booked_gross", "booked_net", "stly_gross", "stly_net", "last_
                   "variance_gross", "pct_to_budget")
 CHANGE_COLUMNS = ("month", "change", "contract", "customer", "ae", "gross_before",
                   "gross_after", "gross_change", "net_change")
-
-
-def _jsonable(value: object) -> object:
-    if isinstance(value, Decimal):
-        return float(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    return value
 
 
 def _month_option(text: str | None, option: str) -> str | None:
@@ -68,23 +67,6 @@ def _open(db_path: Path | None):
     path = database_path(db_path)
     require_current_schema(path)
     return create_db_engine(path, readonly=True)
-
-
-def _emit(text: str, output: Path | None, rows: int) -> None:
-    if output is not None:
-        output.write_text(text + "\n", encoding="utf-8")
-        click.echo(f"Wrote {output} ({rows} rows).")
-    else:
-        click.echo(text)
-
-
-def _csv(rows: list[dict], columns: list[str]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow([_jsonable(row.get(c)) for c in columns])
-    return buffer.getvalue().rstrip("\n")
 
 
 def _fmt(value: object, column: str = "") -> str:
@@ -167,8 +149,7 @@ def pacing_command(as_of: str | None, first: str | None, last: str | None, by: s
     from bookedbiz.reports.filters import ReportFilters
     from bookedbiz.reports.pacing import key_name, pacing_report
 
-    if fmt == "xlsx" and output is None:
-        raise click.UsageError("--format xlsx needs --output FILE.")
+    require_output_for_xlsx(fmt, output)
     start, end = _month_option(first, "--from"), _month_option(last, "--to")
     filters = ReportFilters(measure=measure, ae=ae, market=market.upper() if market else None,
                             revenue_type=revenue_type)
@@ -184,10 +165,9 @@ def pacing_command(as_of: str | None, first: str | None, last: str | None, by: s
     columns = ["month", *([name] if name else []), *PACING_COLUMNS]
     rows = report["rows"]
     if fmt == "json":
-        _emit(json.dumps([{c: _jsonable(r.get(c)) for c in columns} for r in rows], indent=2),
-              output, len(rows))
+        write_or_echo(json_text(rows, columns), output, len(rows))
     elif fmt == "csv":
-        _emit(_csv(rows, columns), output, len(rows))
+        write_or_echo(csv_text(rows, columns, jsonable), output, len(rows))
     elif fmt == "xlsx":
         _xlsx("pacing", f"Pacing as of {day.isoformat()}", rows, columns, report["total"],
               {"as of": day.isoformat(), "by": by or "month", "measure": measure}, output)
@@ -195,7 +175,7 @@ def pacing_command(as_of: str | None, first: str | None, last: str | None, by: s
     else:
         title = (f"Pacing as of {day.isoformat()} (STLY = as of "
                  f"{report['stly_as_of'].isoformat()}; Trade excluded)")
-        _emit(_rich_table(title, rows, columns, report["total"]), output, len(rows))
+        write_or_echo(_rich_table(title, rows, columns, report["total"]), output, len(rows))
 
 
 @click.command("changes")
@@ -229,10 +209,9 @@ def changes_command(since: str | None, until: str | None, ae: str | None, fmt: s
     if fmt == "alert":
         click.echo(alert_line(report))
     elif fmt == "json":
-        click.echo(json.dumps([{c: _jsonable(r.get(c)) for c in columns} for r in rows],
-                              indent=2))
+        click.echo(json_text(rows, columns))
     elif fmt == "csv":
-        click.echo(_csv(rows, columns))
+        click.echo(csv_text(rows, columns, jsonable))
     elif report["since"] is None:
         click.echo("The booking history is empty: import a log (or backfill archived ones).")
     else:

@@ -3,20 +3,24 @@ broadcast month and the planning and management reports, in the terminal or as f
 
 from __future__ import annotations
 
-import csv
 import getpass
 import io
-import json
 from collections.abc import Callable, Sequence
-from datetime import date
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import click
 
 from bookedbiz import broadcast_calendar as bc
-from bookedbiz.cli.common import database_path, db_option, handle_errors
+from bookedbiz.cli.common import (
+    csv_text,
+    database_path,
+    db_option,
+    handle_errors,
+    json_text,
+    require_output_for_xlsx,
+    write_or_echo,
+)
 from bookedbiz.db.connection import create_db_engine
 from bookedbiz.db.migrate import require_current_schema
 from bookedbiz.money import micros_to_dollars
@@ -43,21 +47,12 @@ def _read(db_path: Path | None, func: Callable[..., Any], *args: Any, **kwargs: 
         engine.dispose()
 
 
-def _plain(value: object) -> object:
-    if isinstance(value, Decimal):
-        return float(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    return value
-
-
 def emit(rows: Sequence[dict[str, Any]], columns: Sequence[tuple[str, str, str]], fmt: str,
          output: Path | None, title: str) -> None:
     """Rows as a terminal table, CSV, JSON (numbers for money) or XLSX (needs --output)."""
     keys = [c[0] for c in columns]
+    require_output_for_xlsx(fmt, output)
     if fmt == "xlsx":
-        if output is None:
-            raise click.UsageError("--format xlsx needs --output FILE.")
         from bookedbiz.reports.tables import Column, Table, to_xlsx
 
         table = Table(name=title.lower().replace(" ", "-")[:30], title=title,
@@ -67,21 +62,12 @@ def emit(rows: Sequence[dict[str, Any]], columns: Sequence[tuple[str, str, str]]
         click.echo(f"Wrote {output} ({len(rows)} rows).")
         return
     if fmt == "json":
-        text = json.dumps([{k: _plain(r.get(k)) for k in keys} for r in rows], indent=2)
+        text = json_text(rows, keys)
     elif fmt == "csv":
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(keys)
-        for row in rows:
-            writer.writerow(["" if row.get(k) is None else row.get(k) for k in keys])
-        text = buffer.getvalue().rstrip("\n")
+        text = csv_text(rows, keys)
     else:
         text = _table_text(rows, columns, title)
-    if output is not None:
-        output.write_text(text + "\n", encoding="utf-8")
-        click.echo(f"Wrote {output} ({len(rows)} rows).")
-    else:
-        click.echo(text)
+    write_or_echo(text, output, len(rows))
 
 
 def _table_text(rows: Sequence[dict[str, Any]], columns: Sequence[tuple[str, str, str]],

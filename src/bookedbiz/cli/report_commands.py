@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-import csv
 import io
-import json
 from decimal import Decimal
 from pathlib import Path
 
 import click
 
-from bookedbiz.cli.common import database_path, db_option, handle_errors
+from bookedbiz.cli.common import (
+    csv_text,
+    database_path,
+    db_option,
+    handle_errors,
+    json_text,
+    require_output_for_xlsx,
+    write_or_echo,
+)
 from bookedbiz.db.connection import create_db_engine
 from bookedbiz.db.migrate import require_current_schema
 from bookedbiz.reports.filters import BASES, ReportFilters
@@ -26,11 +32,6 @@ def _columns(by: str) -> list[str]:
     key = KEY_NAMES[by]
     extra = ["language_group"] if by == "language" else []
     return [key, *extra, "gross", "net", "spots"]
-
-
-def _jsonable(value: object) -> object:
-    """Money as a JSON number with at most two decimals (what spreadsheets and clients expect)."""
-    return float(value) if isinstance(value, Decimal) else value
 
 
 @report_group.command("revenue")
@@ -77,28 +78,18 @@ def revenue_command(year: int | None, by: str, measure: str, ae: str | None,
     finally:
         engine.dispose()
     columns = _columns(by)
+    require_output_for_xlsx(fmt, output)
     if fmt == "xlsx":
-        if output is None:
-            raise click.UsageError("--format xlsx needs --output FILE.")
         _write_xlsx(rows, columns, by, filters, output, total)
         click.echo(f"Wrote {output} ({len(rows)} rows).")
         return
     if fmt == "json":
-        text = json.dumps([{c: _jsonable(r.get(c)) for c in columns} for r in rows], indent=2)
+        text = json_text(rows, columns)
     elif fmt == "csv":
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(columns)
-        for row in rows:
-            writer.writerow([row.get(c) for c in columns])
-        text = buffer.getvalue().rstrip("\n")
+        text = csv_text(rows, columns)
     else:
         text = _table_text(rows, columns, total, by, filters)
-    if output is not None:
-        output.write_text(text + "\n", encoding="utf-8")
-        click.echo(f"Wrote {output} ({len(rows)} rows).")
-    else:
-        click.echo(text)
+    write_or_echo(text, output, len(rows))
 
 
 def _table_text(rows, columns, total, by, filters) -> str:
