@@ -103,49 +103,34 @@ class EntityResolver:
         cached = self._bill_cache.get(bill_code)
         if cached is None:
             customer, agency = parse_bill_code(bill_code)
-            cached = (self._customer(bill_code, customer), self._agency(bill_code, agency))
+            cached = (
+                self._identity(self._customers, self.created.customers, bill_code, customer),
+                self._identity(self._agencies, self.created.agencies, bill_code, agency),
+            )
             self._bill_cache[bill_code] = cached
         return cached
 
-    def _customer(self, bill_code: str, name: str) -> int:
-        """Alias on the raw bill code, alias on the advertiser, matching name, else new."""
-        ids = self._customers
-        found = ids.by_alias(bill_code, name)
-        if found is not None:
-            return found
-        key = name_key(name)
-        row_id = ids.by_key.get(key)
-        if row_id is not None:
-            self._prefer_spelling("customers", "customer_id", row_id, name, ids.names)
-            return ids.survivor(row_id)
-        cur = self.conn.execute(
-            "INSERT INTO customers (name, name_key, auto_created, created_at) VALUES (?, ?, 1, ?)",
-            (name, key, self.now),
-        )
-        row_id = int(cur.lastrowid)
-        ids.by_key[key], ids.names[row_id] = row_id, name
-        self.created.customers.append(name)
-        return row_id
-
-    def _agency(self, bill_code: str, name: str | None) -> int | None:
-        """The same precedence for the agency; a direct bill code has none unless an alias on
-        the raw bill code gives it one."""
-        ids = self._agencies
+    def _identity(self, ids: _Identities, created: list[str], bill_code: str,
+                  name: str | None) -> int | None:
+        """Alias on the raw bill code, alias on the name, matching name, else a new record
+        (listed in ``created``). Only the agency's name can be missing: a direct bill code has
+        no agency unless an alias on the raw bill code gives it one."""
         found = ids.by_alias(bill_code, name)
         if found is not None or name is None:
             return found
         key = name_key(name)
         row_id = ids.by_key.get(key)
         if row_id is not None:
-            self._prefer_spelling("agencies", "agency_id", row_id, name, ids.names)
+            self._prefer_spelling(ids.table, ids.id_column, row_id, name, ids.names)
             return ids.survivor(row_id)
         cur = self.conn.execute(
-            "INSERT INTO agencies (name, name_key, auto_created, created_at) VALUES (?, ?, 1, ?)",
+            f"INSERT INTO {ids.table} (name, name_key, auto_created, created_at) "
+            "VALUES (?, ?, 1, ?)",
             (name, key, self.now),
         )
         row_id = int(cur.lastrowid)
         ids.by_key[key], ids.names[row_id] = row_id, name
-        self.created.agencies.append(name)
+        created.append(name)
         return row_id
 
     def _prefer_spelling(self, table: str, id_column: str, row_id: int, seen: str,
