@@ -46,6 +46,20 @@ def _mb(size: int) -> str:
     return f"{size / 1_048_576:.1f} MB"
 
 
+def _schema_check(version: str | None, head: str, fix: str) -> Check:
+    """The schema version against the one this code needs (SQLite file or server alike)."""
+    if version == head:
+        return Check("schema", "ok", f"version {version} (current)")
+    return Check("schema", "error", f"version {version}, this code needs {head}", fix)
+
+
+def _missing_tables(tables: set[str], fix: str) -> list[Check]:
+    missing = [name for name in REQUIRED_TABLES if name not in tables]
+    if not missing:
+        return []
+    return [Check("tables", "error", f"missing tables: {', '.join(missing)}", fix)]
+
+
 def check_database(db_path: Path) -> list[Check]:
     from bookedbiz.db.migrate import current_version, head_version
 
@@ -54,11 +68,7 @@ def check_database(db_path: Path) -> list[Check]:
         version, head = current_version(db_path), head_version()
     except BookedBizError as exc:
         return [*out, Check("schema", "error", str(exc), "Restore a good backup of the database.")]
-    if version == head:
-        out.append(Check("schema", "ok", f"version {version} (current)"))
-    else:
-        out.append(Check("schema", "error", f"version {version}, this code needs {head}",
-                         "Run 'bookedbiz init' to upgrade the database schema."))
+    out.append(_schema_check(version, head, "Run 'bookedbiz init' to upgrade the database schema."))
     try:
         conn = connect(db_path, readonly=True)
         try:
@@ -75,11 +85,8 @@ def check_database(db_path: Path) -> list[Check]:
     else:
         out.append(Check("integrity", "error", f"quick_check: {result}",
                          "Stop the services and restore the newest verified backup."))
-    missing = [name for name in REQUIRED_TABLES if name not in tables]
-    if missing:
-        out.append(Check("tables", "error", f"missing tables: {', '.join(missing)}",
-                         "Point DATABASE_PATH at the real database or run 'bookedbiz init'."))
-    return out
+    return [*out, *_missing_tables(
+        tables, "Point DATABASE_PATH at the real database or run 'bookedbiz init'.")]
 
 
 def check_server_database(raw_url: str) -> list[Check]:
@@ -93,18 +100,10 @@ def check_server_database(raw_url: str) -> list[Check]:
     except BookedBizError as exc:
         return [Check("database", "error", str(exc),
                       "Start the PostgreSQL server or correct DATABASE_URL.")]
-    out = [Check("database", "ok", f"PostgreSQL {where}")]
-    head = head_version()
-    if version == head:
-        out.append(Check("schema", "ok", f"version {version} (current)"))
-    else:
-        out.append(Check("schema", "error", f"version {version}, this code needs {head}",
-                         "Run 'bookedbiz init' to create or upgrade the database schema."))
-    missing = [name for name in REQUIRED_TABLES if name not in tables]
-    if missing:
-        out.append(Check("tables", "error", f"missing tables: {', '.join(missing)}",
-                         "Run 'bookedbiz init' against DATABASE_URL."))
-    return out
+    return [Check("database", "ok", f"PostgreSQL {where}"),
+            _schema_check(version, head_version(),
+                          "Run 'bookedbiz init' to create or upgrade the database schema."),
+            *_missing_tables(tables, "Run 'bookedbiz init' against DATABASE_URL.")]
 
 
 def check_freshness_items(db_path: Path, settings: Settings, now: datetime) -> list[Check]:
