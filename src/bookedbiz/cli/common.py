@@ -8,16 +8,20 @@ import functools
 import io
 import json
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from bookedbiz.config import Settings, load_settings, resolve_database_path
 from bookedbiz.errors import EXIT_FAILURE, BookedBizError
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -46,6 +50,28 @@ def settings() -> Settings:
 def database_path(db_path: Path | None, *, must_exist: bool = True) -> Path:
     """Resolve the database for a command (refusing a missing file unless ``must_exist=False``)."""
     return resolve_database_path(settings(), db_path, must_exist=must_exist)
+
+
+@contextmanager
+def read_connection(db_path: Path | None) -> Iterator[Connection]:
+    """A read-only connection for a report, refused unless the database's schema is current."""
+    from bookedbiz.db.connection import create_db_engine
+    from bookedbiz.db.migrate import require_current_schema
+
+    path = database_path(db_path)
+    require_current_schema(path)
+    engine = create_db_engine(path, readonly=True)
+    try:
+        with engine.connect() as conn:
+            yield conn
+    finally:
+        engine.dispose()
+
+
+def read_with(db_path: Path | None, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """``func(conn, *args, **kwargs)`` on a read-only connection (see read_connection)."""
+    with read_connection(db_path) as conn:
+        return func(conn, *args, **kwargs)
 
 
 def fail(message: str, code: int = EXIT_FAILURE) -> None:

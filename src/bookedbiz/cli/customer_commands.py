@@ -7,15 +7,12 @@ module only parses arguments and prints.
 from __future__ import annotations
 
 import getpass
-from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 import click
 
-from bookedbiz.cli.common import database_path, db_option, handle_errors
-from bookedbiz.db.connection import create_db_engine
+from bookedbiz.cli.common import database_path, db_option, handle_errors, read_with
 from bookedbiz.db.migrate import require_current_schema
 from bookedbiz.entities import sectors as sector_admin
 from bookedbiz.entities import stewardship as steward
@@ -24,17 +21,6 @@ from bookedbiz.reports import stewardship as steward_report
 
 def _actor(by: str | None) -> str:
     return by or f"cli:{getpass.getuser()}"
-
-
-def _read(db_path: Path | None, function: Callable[..., Any], *args: Any) -> Any:
-    path = database_path(db_path)
-    require_current_schema(path)
-    engine = create_db_engine(path, readonly=True)
-    try:
-        with engine.connect() as conn:
-            return function(conn, *args)
-    finally:
-        engine.dispose()
 
 
 def _writable(db_path: Path | None) -> Path:
@@ -57,7 +43,7 @@ def customers_group() -> None:
 @handle_errors
 def duplicates_command(db_path: Path | None) -> None:
     """Auto-created customers, largest first, with their likely duplicates."""
-    for row in _read(db_path, steward_report.auto_created_customers):
+    for row in read_with(db_path, steward_report.auto_created_customers):
         matches = "; ".join(f"#{d['customer_id']} {d['name']} ({d['score']})"
                             for d in row["duplicates"]) or "-"
         click.echo(f"#{row['customer_id']:<6} {row['name'][:40]:<40} {row['gross']:>14,.2f}  "
@@ -72,7 +58,7 @@ def duplicates_command(db_path: Path | None) -> None:
 @handle_errors
 def preview_command(keep: int, duplicate: int, agency: bool, db_path: Path | None) -> None:
     """What merging DUPLICATE into KEEP would move."""
-    data = _read(db_path, steward_report.merge_preview, "agency" if agency else "customer",
+    data = read_with(db_path, steward_report.merge_preview, "agency" if agency else "customer",
                  keep, duplicate)
     click.echo(f"Merge #{duplicate} {data['merged']['name']} into #{keep} "
                f"{data['survivor']['name']}: {data['spots']} spots, gross {data['gross']:,.2f}, "
@@ -116,7 +102,7 @@ def undo_command(audit_id: int, by: str | None, db_path: Path | None) -> None:
 @handle_errors
 def stale_command(months: str, db_path: Path | None) -> None:
     """Customers with no spots in the last N months (or none at all)."""
-    data = _read(db_path, steward_report.stale_customers, steward.parse_months(months),
+    data = read_with(db_path, steward_report.stale_customers, steward.parse_months(months),
                  date.today())
     for row in data["customers"]:
         click.echo(f"#{row['customer_id']:<6} {row['name'][:40]:<40} "
@@ -174,5 +160,5 @@ def class_command(revenue_class: str, customer_ids: tuple[int, ...], by: str | N
 @handle_errors
 def sectors_command(db_path: Path | None) -> None:
     """The sector list with each sector's customers."""
-    for row in _read(db_path, steward_report.sectors):
+    for row in read_with(db_path, steward_report.sectors):
         click.echo(f"{row['name']:<32} {row['customers']:>5} customers")

@@ -18,6 +18,7 @@ from bookedbiz.cli.common import (
     handle_errors,
     json_text,
     jsonable,
+    read_connection,
     require_output_for_xlsx,
     write_or_echo,
 )
@@ -58,15 +59,6 @@ def _report_day(text: str | None, option: str, conn) -> date:
         raise ConfigError(f"{option} {day.isoformat()} is older than the booking history, "
                           f"which starts on {first}.")
     return day
-
-
-def _open(db_path: Path | None):
-    from bookedbiz.db.connection import create_db_engine
-    from bookedbiz.db.migrate import require_current_schema
-
-    path = database_path(db_path)
-    require_current_schema(path)
-    return create_db_engine(path, readonly=True)
 
 
 def _fmt(value: object, column: str = "") -> str:
@@ -153,14 +145,9 @@ def pacing_command(as_of: str | None, first: str | None, last: str | None, by: s
     start, end = _month_option(first, "--from"), _month_option(last, "--to")
     filters = ReportFilters(measure=measure, ae=ae, market=market.upper() if market else None,
                             revenue_type=revenue_type)
-    engine = _open(db_path)
-    try:
-        with engine.connect() as conn:
-            day = _report_day(as_of, "--as-of", conn)
-            report = pacing_report(conn, as_of=day, first=start, last=end, by=by,
-                                   filters=filters)
-    finally:
-        engine.dispose()
+    with read_connection(db_path) as conn:
+        day = _report_day(as_of, "--as-of", conn)
+        report = pacing_report(conn, as_of=day, first=start, last=end, by=by, filters=filters)
     name = key_name(by)
     columns = ["month", *([name] if name else []), *PACING_COLUMNS]
     rows = report["rows"]
@@ -196,15 +183,10 @@ def changes_command(since: str | None, until: str | None, ae: str | None, fmt: s
     from bookedbiz.reports.changes import changes_report
     from bookedbiz.reports.filters import ReportFilters
 
-    engine = _open(db_path)
-    try:
-        with engine.connect() as conn:
-            start = _report_day(since, "--since", conn) if since else None
-            end = _report_day(until, "--until", conn) if until else None
-            report = changes_report(conn, since=start, until=end,
-                                    filters=ReportFilters(ae=ae))
-    finally:
-        engine.dispose()
+    with read_connection(db_path) as conn:
+        start = _report_day(since, "--since", conn) if since else None
+        end = _report_day(until, "--until", conn) if until else None
+        report = changes_report(conn, since=start, until=end, filters=ReportFilters(ae=ae))
     rows, columns = report["rows"], list(CHANGE_COLUMNS)
     if fmt == "alert":
         click.echo(alert_line(report))

@@ -18,10 +18,10 @@ from bookedbiz.cli.common import (
     db_option,
     handle_errors,
     json_text,
+    read_with,
     require_output_for_xlsx,
     write_or_echo,
 )
-from bookedbiz.db.connection import create_db_engine
 from bookedbiz.db.migrate import require_current_schema
 from bookedbiz.money import micros_to_dollars
 from bookedbiz.reports.filters import ReportFilters
@@ -34,17 +34,6 @@ def _default_by() -> str:
         return f"cli:{getpass.getuser()}"
     except Exception:  # noqa: BLE001 - no login name in some service environments
         return "cli"
-
-
-def _read(db_path: Path | None, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    path = database_path(db_path)
-    require_current_schema(path)
-    engine = create_db_engine(path, readonly=True)
-    try:
-        with engine.connect() as conn:
-            return func(conn, *args, **kwargs)
-    finally:
-        engine.dispose()
 
 
 def emit(rows: Sequence[dict[str, Any]], columns: Sequence[tuple[str, str, str]], fmt: str,
@@ -148,7 +137,7 @@ def budgets_list(year: int | None, ae: str | None, fmt: str, output: Path | None
     """One row per AE × month with its budget."""
     from bookedbiz.reports.planning import plan_listing
 
-    rows = _read(db_path, plan_listing, ReportFilters(year=year, ae=ae), "budget")
+    rows = read_with(db_path, plan_listing, ReportFilters(year=year, ae=ae), "budget")
     emit(rows, (("ae", "AE", "text"), ("month", "Month", "text"), ("gross", "Gross", "money")),
          fmt, output, f"Budgets {year or 'all years'}")
 
@@ -164,7 +153,7 @@ def budgets_export(year: int | None, fmt: str, output: Path | None,
     """The wide layout (AE + one column per month), which `budgets import` reads back."""
     from bookedbiz.reports.planning import plan_listing
 
-    rows = _read(db_path, plan_listing, ReportFilters(year=year), "budget")
+    rows = read_with(db_path, plan_listing, ReportFilters(year=year), "budget")
     months = sorted({str(r["month"]) for r in rows})
     wide: dict[str, dict[str, Any]] = {}
     for row in rows:
@@ -255,7 +244,7 @@ def forecast_list(year: int | None, ae: str | None, fmt: str, output: Path | Non
     """One row per AE × month with its forecast and its last change."""
     from bookedbiz.reports.planning import plan_listing
 
-    rows = _read(db_path, plan_listing, ReportFilters(year=year, ae=ae), "forecast")
+    rows = read_with(db_path, plan_listing, ReportFilters(year=year, ae=ae), "forecast")
     emit(rows, (("ae", "AE", "text"), ("month", "Month", "text"), ("gross", "Gross", "money"),
                 ("updated_at", "Changed", "text"), ("updated_by", "By", "text"),
                 ("note", "Note", "text")), fmt, output, f"Forecasts {year or 'all years'}")
@@ -305,7 +294,7 @@ def planning_show(year: int, ae: str | None, as_of: Any, fmt: str, output: Path 
     """Budget, forecast, booked, pipeline, variance, % to budget and STLY (gross)."""
     from bookedbiz.reports import planning
 
-    report = _read(db_path, planning.planning_report, ReportFilters(year=year, ae=ae),
+    report = read_with(db_path, planning.planning_report, ReportFilters(year=year, ae=ae),
                    as_of=as_of.date() if as_of else None)
     columns = {"rows": planning.ROW_COLUMNS, "company": planning.COMPANY_COLUMNS,
                "periods": planning.PERIOD_COLUMNS}[which]
@@ -323,7 +312,7 @@ def planning_management(year: int, ae: str | None, as_of: Any, fmt: str, output:
     remaining, year over year and pace. ``--format xlsx`` writes the formatted workbook."""
     from bookedbiz.reports import management
 
-    report = _read(db_path, management.management_report, ReportFilters(year=year, ae=ae),
+    report = read_with(db_path, management.management_report, ReportFilters(year=year, ae=ae),
                    as_of=as_of.date() if as_of else None)
     if fmt == "xlsx":
         if output is None:

@@ -10,15 +10,13 @@ import click
 
 from bookedbiz.cli.common import (
     csv_text,
-    database_path,
     db_option,
     handle_errors,
     json_text,
+    read_connection,
     require_output_for_xlsx,
     write_or_echo,
 )
-from bookedbiz.db.connection import create_db_engine
-from bookedbiz.db.migrate import require_current_schema
 from bookedbiz.reports.filters import BASES, ReportFilters
 from bookedbiz.reports.revenue import GROUPINGS, KEY_NAMES, revenue_by, revenue_total
 
@@ -64,19 +62,13 @@ def revenue_command(year: int | None, by: str, measure: str, ae: str | None,
     figure is the exact sum of its spots rounded to the cent, so the groups may differ from the
     total (the exact sum of every spot, rounded once) by a cent or two.
     """
-    path = database_path(db_path)
-    require_current_schema(path)
-    filters = ReportFilters(year=year, measure=measure, ae=ae,
-                            market=market.upper() if market else None, revenue_type=revenue_type,
-                            basis=basis, sector=sector,
-                            revenue_class=revenue_class.lower() if revenue_class else None)
-    engine = create_db_engine(path, readonly=True)
-    try:
-        with engine.connect() as conn:
-            rows = revenue_by(conn, by, filters)
-            total = revenue_total(conn, filters)
-    finally:
-        engine.dispose()
+    with read_connection(db_path) as conn:  # the schema is checked before the filters
+        filters = ReportFilters(year=year, measure=measure, ae=ae,
+                                market=market.upper() if market else None,
+                                revenue_type=revenue_type, basis=basis, sector=sector,
+                                revenue_class=revenue_class.lower() if revenue_class else None)
+        rows = revenue_by(conn, by, filters)
+        total = revenue_total(conn, filters)
     columns = _columns(by)
     require_output_for_xlsx(fmt, output)
     if fmt == "xlsx":
