@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from bookedbiz import broadcast_calendar
 from bookedbiz.db.connection import connect, utc_now, write_transaction
@@ -91,18 +92,13 @@ def import_workbook(
     *,
     mode: str = "weekly",
     closed_by: str | None = None,
-    strict: bool = False,
-    dry_run: bool = False,
-    include_previous_month: bool = False,
-    auto_setup: bool = False,
-    as_of: date | None = None,
-    today: date | None = None,
-    progress: Progress | None = None,
-    started_by: str | None = None,
+    **options: Any,
 ) -> ImportResult:
     """Import ``file_path``; raises BookedBizError (one sentence) and leaves the data unchanged
-    on any failure. ``as_of`` (``today`` is its old name) defaults to the date in a
-    ``Commercial Log YYMMDD.xlsx`` name, else the station's today."""
+    on any failure. ``options`` are import_opened's, passed on as given (one list of options
+    and defaults for both entry points): strict, dry_run, include_previous_month, auto_setup,
+    as_of (``today`` is its old name; defaults to the date in a ``Commercial Log YYMMDD.xlsx``
+    name, else the station's today), progress and started_by."""
     if mode not in MODES:
         raise ConfigError(f"Unknown import mode '{mode}'; use weekly or historical.")
     if mode == "historical" and not (closed_by and closed_by.strip()):
@@ -111,12 +107,7 @@ def import_workbook(
     started = time.perf_counter()
     # Parsed in a child process (memory limit, time budget); stopped here whatever happens.
     with open_workbook(Path(file_path)) as workbook:
-        result = import_opened(
-            db_path, workbook, mode=mode, closed_by=closed_by, strict=strict,
-            dry_run=dry_run, include_previous_month=include_previous_month,
-            auto_setup=auto_setup, as_of=as_of or today, progress=progress,
-            started_by=started_by,
-        )
+        result = import_opened(db_path, workbook, mode=mode, closed_by=closed_by, **options)
     result.seconds = time.perf_counter() - started  # reading the workbook included
     return result
 
