@@ -23,6 +23,7 @@ from bookedbiz.backup.records import check_recorded
 from bookedbiz.backup.targets import RemoteEntry, Target
 from bookedbiz.db.snapshot import SnapshotCheck, verify_database_file
 from bookedbiz.errors import BookedBizError, DatabaseBusyError, VerificationError
+from bookedbiz.files import fsync_dir
 
 SIDECARS = ("-wal", "-shm", "-journal")
 # SQLite (unix VFS) holds a shared POSIX lock on this byte of the -shm file for as long as a
@@ -194,11 +195,7 @@ def replace_database(db_path: Path, restored: Path) -> list[Path]:
         except PermissionError:
             pass
     restored.replace(db_path)
-    fd = os.open(db_path.parent, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    fsync_dir(db_path.parent)
     stale = [db_path.with_name(db_path.name + s) for s in SIDECARS]
     if any(p.exists() for p in stale):
         raise BookedBizError("A sidecar file reappeared next to the restored database.")

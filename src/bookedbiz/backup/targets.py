@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from bookedbiz.backup.content_hash import DropboxContentHasher, file_content_hash
 from bookedbiz.backup.naming import normalize_file, normalize_folder
 from bookedbiz.errors import BookedBizError, ConfigError, NotFoundError, VerificationError
+from bookedbiz.files import fsync_dir
 
 HASH_CACHE = ".bookedbiz-hashes.json"
 
@@ -200,7 +201,7 @@ class LocalTarget:
             raise BookedBizError(f"A backup named {path} already exists.") from None
         finally:
             tmp.unlink(missing_ok=True)
-        _fsync_dir(dest.parent)
+        fsync_dir(dest.parent)
         self._remember(path, dest.stat(), local_hash)
         return self._entry(path, dest, with_hash=True)
 
@@ -237,11 +238,3 @@ class LocalTarget:
         tmp = dest.with_name(f".{dest.name}.partial-{os.getpid()}")
         tmp.write_bytes(data)
         tmp.replace(dest)
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -20,6 +20,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from bookedbiz.errors import BookedBizError
+from bookedbiz.files import fsync_dir
 
 LOG_RE = re.compile(r"^Commercial Log (\d{6})\.xlsx$")
 ARCHIVE_RE = re.compile(r"^Commercial Logs (\d{4})-(\d{2})\.zip$")
@@ -125,16 +126,8 @@ def archive_daily_logs(data_path: Path, keep_days: int, today: date) -> ArchiveO
             else:  # the month's zip holds a different file of that name: keep both, say so
                 outcome.conflicts.append(path.name)
         outcome.zips.append(zip_name)
-    _fsync_dir(folder)
+    fsync_dir(folder)
     return outcome
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def log_files(data_path: Path) -> list[Path]:
