@@ -12,14 +12,12 @@ import math
 import random
 from dataclasses import dataclass
 
-from bookedbiz.synth.universe import MARKETS
+from bookedbiz.synth.universe import MARKETS, brand
 
 AE_SHARES = (("Charmaine Lane", 24), ("Riley Van Patten", 20), ("Marcus Oyelaran", 17),
              ("Priya Natarajan", 15), ("Diego Alvarez", 13), ("Mei-Lin Chen", 11))
 HOUSE = "House"
 CHURN = 0.15
-_SYLLABLES = ("ka", "lo", "mi", "ra", "te", "zu", "an", "vo", "pi", "sen", "dor", "qua", "lin",
-              "mar", "tek", "nova", "sol", "bri", "cor", "den", "fin", "gal", "hex", "jun")
 _WORDS = ("Bank", "Insurance", "Motors", "Health", "Casino", "Foods", "Wireless", "Realty",
           "Dental", "Market", "Airlines", "Credit Union", "Clinic", "Restaurant", "College",
           "Energy", "Lottery", "Pharmacy", "Travel", "Law", "Furniture", "Jewelers", "Tax",
@@ -82,15 +80,11 @@ class Roster:
         return [a for a in self.advertisers if a.active(year)]
 
 
-def _brand(rng: random.Random, parts: int) -> str:
-    return "".join(rng.choice(_SYLLABLES) for _ in range(parts)).capitalize()
-
-
 def _agencies(rng: random.Random, count: int) -> list[str]:
     names: list[str] = []
     seen: set[str] = set()
     while len(names) < count:
-        name = _brand(rng, rng.choice((2, 2, 3)))
+        name = brand(rng, rng.choice((2, 2, 3)))
         style = rng.random()
         if style < 0.15:
             name = name.upper()
@@ -161,7 +155,7 @@ def build_roster(seed: int, first_year: int, last_year: int, start_count: int = 
 
     def fresh_name() -> str:
         while True:
-            name = f"{_brand(rng, 2)} {rng.choice(_WORDS)}"
+            name = f"{brand(rng, 2)} {rng.choice(_WORDS)}"
             if name.casefold() not in names:
                 names.add(name.casefold())
                 return name
@@ -187,7 +181,7 @@ def build_roster(seed: int, first_year: int, last_year: int, start_count: int = 
                                           year))
         active = kept
     people = _assign_aes(people, first_year, last_year)
-    worldlink = tuple(f"{_brand(rng, 2)} {w}" for w in ("Direct", "Vitamins", "Reverse Mortgage",
+    worldlink = tuple(f"{brand(rng, 2)} {w}" for w in ("Direct", "Vitamins", "Reverse Mortgage",
                                                           "Hearing", "Knives", "Fitness"))
     return Roster(tuple(agencies), tuple(people), worldlink)
 

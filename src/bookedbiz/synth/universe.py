@@ -34,7 +34,9 @@ class Universe:
     paid_programmers: tuple[str, ...]
 
 
-def _brand(rng: random.Random, parts: int) -> str:
+def brand(rng: random.Random, parts: int) -> str:
+    """A made-up brand of ``parts`` syllables (``Kalomi``); the advertisers' generator uses it
+    too."""
     return "".join(rng.choice(_SYLLABLES) for _ in range(parts)).capitalize()
 
 
@@ -42,7 +44,7 @@ def build_universe(seed: int, n_agencies: int = 70, n_customers: int = 240) -> U
     rng = random.Random(seed * 7919 + 11)
     agencies: list[str] = []
     while len(agencies) < n_agencies:
-        name = _brand(rng, rng.choice((2, 2, 3)))
+        name = brand(rng, rng.choice((2, 2, 3)))
         style = rng.random()
         if style < 0.15:
             name = name.upper()
@@ -53,7 +55,7 @@ def build_universe(seed: int, n_agencies: int = 70, n_customers: int = 240) -> U
     customers: list[Customer] = []
     names: set[str] = set()
     while len(customers) < n_customers:
-        name = f"{_brand(rng, 2)} {rng.choice(_CUSTOMER_WORDS)}"
+        name = f"{brand(rng, 2)} {rng.choice(_CUSTOMER_WORDS)}"
         if name in names:
             continue
         names.add(name)
@@ -62,7 +64,7 @@ def build_universe(seed: int, n_agencies: int = 70, n_customers: int = 240) -> U
         second = rng.choice(agencies) if agency and rng.random() < 0.02 else None
         rank = len(customers) + 1
         customers.append(Customer(name, agency, second, 1.0 / rank**0.9, agency is not None))
-    worldlink = tuple(f"{_brand(rng, 2)} {w}" for w in ("Direct", "Vitamins", "Reverse Mortgage",
+    worldlink = tuple(f"{brand(rng, 2)} {w}" for w in ("Direct", "Vitamins", "Reverse Mortgage",
                                                           "Hearing", "Knives", "Fitness"))
-    paid = tuple(f"{_brand(rng, 2)} {w}" for w in ("Ministries", "Shopping", "Infomercial"))
+    paid = tuple(f"{brand(rng, 2)} {w}" for w in ("Ministries", "Shopping", "Infomercial"))
     return Universe(tuple(agencies), tuple(customers), worldlink, paid)
