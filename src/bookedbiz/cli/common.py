@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from bookedbiz.config import Settings, load_settings, resolve_database_path
-from bookedbiz.errors import EXIT_FAILURE, BookedBizError
+from bookedbiz.errors import EXIT_FAILURE, BookedBizError, ConfigError
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -72,6 +72,19 @@ def read_with(db_path: Path | None, func: Callable[..., Any], *args: Any, **kwar
     """``func(conn, *args, **kwargs)`` on a read-only connection (see read_connection)."""
     with read_connection(db_path) as conn:
         return func(conn, *args, **kwargs)
+
+
+def as_of_day(text: str | None, option: str = "--as-of") -> date:
+    """A report's as-of date from the command line: the station's today when not given, never
+    a day after it."""
+    from bookedbiz.history.as_of import parse_as_of, station_today
+
+    today = station_today()
+    day = parse_as_of(text, option) or today
+    if day > today:
+        raise ConfigError(f"{option} {day.isoformat()} is in the future (today is "
+                          f"{today.isoformat()} at the station).")
+    return day
 
 
 def fail(message: str, code: int = EXIT_FAILURE) -> None:

@@ -4,35 +4,21 @@ only parses options and prints one line per message (targets as scheme and host 
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 
 import click
 
-from bookedbiz.cli.common import database_path, db_option, handle_errors, settings
-from bookedbiz.errors import EXIT_FAILURE, ConfigError, NotFoundError
+from bookedbiz.cli.common import (
+    as_of_day,
+    database_path,
+    db_option,
+    handle_errors,
+    read_connection,
+    settings,
+)
+from bookedbiz.errors import EXIT_FAILURE, NotFoundError
 
 KIND = click.Choice(["weekly", "daily"])
-
-
-def _day(text: str | None) -> date:
-    from bookedbiz.history.as_of import parse_as_of, station_today
-
-    today = station_today()
-    day = parse_as_of(text, "--as-of") or today
-    if day > today:
-        raise ConfigError(f"--as-of {day.isoformat()} is in the future (today is "
-                          f"{today.isoformat()} at the station).")
-    return day
-
-
-def _engine(db_path: Path | None):  # noqa: ANN202
-    from bookedbiz.db.connection import create_db_engine
-    from bookedbiz.db.migrate import require_current_schema
-
-    path = database_path(db_path)
-    require_current_schema(path)
-    return path, create_db_engine(path, readonly=True)
 
 
 @click.group("digest")
@@ -53,14 +39,10 @@ def send_command(kind: str, as_of: str | None, username: str | None, force: bool
     from bookedbiz.jobs.digest_send import send_digests
     from bookedbiz.reports.digest import compose
 
-    day = _day(as_of)
-    path, engine = _engine(db_path)
-    try:
-        with engine.connect() as conn:
-            results = send_digests(path, conn, settings(), kind, compose(kind, day),
-                                   username=username, force=force)
-    finally:
-        engine.dispose()
+    day = as_of_day(as_of)
+    with read_connection(db_path) as conn:
+        results = send_digests(database_path(db_path), conn, settings(), kind,
+                               compose(kind, day), username=username, force=force)
     for r in results:
         click.echo(f"{r.status:7} {r.kind} digest for {r.username} to {r.target}: {r.detail}")
     sent = sum(r.status == "sent" for r in results)
@@ -86,16 +68,12 @@ def preview_command(kind: str, username: str, as_of: str | None, html_out: Path 
     from bookedbiz import users
     from bookedbiz.reports.digest import compose
 
-    day = _day(as_of)
-    _path, engine = _engine(db_path)
-    try:
-        with engine.connect() as conn:
-            user = users.get_user_by_username(conn, username.strip().lower())
-            if user is None:
-                raise NotFoundError(f"There is no user '{username[:64]}'.")
-            message = compose(kind, day)(conn, user)
-    finally:
-        engine.dispose()
+    day = as_of_day(as_of)
+    with read_connection(db_path) as conn:
+        user = users.get_user_by_username(conn, username.strip().lower())
+        if user is None:
+            raise NotFoundError(f"There is no user '{username[:64]}'.")
+        message = compose(kind, day)(conn, user)
     click.echo(message.subject)
     click.echo(message.text)
     if html_out is not None:
@@ -140,12 +118,8 @@ def list_command(db_path: Path | None) -> None:
     """Every subscription: user, kind, target (scheme and host only), last sent."""
     from bookedbiz.jobs.digest_subscriptions import list_subscriptions
 
-    _path, engine = _engine(db_path)
-    try:
-        with engine.connect() as conn:
-            subs = list_subscriptions(conn)
-    finally:
-        engine.dispose()
+    with read_connection(db_path) as conn:
+        subs = list_subscriptions(conn)
     if not subs:
         click.echo("No digest subscriptions.")
     for s in subs:

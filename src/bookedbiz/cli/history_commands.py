@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from bookedbiz.cli.common import (
+    as_of_day,
     csv_text,
     database_path,
     db_option,
@@ -47,13 +48,7 @@ def _report_day(text: str | None, option: str, conn) -> date:
     """A report's as-of date: not malformed, not in the future, not before the history."""
     from sqlalchemy import text as sql
 
-    from bookedbiz.history.as_of import parse_as_of, station_today
-
-    today = station_today()
-    day = parse_as_of(text, option) or today
-    if day > today:
-        raise ConfigError(f"{option} {day.isoformat()} is in the future (today is "
-                          f"{today.isoformat()} at the station).")
+    day = as_of_day(text, option)
     first = conn.execute(sql("SELECT MIN(as_of) FROM history_records")).scalar()
     if text is not None and first and day.isoformat() < first:
         raise ConfigError(f"{option} {day.isoformat()} is older than the booking history, "
