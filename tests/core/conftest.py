@@ -33,6 +33,22 @@ def workbooks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return paths
 
 
+def alembic_upgrade(db: Path, revision: str = "head") -> None:
+    """Run the Alembic chain on ``db`` up to ``revision`` (migration tests start from an older
+    revision, which ``init`` never leaves behind)."""
+    from alembic import command
+
+    from bookedbiz.db.connection import create_db_engine
+    from bookedbiz.db.migrate import _alembic_config
+
+    engine = create_db_engine(db)
+    with engine.begin() as connection:
+        cfg = _alembic_config()
+        cfg.attributes["connection"] = connection
+        command.upgrade(cfg, revision)
+    engine.dispose()
+
+
 def data_checksum(db: Path) -> str:
     """A digest of every row of every data table: equal means 'exactly as before'."""
     digest = hashlib.sha256()

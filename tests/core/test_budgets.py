@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import xlsxwriter
 from click.testing import CliRunner
-from tests.core.conftest import data_checksum
+from tests.core.conftest import alembic_upgrade, data_checksum
 
 from bookedbiz.cli.main import cli
 
@@ -242,10 +242,7 @@ def test_revision_0009_adds_the_plan_tables_and_changes_no_data(tmp_path: Path,
     """A database with data at revision 0008 (no plan tables) upgrades to the head: the four
     tables appear, empty, and every data table is exactly as before; running it again is a
     no-op (revision 0001 may already have created them)."""
-    from alembic import command
-
-    from bookedbiz.db.connection import create_db_engine
-    from bookedbiz.db.migrate import _alembic_config, current_version, head_version, init_database
+    from bookedbiz.db.migrate import current_version, head_version, init_database
     from bookedbiz.ingest.service import import_workbook
 
     db = tmp_path / "old.db"
@@ -259,15 +256,7 @@ def test_revision_0009_adds_the_plan_tables_and_changes_no_data(tmp_path: Path,
     conn.close()
     before = data_checksum(db)
 
-    def upgrade() -> None:
-        engine = create_db_engine(db)
-        with engine.begin() as connection:
-            cfg = _alembic_config()
-            cfg.attributes["connection"] = connection
-            command.upgrade(cfg, "head")
-        engine.dispose()
-
-    upgrade()
+    alembic_upgrade(db)
     assert current_version(db) == head_version()
     assert data_checksum(db) == before
     conn = sqlite3.connect(db)
@@ -276,5 +265,5 @@ def test_revision_0009_adds_the_plan_tables_and_changes_no_data(tmp_path: Path,
     conn.execute("UPDATE alembic_version SET version_num = '0008'")
     conn.commit()
     conn.close()
-    upgrade()  # idempotent over existing tables
+    alembic_upgrade(db)  # idempotent over existing tables
     assert data_checksum(db) == before

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from tests.core.conftest import data_checksum
+from tests.core.conftest import alembic_upgrade, data_checksum
 
 from bookedbiz.cli.main import cli
 from bookedbiz.errors import BookedBizError
@@ -331,10 +331,7 @@ def test_revision_0008_adds_the_history_and_keeps_every_row(tmp_path: Path, work
     """A database with data at revision 0007 (no history, no as-of column) upgrades to the
     head: the history tables appear empty, the batches gain an empty ``as_of``, every other
     row is as before; running it again changes nothing; the next import records history."""
-    from alembic import command
-
-    from bookedbiz.db.connection import create_db_engine
-    from bookedbiz.db.migrate import _alembic_config, current_version, head_version
+    from bookedbiz.db.migrate import current_version, head_version
 
     db = _fresh(tmp_path, "old.db")
     import_workbook(db, workbooks["daily"], as_of=date(2025, 11, 5))
@@ -356,16 +353,8 @@ def test_revision_0008_adds_the_history_and_keeps_every_row(tmp_path: Path, work
         finally:
             conn.close()
 
-    def upgrade() -> None:
-        engine = create_db_engine(db)
-        with engine.begin() as connection:
-            cfg = _alembic_config()
-            cfg.attributes["connection"] = connection
-            command.upgrade(cfg, "head")
-        engine.dispose()
-
     before = state()
-    upgrade()
+    alembic_upgrade(db)
     assert current_version(db) == head_version() and state() == before
     assert _intervals(db) == []
     conn = sqlite3.connect(db)
@@ -373,7 +362,7 @@ def test_revision_0008_adds_the_history_and_keeps_every_row(tmp_path: Path, work
     conn.execute("UPDATE alembic_version SET version_num = '0007'")
     conn.commit()
     conn.close()
-    upgrade()  # idempotent over existing tables and columns
+    alembic_upgrade(db)  # idempotent over existing tables and columns
     assert state() == before
     import_workbook(db, workbooks["daily"], as_of=date(2025, 11, 6))
     assert _intervals(db)

@@ -14,13 +14,12 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from alembic import command
-from tests.core.conftest import data_checksum
+from tests.core.conftest import alembic_upgrade, data_checksum
 from tests.core.handmade import spot_row, write_workbook
 from tests.core.independent import advertiser_and_agency
 
 from bookedbiz.db.connection import create_db_engine
-from bookedbiz.db.migrate import _alembic_config, current_version, init_database
+from bookedbiz.db.migrate import current_version, init_database
 from bookedbiz.db.summary import refresh_summary
 from bookedbiz.errors import VerificationError
 from bookedbiz.ingest.service import import_workbook
@@ -74,12 +73,7 @@ def database_at_0005(path: Path) -> sqlite3.Connection:
     shape."""
     path.parent.mkdir(parents=True, exist_ok=True)
     sqlite3.connect(path).close()
-    engine = create_db_engine(path)
-    with engine.begin() as conn:
-        cfg = _alembic_config()
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "0005")
-    engine.dispose()
+    alembic_upgrade(path, "0005")
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA foreign_keys = OFF")
     conn.executescript(_OLD_TABLES)
