@@ -3,10 +3,17 @@ service, one user per role, logged-in test clients, and helpers for CSRF tokens.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import socket
 import sqlite3
+import subprocess
+import sys
+import time
+import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -21,6 +28,50 @@ from bookedbiz.web import create_app
 ROLES = permissions.ROLES
 TODAY = date(2026, 6, 15)
 YEAR = 2026
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def uvicorn_server(folder: Path, db: Path, secret_key: str,
+                   wait_seconds: float) -> Iterator[tuple[str, subprocess.Popen]]:
+    """The real app under a real uvicorn on a free loopback port: (base URL, process), once
+    /health answers 200; stopped on exit. Its log is ``folder``/uvicorn.log, shown if it never
+    comes up."""
+    env = dict(os.environ, DATABASE_PATH=str(db), DATA_PATH=str(folder), SECRET_KEY=secret_key)
+    log = open(folder / "uvicorn.log", "wb")  # noqa: SIM115 - closed below
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "bookedbiz.web.asgi:app", "--host", "127.0.0.1",
+         "--port", str(port), "--log-level", "warning"],
+        env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + wait_seconds
+    try:
+        while True:
+            try:
+                with urllib.request.urlopen(base + "/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                log.flush()
+                raise RuntimeError((folder / "uvicorn.log").read_text())
+            time.sleep(0.2)
+        yield base, proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
 
 
 def password_for(role: str) -> str:

@@ -9,9 +9,6 @@ import html
 import os
 import re
 import shutil
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -19,16 +16,10 @@ import pytest
 import requests
 from tests.core.conftest import data_checksum
 from tests.core.hostile_files import sparse_dimension, zip_bomb
-from tests.web.conftest import password_for
+from tests.web.conftest import password_for, uvicorn_server
 
 SECONDS = 20
 SERVER_PEAK_MB = 400
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _peak_rss_mb(pid: int) -> int:
@@ -49,34 +40,8 @@ def server(base_db: Path, tmp_path_factory: pytest.TempPathFactory):  # noqa: AN
     # What a worker killed mid-upload leaves: its pid (not running any more) in the name.
     stale = uploads / "upload-999999999-abc123-Commercial Log 250101.xlsx"
     stale.write_bytes(b"PK\x03\x04 half an upload")
-    port = _free_port()
-    env = dict(os.environ, DATABASE_PATH=str(db), DATA_PATH=str(folder),
-               SECRET_KEY="hostile-secret-" + "z" * 32)
-    log = open(folder / "uvicorn.log", "wb")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "bookedbiz.web.asgi:app", "--host", "127.0.0.1",
-         "--port", str(port), "--log-level", "warning"],
-        env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if requests.get(base + "/health", timeout=2).status_code == 200:
-                break
-        except requests.RequestException:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            log.close()
-            raise RuntimeError((folder / "uvicorn.log").read_text())
-        time.sleep(0.2)
-    yield {"base": base, "db": db, "proc": proc, "uploads": uploads, "stale": stale}
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    with uvicorn_server(folder, db, "hostile-secret-" + "z" * 32, wait_seconds=60) as (base, proc):
+        yield {"base": base, "db": db, "proc": proc, "uploads": uploads, "stale": stale}
 
 
 @pytest.fixture(scope="module")

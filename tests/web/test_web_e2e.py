@@ -6,19 +6,14 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
 import urllib.request
 from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 
 import openpyxl
 import pytest
-from tests.web.conftest import YEAR, password_for
+from tests.web.conftest import YEAR, password_for, uvicorn_server
 from tests.web.test_web_numbers import cli_report
 
 CHROMIUM = "/usr/bin/chromium"
@@ -32,45 +27,13 @@ pytestmark = [
 ]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(base_db, tmp_path_factory):  # noqa: ANN001, ANN201
     folder = tmp_path_factory.mktemp("e2e")
     db = folder / "bookedbiz.db"
     shutil.copyfile(base_db, db)
-    port = free_port()
-    env = dict(os.environ, DATABASE_PATH=str(db), DATA_PATH=str(folder),
-               SECRET_KEY="e2e-secret-" + "y" * 32)
-    log = open(folder / "uvicorn.log", "wb")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "bookedbiz.web.asgi:app", "--host", "127.0.0.1",
-         "--port", str(port), "--log-level", "warning"],
-        env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(base + "/health", timeout=2) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                log.close()
-                raise RuntimeError((folder / "uvicorn.log").read_text()) from None
-            time.sleep(0.2)
-    yield base, db
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    with uvicorn_server(folder, db, "e2e-secret-" + "y" * 32, wait_seconds=30) as (base, _proc):
+        yield base, db
 
 
 def test_root_redirect_over_real_http(server) -> None:
