@@ -49,6 +49,23 @@ def alembic_upgrade(db: Path, revision: str = "head") -> None:
     engine.dispose()
 
 
+# Left out of every_table: the audit trail an audited change writes, and bookkeeping.
+UNAUDITED = ("audit_log", "alembic_version", "sqlite_sequence")
+
+
+def every_table(db: Path) -> dict[str, list[tuple]]:
+    """Every row of every table but the audit trail, sorted: 'the exact state'."""
+    conn = sqlite3.connect(db)
+    try:
+        tables = [t for (t,) in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+            if t not in UNAUDITED]
+        return {t: sorted(conn.execute(f"SELECT * FROM {t}").fetchall(), key=repr)
+                for t in tables}
+    finally:
+        conn.close()
+
+
 def data_checksum(db: Path) -> str:
     """A digest of every row of every data table: equal means 'exactly as before'."""
     digest = hashlib.sha256()

@@ -9,7 +9,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from tests.core.conftest import data_checksum
+from tests.core.conftest import data_checksum, every_table
 from tests.core.handmade import spot_row, write_workbook
 
 from bookedbiz.db.connection import create_db_engine
@@ -31,8 +31,6 @@ from bookedbiz.reports import stewardship as steward_report
 from bookedbiz.reports.filters import ReportFilters
 from bookedbiz.reports.revenue import revenue_by, revenue_total
 
-UNAUDITED = ("audit_log", "alembic_version", "sqlite_sequence")
-
 
 def _report(db: Path, by: str, filters: ReportFilters | None = None) -> dict:
     engine = create_db_engine(db, readonly=True)
@@ -51,19 +49,6 @@ def _read(db: Path, function, *args, **kwargs):  # noqa: ANN001, ANN202
             return function(conn, *args, **kwargs)
     finally:
         engine.dispose()
-
-
-def every_table(db: Path) -> dict[str, list[tuple]]:
-    """Every row of every table but the audit trail, sorted: 'the exact state'."""
-    conn = sqlite3.connect(db)
-    try:
-        tables = [t for (t,) in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
-            if t not in UNAUDITED]
-        return {t: sorted(conn.execute(f"SELECT * FROM {t}").fetchall(), key=repr)
-                for t in tables}
-    finally:
-        conn.close()
 
 
 def _summary_is_fresh(db: Path) -> None:

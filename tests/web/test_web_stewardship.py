@@ -13,21 +13,8 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 
 from flask.testing import FlaskClient
+from tests.core.conftest import every_table
 from tests.web.conftest import YEAR, csrf_token
-
-UNAUDITED = ("audit_log", "alembic_version", "sqlite_sequence")
-
-
-def every_table(db: Path) -> dict[str, list[tuple]]:
-    conn = sqlite3.connect(db)
-    try:
-        tables = [t for (t,) in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
-            if t not in UNAUDITED]
-        return {t: sorted(conn.execute(f"SELECT * FROM {t}").fetchall(), key=repr)
-                for t in tables}
-    finally:
-        conn.close()
 
 
 def _one(db: Path, sql: str, *params: object):  # noqa: ANN202
