@@ -18,24 +18,12 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 PY = sys.executable
-# Byte-compiled modules are written (the warm-up run makes them), as on an installed system.
-ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
-
-def timed(args: list[str]) -> tuple[float, float]:
-    """Wall and CPU (user + system) seconds of one whole process; CPU time is less swayed by
-    other work on a shared machine."""
-    started = time.perf_counter()
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV)
-    _pid, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode:
-        raise SystemExit(f"failed ({proc.returncode}): {' '.join(args)}")
-    return time.perf_counter() - started, usage.ru_utime + usage.ru_stime
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_import import ENV, wall_and_cpu  # noqa: E402  (the same clock for every bench)
 
 
 def bookedbiz(*args: str) -> list[str]:
@@ -67,12 +55,12 @@ def main() -> None:
             "bookedbiz report revenue": bookedbiz("report", "revenue", "--db", str(db)),
         }
         for argv in commands.values():
-            timed(argv)  # warm-up
+            wall_and_cpu(argv)  # warm-up
         walls: dict[str, list[float]] = {name: [] for name in commands}
         cpus: dict[str, list[float]] = {name: [] for name in commands}
         for _ in range(args.runs):
             for name, argv in commands.items():
-                wall, cpu = timed(argv)
+                wall, cpu = wall_and_cpu(argv)
                 walls[name].append(wall)
                 cpus[name].append(cpu)
     medians = {name: round(statistics.median(values), 3) for name, values in walls.items()}
