@@ -34,8 +34,8 @@ def _month(value: object) -> str:
     return f"20{yy}-{ABBR.index(mon.lower()[:3]) + 1:02d}"
 
 
-def sums_by(path, key_column: int | None = None) -> dict[str, dict[str, Decimal | int]]:
-    """Gross, net and spots per month (or per the given column), Trade excluded."""
+def _sums(path, key_of) -> dict[str, dict[str, Decimal | int]]:
+    """Gross, net and spots per ``key_of(row)`` over the data rows, Trade excluded."""
     book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     out: dict[str, dict] = defaultdict(lambda: {"gross": Decimal(0), "net": Decimal(0),
                                                  "spots": 0})
@@ -48,12 +48,18 @@ def sums_by(path, key_column: int | None = None) -> dict[str, dict[str, Decimal 
                 continue  # blank or totals row
             if str(row[23] or "").strip().lower() == "trade":
                 continue
-            key = _month(row[18]) if key_column is None else str(row[key_column] or "")
-            bucket = out[key]
+            bucket = out[key_of(row)]
             bucket["gross"] += _money(row[15])
             bucket["net"] += _money(row[21])
             bucket["spots"] += 1
     return dict(out)
+
+
+def sums_by(path, key_column: int | None = None) -> dict[str, dict[str, Decimal | int]]:
+    """Gross, net and spots per month (or per the given column), Trade excluded."""
+    if key_column is None:
+        return _sums(path, lambda row: _month(row[18]))
+    return _sums(path, lambda row: str(row[key_column] or ""))
 
 
 # Bill codes read independently (SPEC §1.2 *Customers are advertisers*), without bookedbiz.vocab:
@@ -82,19 +88,5 @@ def advertiser_and_agency(raw: str) -> tuple[str, str]:
 
 def sums_by_identity(path, which: str) -> dict[str, dict[str, Decimal | int]]:
     """Gross, net and spots per advertiser (``which='customer'``) or agency, Trade excluded."""
-    book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    out: dict[str, dict] = defaultdict(lambda: {"gross": Decimal(0), "net": Decimal(0),
-                                                 "spots": 0})
-    for name in book.sheetnames:
-        if name not in SHEETS:
-            continue
-        for row in book[name].iter_rows(min_row=2, values_only=True):
-            row = list(row) + [None] * (29 - len(row))
-            if not row[0] or not row[1] or str(row[23] or "").strip().lower() == "trade":
-                continue
-            advertiser, agency = advertiser_and_agency(str(row[0]))
-            bucket = out[advertiser if which == "customer" else agency]
-            bucket["gross"] += _money(row[15])
-            bucket["net"] += _money(row[21])
-            bucket["spots"] += 1
-    return dict(out)
+    side = 0 if which == "customer" else 1
+    return _sums(path, lambda row: advertiser_and_agency(str(row[0]))[side])
