@@ -27,3 +27,15 @@ def root_cli() -> click.Group:
 
         ops_commands.register(cli)
     return cli
+
+
+def resolve(tokens: list[str]) -> tuple[list[str], click.Command, list[str]]:
+    """(subcommand path, leaf command, the rest of the line) for tokens after 'bookedbiz'."""
+    command: click.Command = root_cli()
+    path: list[str] = []
+    rest = list(tokens)
+    while isinstance(command, click.Group) and rest and not rest[0].startswith("-"):
+        sub = command.get_command(click.Context(command), rest[0])
+        assert sub is not None, f"no command {' '.join([*path, rest[0]])!r}"
+        command, path = sub, [*path, rest.pop(0)]
+    return path, command, rest

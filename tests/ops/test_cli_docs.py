@@ -18,6 +18,7 @@ from types import ModuleType
 import click
 import pytest
 from click.testing import CliRunner
+from opscli import resolve
 
 from bookedbiz.cli.main import COMMANDS, cli
 
@@ -99,18 +100,6 @@ def readme_command_lines() -> list[str]:
 
 
 README_LINES = readme_command_lines()
-
-
-def resolve(tokens: list[str]) -> tuple[list[str], click.Command, list[str]]:
-    """(subcommand path, the command it names, the words after it)."""
-    command: click.Command = cli
-    path: list[str] = []
-    rest = list(tokens)
-    while isinstance(command, click.Group) and rest and not rest[0].startswith("-"):
-        sub = command.get_command(click.Context(command), rest[0])
-        assert sub is not None, f"no command {' '.join([*path, rest[0]])!r}"
-        command, path = sub, [*path, rest.pop(0)]
-    return path, command, rest
 
 
 @pytest.mark.parametrize("line", README_LINES)

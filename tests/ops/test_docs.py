@@ -12,10 +12,9 @@ import re
 import shlex
 from pathlib import Path
 
-import click
 import pytest
 from click.testing import CliRunner
-from opscli import root_cli
+from opscli import resolve, root_cli
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "operations.md"
 ENTRY = re.compile(r"^(bookedbiz|bookedbiz-admin|\S*/bin/bookedbiz)$")
@@ -38,18 +37,6 @@ def documented_lines() -> list[str]:
                 if entry_index(shlex.split(segment)) is not None:
                     lines.append(segment.strip())
     return lines
-
-
-def resolve(tokens: list[str]) -> tuple[list[str], click.Command, list[str]]:
-    """(subcommand path, leaf command, the rest of the line) for tokens after 'bookedbiz'."""
-    command: click.Command = root_cli()
-    path: list[str] = []
-    rest = list(tokens)
-    while isinstance(command, click.Group) and rest and not rest[0].startswith("-"):
-        sub = command.get_command(click.Context(command), rest[0])
-        assert sub is not None, f"no command {' '.join([*path, rest[0]])!r}"
-        command, path = sub, [*path, rest.pop(0)]
-    return path, command, rest
 
 
 LINES = documented_lines()
