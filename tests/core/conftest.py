@@ -66,6 +66,15 @@ def every_table(db: Path) -> dict[str, list[tuple]]:
         conn.close()
 
 
+def query_rows(db: Path, sql: str, *params: object) -> list[tuple]:
+    """Every row of one query on ``db``, read with plain sqlite3 (not the code under test)."""
+    conn = sqlite3.connect(db)
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
+
+
 def data_checksum(db: Path) -> str:
     """A digest of every row of every data table: equal means 'exactly as before'."""
     digest = hashlib.sha256()

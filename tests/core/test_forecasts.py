@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from tests.core.conftest import query_rows
 
 from bookedbiz.cli.main import cli
 from bookedbiz.db.connection import create_db_engine
@@ -45,30 +46,22 @@ def db(demo_db: Path, tmp_path: Path) -> Path:
     return copy
 
 
-def _query(db: Path, sql: str, *args: object) -> list[tuple]:
-    conn = sqlite3.connect(db)
-    try:
-        return conn.execute(sql, args).fetchall()
-    finally:
-        conn.close()
-
-
 def booked(db: Path, ae: str, month: str) -> int:
     """Independent: the AE's non-Trade spots of the month, straight from ``spots``."""
-    return _query(db, "SELECT COALESCE(SUM(s.gross_rate_micros), 0) FROM spots s JOIN aes a "
+    return query_rows(db, "SELECT COALESCE(SUM(s.gross_rate_micros), 0) FROM spots s JOIN aes a "
                   "ON a.ae_id = s.ae_id WHERE a.name = ? AND s.broadcast_month = ? "
                   "AND s.is_trade = 0", ae, month)[0][0]
 
 
 def busiest_aes(db: Path) -> list[str]:
-    return [r[0] for r in _query(
+    return [r[0] for r in query_rows(
         db, "SELECT a.name FROM spots s JOIN aes a ON a.ae_id = s.ae_id WHERE "
         "s.broadcast_month = '2026-07' AND s.is_trade = 0 GROUP BY a.name "
         "ORDER BY SUM(s.gross_rate_micros) DESC")]
 
 
 def closed_month(db: Path) -> str:
-    return _query(db, "SELECT MAX(broadcast_month) FROM month_closures")[0][0]
+    return query_rows(db, "SELECT MAX(broadcast_month) FROM month_closures")[0][0]
 
 
 def run(*args: str):  # noqa: ANN201
@@ -122,7 +115,7 @@ def test_pipeline_only_for_open_months_with_a_higher_forecast(db: Path) -> None:
 
 
 def _ae_id(db: Path, name: str) -> int:
-    return _query(db, "SELECT ae_id FROM aes WHERE name = ?", name)[0][0]
+    return query_rows(db, "SELECT ae_id FROM aes WHERE name = ?", name)[0][0]
 
 
 def test_forecast_set_list_and_history(db: Path) -> None:
@@ -146,7 +139,8 @@ def test_forecast_set_list_and_history(db: Path) -> None:
 def test_refused_forecasts_change_nothing(db: Path) -> None:
     ae, other = busiest_aes(db)[:2]
     done = closed_month(db)
-    before = _query(db, "SELECT * FROM forecasts"), _query(db, "SELECT * FROM forecast_changes")
+    before = (query_rows(db, "SELECT * FROM forecasts"),
+              query_rows(db, "SELECT * FROM forecast_changes"))
     cases = {
         "closed": (["--ae", ae, "--month", done, "--gross", "1000"], "is closed"),
         "malformed": (["--ae", ae, "--month", "2026-08", "--gross", "12k"],
@@ -164,7 +158,8 @@ def test_refused_forecasts_change_nothing(db: Path) -> None:
     with pytest.raises(BookedBizError, match="only your own book"):
         forecasts.set_forecast(db, ae=other, month="2026-08", micros=1, by="ae-user",
                                own_ae_id=_ae_id(db, ae))
-    after = _query(db, "SELECT * FROM forecasts"), _query(db, "SELECT * FROM forecast_changes")
+    after = (query_rows(db, "SELECT * FROM forecasts"),
+             query_rows(db, "SELECT * FROM forecast_changes"))
     assert after == before
 
 

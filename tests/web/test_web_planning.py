@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import sqlite3
 from decimal import Decimal
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 from flask.testing import FlaskClient
+from tests.core.conftest import query_rows
 from tests.web.conftest import YEAR, ae_of_user, csrf_token, login, make_app
 
 from bookedbiz.cli.main import cli
@@ -25,28 +25,20 @@ def run(*args: str) -> str:
     return result.output
 
 
-def _query(db: Path, sql: str, *args: object) -> list[tuple]:
-    conn = sqlite3.connect(db)
-    try:
-        return conn.execute(sql, args).fetchall()
-    finally:
-        conn.close()
-
-
 def aes_of(db: Path) -> list[str]:
-    return [r[0] for r in _query(
+    return [r[0] for r in query_rows(
         db, "SELECT a.name FROM spot_summary s JOIN aes a ON a.ae_id = s.ae_id WHERE "
         "s.broadcast_month LIKE ? GROUP BY a.name ORDER BY SUM(s.gross_micros) DESC", f"{YEAR}-%")]
 
 
 def open_month(db: Path) -> str:
-    return _query(db, "SELECT MIN(broadcast_month) FROM spot_summary WHERE broadcast_month "
+    return query_rows(db, "SELECT MIN(broadcast_month) FROM spot_summary WHERE broadcast_month "
                   "LIKE ? AND broadcast_month NOT IN (SELECT broadcast_month FROM "
                   "month_closures)", f"{YEAR}-%")[0][0]
 
 
 def closed_month(db: Path) -> str:
-    return _query(db, "SELECT MAX(broadcast_month) FROM month_closures")[0][0]
+    return query_rows(db, "SELECT MAX(broadcast_month) FROM month_closures")[0][0]
 
 
 @pytest.fixture()
@@ -157,7 +149,7 @@ def test_forecasts_are_edited_in_place_by_the_right_people(planned: Path) -> Non
     month, done = open_month(planned), closed_month(planned)
     own = ae_of_user(planned)
     other = next(n for n in aes_of(planned) if n != own)
-    ids = dict(_query(planned, "SELECT name, ae_id FROM aes"))
+    ids = dict(query_rows(planned, "SELECT name, ae_id FROM aes"))
 
     def post(client: FlaskClient, ae: str, m: str, gross: str) -> str:
         token = csrf_token(client, "/planning/")
@@ -168,7 +160,7 @@ def test_forecasts_are_edited_in_place_by_the_right_people(planned: Path) -> Non
         return response.get_data(as_text=True)
 
     def forecast(ae: str, m: str) -> int | None:
-        rows = _query(planned, "SELECT gross_micros FROM forecasts WHERE ae_id = ? AND "
+        rows = query_rows(planned, "SELECT gross_micros FROM forecasts WHERE ae_id = ? AND "
                       "broadcast_month = ?", ids[ae], m)
         return rows[0][0] if rows else None
 
@@ -190,7 +182,7 @@ def test_forecasts_are_edited_in_place_by_the_right_people(planned: Path) -> Non
     manager = client_for(planned, "manager")
     post(manager, other, month, "777")
     assert forecast(other, month) == 777_000_000
-    history = _query(planned, "SELECT changed_by, note FROM forecast_changes ORDER BY "
+    history = query_rows(planned, "SELECT changed_by, note FROM forecast_changes ORDER BY "
                      "change_id DESC LIMIT 1")
     assert history == [("web:manager", "web")]
     changes = manager.get("/planning/", query_string={"year": YEAR, "format": "csv",
@@ -213,32 +205,32 @@ def test_budget_grid_paste_preview_then_save(planned: Path) -> None:
     assert page.status_code == 200
     name = aes_of(planned)[0]
     block = f"AE\tJan-{YEAR % 100}\tFeb-{YEAR % 100}\n{name}\t$50,000.00\t51000\n"
-    before = _query(planned, "SELECT * FROM budgets ORDER BY 1, 2")
+    before = query_rows(planned, "SELECT * FROM budgets ORDER BY 1, 2")
     token = csrf_token(manager, "/planning/budgets")
     preview = manager.post("/planning/budgets/paste", query_string={"year": YEAR},
                            data={"csrf_token": token, "paste": block, "save": "0"})
     text = preview.get_data(as_text=True)
     assert preview.status_code == 200 and "Preview: 2 changes" in text and "50,000.00" in text
-    assert _query(planned, "SELECT * FROM budgets ORDER BY 1, 2") == before
+    assert query_rows(planned, "SELECT * FROM budgets ORDER BY 1, 2") == before
     bad = manager.post("/planning/budgets/paste", data={
         "csrf_token": token, "paste": "AE\tJan-26\nNobody Here\t-5\n", "save": "1"})
     assert "row 2" in bad.get_data(as_text=True)
-    assert _query(planned, "SELECT * FROM budgets ORDER BY 1, 2") == before
+    assert query_rows(planned, "SELECT * FROM budgets ORDER BY 1, 2") == before
     saved = manager.post("/planning/budgets/paste", query_string={"year": YEAR}, data={
         "csrf_token": token, "paste": block, "save": "1"}, follow_redirects=True)
     assert "Saved 2 budget changes" in saved.get_data(as_text=True)
     listed = json.loads(run("budgets", "list", "--year", str(YEAR), "--ae", name, "--format",
                             "json", "--db", str(planned)))
     assert {r["month"]: r["gross"] for r in listed}[f"{YEAR}-01"] == 50000.0
-    who = _query(planned, "SELECT changed_by, source FROM budget_changes ORDER BY change_id "
+    who = query_rows(planned, "SELECT changed_by, source FROM budget_changes ORDER BY change_id "
                  "DESC LIMIT 1")
     assert who == [("web:manager", "web paste")]
-    ae_id = _query(planned, "SELECT ae_id FROM aes WHERE name = ?", name)[0][0]
+    ae_id = query_rows(planned, "SELECT ae_id FROM aes WHERE name = ?", name)[0][0]
     grid = manager.post("/planning/budgets/grid", data={
         "csrf_token": token, "year": YEAR, f"b:{ae_id}:{YEAR}-03": "60,000"},
         follow_redirects=True)
     assert "Saved 1 budget changes" in grid.get_data(as_text=True)
-    assert _query(planned, "SELECT gross_micros FROM budgets WHERE ae_id = ? AND "
+    assert query_rows(planned, "SELECT gross_micros FROM budgets WHERE ae_id = ? AND "
                   "broadcast_month = ?", ae_id, f"{YEAR}-03") == [(60_000_000_000,)]
 
 
