@@ -49,8 +49,8 @@ def db(demo_db: Path, tmp_path: Path) -> Path:
 def booked(db: Path, ae: str, month: str) -> int:
     """Independent: the AE's non-Trade spots of the month, straight from ``spots``."""
     return query_rows(db, "SELECT COALESCE(SUM(s.gross_rate_micros), 0) FROM spots s JOIN aes a "
-                  "ON a.ae_id = s.ae_id WHERE a.name = ? AND s.broadcast_month = ? "
-                  "AND s.is_trade = 0", ae, month)[0][0]
+                      "ON a.ae_id = s.ae_id WHERE a.name = ? AND s.broadcast_month = ? "
+                      "AND s.is_trade = 0", ae, month)[0][0]
 
 
 def busiest_aes(db: Path) -> list[str]:

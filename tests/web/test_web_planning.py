@@ -33,8 +33,8 @@ def aes_of(db: Path) -> list[str]:
 
 def open_month(db: Path) -> str:
     return query_rows(db, "SELECT MIN(broadcast_month) FROM spot_summary WHERE broadcast_month "
-                  "LIKE ? AND broadcast_month NOT IN (SELECT broadcast_month FROM "
-                  "month_closures)", f"{YEAR}-%")[0][0]
+                      "LIKE ? AND broadcast_month NOT IN (SELECT broadcast_month FROM "
+                      "month_closures)", f"{YEAR}-%")[0][0]
 
 
 def closed_month(db: Path) -> str:
@@ -161,7 +161,7 @@ def test_forecasts_are_edited_in_place_by_the_right_people(planned: Path) -> Non
 
     def forecast(ae: str, m: str) -> int | None:
         rows = query_rows(planned, "SELECT gross_micros FROM forecasts WHERE ae_id = ? AND "
-                      "broadcast_month = ?", ids[ae], m)
+                          "broadcast_month = ?", ids[ae], m)
         return rows[0][0] if rows else None
 
     ae_client = client_for(planned, "ae")
@@ -183,7 +183,7 @@ def test_forecasts_are_edited_in_place_by_the_right_people(planned: Path) -> Non
     post(manager, other, month, "777")
     assert forecast(other, month) == 777_000_000
     history = query_rows(planned, "SELECT changed_by, note FROM forecast_changes ORDER BY "
-                     "change_id DESC LIMIT 1")
+                         "change_id DESC LIMIT 1")
     assert history == [("web:manager", "web")]
     changes = manager.get("/planning/", query_string={"year": YEAR, "format": "csv",
                                                        "table": "forecast_changes"})
@@ -223,7 +223,7 @@ def test_budget_grid_paste_preview_then_save(planned: Path) -> None:
                             "json", "--db", str(planned)))
     assert {r["month"]: r["gross"] for r in listed}[f"{YEAR}-01"] == 50000.0
     who = query_rows(planned, "SELECT changed_by, source FROM budget_changes ORDER BY change_id "
-                 "DESC LIMIT 1")
+                     "DESC LIMIT 1")
     assert who == [("web:manager", "web paste")]
     ae_id = query_rows(planned, "SELECT ae_id FROM aes WHERE name = ?", name)[0][0]
     grid = manager.post("/planning/budgets/grid", data={
@@ -231,7 +231,7 @@ def test_budget_grid_paste_preview_then_save(planned: Path) -> None:
         follow_redirects=True)
     assert "Saved 1 budget changes" in grid.get_data(as_text=True)
     assert query_rows(planned, "SELECT gross_micros FROM budgets WHERE ae_id = ? AND "
-                  "broadcast_month = ?", ae_id, f"{YEAR}-03") == [(60_000_000_000,)]
+                      "broadcast_month = ?", ae_id, f"{YEAR}-03") == [(60_000_000_000,)]
 
 
 def test_pacing_api_carries_the_plan(planned: Path) -> None:
