@@ -59,7 +59,7 @@ def duplicates_command(db_path: Path | None) -> None:
 def preview_command(keep: int, duplicate: int, agency: bool, db_path: Path | None) -> None:
     """What merging DUPLICATE into KEEP would move."""
     data = read_with(db_path, steward_report.merge_preview, "agency" if agency else "customer",
-                 keep, duplicate)
+                     keep, duplicate)
     click.echo(f"Merge #{duplicate} {data['merged']['name']} into #{keep} "
                f"{data['survivor']['name']}: {data['spots']} spots, gross {data['gross']:,.2f}, "
                f"net {data['net']:,.2f}, aliases {', '.join(data['aliases']) or '-'}.")
@@ -103,7 +103,7 @@ def undo_command(audit_id: int, by: str | None, db_path: Path | None) -> None:
 def stale_command(months: str, db_path: Path | None) -> None:
     """Customers with no spots in the last N months (or none at all)."""
     data = read_with(db_path, steward_report.stale_customers, steward.parse_months(months),
-                 date.today())
+                     date.today())
     for row in data["customers"]:
         click.echo(f"#{row['customer_id']:<6} {row['name'][:40]:<40} "
                    f"{row['last_month'] or 'never':<8} {row['gross']:>14,.2f}")

@@ -295,7 +295,7 @@ def planning_show(year: int, ae: str | None, as_of: Any, fmt: str, output: Path 
     from bookedbiz.reports import planning
 
     report = read_with(db_path, planning.planning_report, ReportFilters(year=year, ae=ae),
-                   as_of=as_of.date() if as_of else None)
+                       as_of=as_of.date() if as_of else None)
     columns = {"rows": planning.ROW_COLUMNS, "company": planning.COMPANY_COLUMNS,
                "periods": planning.PERIOD_COLUMNS}[which]
     emit(report[which if which != "company" else "company"], columns, fmt, output,
@@ -313,7 +313,7 @@ def planning_management(year: int, ae: str | None, as_of: Any, fmt: str, output:
     from bookedbiz.reports import management
 
     report = read_with(db_path, management.management_report, ReportFilters(year=year, ae=ae),
-                   as_of=as_of.date() if as_of else None)
+                       as_of=as_of.date() if as_of else None)
     if fmt == "xlsx":
         if output is None:
             raise click.UsageError("--format xlsx needs --output FILE.")
