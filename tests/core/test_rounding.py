@@ -7,8 +7,6 @@ that rounding each row first and then adding would visibly disagree with the exa
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import sqlite3
 from collections import defaultdict
@@ -20,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
-from tests.web.conftest import login, make_app
+from tests.web.conftest import login, make_app, page_csv
 
 from bookedbiz import broadcast_calendar as bc
 from bookedbiz import users
@@ -79,15 +77,6 @@ def spot_sums(db: Path, where: str = "1 = 1", params: tuple = ()) -> tuple[int, 
     finally:
         conn.close()
     return int(gross), int(net)
-
-
-def page_csv(client, path: str, query: dict, table: str | None = None) -> list[dict]:  # noqa: ANN001
-    query = dict(query, format="csv")
-    if table:
-        query["table"] = table
-    response = client.get(path, query_string=query)
-    assert response.status_code == 200, response.get_data(as_text=True)[:300]
-    return list(csv.DictReader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
 
 
 def cli_json(db: Path, *args: str) -> list[dict]:

@@ -3,6 +3,8 @@ service, one user per role, logged-in test clients, and helpers for CSRF tokens.
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import re
 import shutil
@@ -122,6 +124,17 @@ def make_app(db: Path, **config: object) -> Flask:
 @pytest.fixture(scope="session")
 def app(base_db: Path) -> Flask:
     return make_app(base_db)
+
+
+def page_csv(client: FlaskClient, path: str, query: dict, table: str | None = None
+             ) -> list[dict]:
+    """A report page's CSV export (one ``table`` of it), as dicts; the request must succeed."""
+    args = dict(query, format="csv")
+    if table:
+        args["table"] = table
+    response = client.get(path, query_string=args)
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    return list(csv.DictReader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
 
 
 def csrf_from(html: str) -> str:

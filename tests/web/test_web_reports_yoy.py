@@ -5,14 +5,11 @@ market table, and the month basis on pages and the API."""
 
 from __future__ import annotations
 
-import csv
-import io
 import sqlite3
 from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 
-from flask.testing import FlaskClient
-from tests.web.conftest import YEAR
+from tests.web.conftest import YEAR, page_csv
 
 from bookedbiz import users
 
@@ -23,16 +20,6 @@ def money(micros: int | None) -> Decimal:
 
 def dec(text: str) -> Decimal:
     return Decimal(text or "0")
-
-
-def page_csv(client: FlaskClient, path: str, query: dict, table: str | None = None
-             ) -> list[dict]:
-    args = dict(query, format="csv")
-    if table:
-        args["table"] = table
-    response = client.get(path, query_string=args)
-    assert response.status_code == 200, response.get_data(as_text=True)[:300]
-    return list(csv.DictReader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
 
 
 def spots_by(db: Path, key_sql: str, year: int, month_sql: str = "s.broadcast_month",
