@@ -84,9 +84,3 @@ def state_as_of(conn: sqlite3.Connection, as_of: date,
         sql += f" AND broadcast_month IN ({', '.join('?' * len(months))})"
         params.extend(months)
     return {tuple(r[:8]): [r[8], r[9], r[10]] for r in conn.execute(sql, params)}
-
-
-def recorded_days(conn: Connection) -> list[str]:
-    """Every as-of day the history holds, oldest first."""
-    return list(conn.execute(text(
-        "SELECT DISTINCT as_of FROM history_records ORDER BY as_of")).scalars())

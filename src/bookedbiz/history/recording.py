@@ -171,10 +171,6 @@ def sync_months_from_spots(conn: sqlite3.Connection, months: Iterable[str], as_o
                         only_if_changed=True)
 
 
-def history_exists(conn: sqlite3.Connection) -> bool:
-    return conn.execute("SELECT 1 FROM history_records LIMIT 1").fetchone() is not None
-
-
 def record_month_event(conn: sqlite3.Connection, months: list[str], kind: str) -> None:
     """The history side of a month close or reopen (``months.StatusHook``): bring the months'
     history to the spots as of today at the station (never before the newest recorded day)."""
