@@ -9,8 +9,10 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 import zipfile
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -120,6 +122,24 @@ def test_cli_daily_update_refuses(hostile: dict[str, Path], loaded_db: Path, tmp
     assert data_checksum(loaded_db) == before
 
 
+@pytest.fixture(params=["fork", "spawn"])
+def start(request: pytest.FixtureRequest) -> Iterator[str]:
+    """How the parse child starts: forked (a single-threaded importer such as the CLI) or as a
+    fresh interpreter (a threaded parent such as the web server, forced here by a live thread);
+    both must obey the limits they are given."""
+    if request.param == "fork":  # forked while this process has one thread
+        yield "fork"
+        return
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait, daemon=True)
+    thread.start()
+    try:
+        yield "spawn"
+    finally:
+        stop.set()
+        thread.join()
+
+
 def _unguarded(**limits: object) -> ParseLimits:
     """Limits whose file checks let everything through, to test the child's own limits."""
     guard = GuardLimits(max_ratio=1e12, max_columns=20_000, max_cells=10**12,
@@ -127,7 +147,8 @@ def _unguarded(**limits: object) -> ParseLimits:
     return ParseLimits(guard=guard, **limits)
 
 
-def test_the_memory_limit_stops_what_the_checks_let_through(hostile: dict[str, Path]) -> None:
+def test_the_memory_limit_stops_what_the_checks_let_through(hostile: dict[str, Path],
+                                                            start: str) -> None:
     """With the checks off, the bomb's 1 GB of sheet XML meets the reader in a child allowed
     128 MB: the child dies, the parent gives one sentence and stays small."""
     started = time.monotonic()
@@ -140,7 +161,7 @@ def test_the_memory_limit_stops_what_the_checks_let_through(hostile: dict[str, P
     assert "memory" in str(caught.value) or "SIG" in str(caught.value), caught.value
 
 
-def test_the_time_budget_stops_a_slow_reader(hostile: dict[str, Path]) -> None:
+def test_the_time_budget_stops_a_slow_reader(hostile: dict[str, Path], start: str) -> None:
     """A reader still busy after the budget is killed; only the time spent waiting for it
     counts, so a slow database on the parent's side is not held against the file."""
     limits = _unguarded(memory_mib=2048, seconds=0.3)
@@ -257,15 +278,11 @@ def test_an_xlsb_claiming_the_whole_grid_is_refused(tmp_path: Path) -> None:
     assert inspect_workbook(honest).kind == "xlsb"
 
 
-def test_a_giant_batch_is_refused_not_held(workbooks: dict[str, Path],
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_giant_batch_is_refused_not_held(workbooks: dict[str, Path], start: str) -> None:
     """Rows far larger than a log's (here: any batch above 20 KB) are refused by the child
     before the parent has to hold them."""
-    from bookedbiz.ingest import child
-
-    monkeypatch.setattr(child, "MAX_FRAME_BYTES", 20_000)  # the forked child inherits it
     with pytest.raises(WorkbookError, match="far larger than a commercial log"):
-        with open_workbook(workbooks["daily"]) as book:
+        with open_workbook(workbooks["daily"], ParseLimits(max_frame_bytes=20_000)) as book:
             for sheet in book.sheets:
                 for _row in sheet.rows:
                     pass

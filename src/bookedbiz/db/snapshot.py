@@ -6,12 +6,16 @@ Never a file copy: a WAL database copied byte-for-byte can miss committed pages.
 from __future__ import annotations
 
 import sqlite3
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from bookedbiz.db.connection import connect
 from bookedbiz.db.schema import REQUIRED_TABLES
 from bookedbiz.errors import VerificationError
+
+# Tries of an online backup that meets a busy or locked source before it is reported.
+BUSY_ATTEMPTS = 4
 
 
 @dataclass(frozen=True)
@@ -27,17 +31,7 @@ def snapshot_database(source: Path, destination: Path) -> SnapshotCheck:
     """Copy ``source`` (opened read-only) to ``destination`` and verify the copy."""
     destination.parent.mkdir(parents=True, exist_ok=True)
     tmp = destination.with_name(destination.name + ".partial")
-    tmp.unlink(missing_ok=True)
-    src = connect(source, readonly=True)
-    try:
-        dst = sqlite3.connect(tmp)
-        try:
-            src.backup(dst, pages=0)
-            dst.execute("PRAGMA journal_mode = DELETE")
-        finally:
-            dst.close()
-    finally:
-        src.close()
+    backup_to_file(source, tmp)
     try:
         check = verify_database_file(tmp)
     except Exception:
@@ -85,7 +79,29 @@ def backup_to_file(source: Path, destination: Path) -> Path:
     no ``-wal``/``-shm`` ever appears next to it. Same input pages give the same bytes, which
     lets an unchanged database be recognised by its hash.
     """
-    destination.unlink(missing_ok=True)
+    for attempt in range(1, BUSY_ATTEMPTS + 1):
+        destination.unlink(missing_ok=True)
+        try:
+            _copy_pages(source, destination)
+            return destination
+        except sqlite3.OperationalError as exc:
+            destination.unlink(missing_ok=True)
+            # A read can meet the writer rebuilding the WAL index (SQLITE_BUSY_RECOVERY, which
+            # skips the busy handler): a moment later the same copy succeeds.
+            transient = "locked" in str(exc) or "busy" in str(exc)
+            if not transient or attempt == BUSY_ATTEMPTS:
+                raise VerificationError(f"The snapshot of {source} failed ({exc}).") from None
+            time.sleep(0.2 * attempt)
+        except sqlite3.DatabaseError as exc:
+            destination.unlink(missing_ok=True)
+            raise VerificationError(f"The snapshot of {source} failed ({exc}).") from None
+        except BaseException:
+            destination.unlink(missing_ok=True)
+            raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _copy_pages(source: Path, destination: Path) -> None:
     src = connect(source, readonly=True)
     try:
         dst = sqlite3.connect(destination)
@@ -96,12 +112,5 @@ def backup_to_file(source: Path, destination: Path) -> Path:
             dst.execute("PRAGMA journal_mode = DELETE")
         finally:
             dst.close()
-    except sqlite3.DatabaseError as exc:
-        destination.unlink(missing_ok=True)
-        raise VerificationError(f"The snapshot of {source} failed ({exc}).") from None
-    except BaseException:
-        destination.unlink(missing_ok=True)
-        raise
     finally:
         src.close()
-    return destination

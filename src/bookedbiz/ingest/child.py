@@ -16,6 +16,7 @@ threaded process can inherit a lock held by another thread).
 from __future__ import annotations
 
 import datetime
+import json
 import logging
 import os
 import pickle
@@ -27,7 +28,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from bookedbiz.errors import BookedBizError, WorkbookError
@@ -37,7 +38,6 @@ log = logging.getLogger("bookedbiz.ingest")
 
 BATCH_ROWS = 2_000
 FIRST_BATCH_ROWS = 200
-# A batch of a real log is ~0.1-0.3 MB; one this large is refused rather than held.
 MAX_FRAME_BYTES = 64 << 20
 _FRAME = struct.Struct("<I")
 _EXIT_OK, _EXIT_MEMORY, _EXIT_CRASH = 0, 3, 4
@@ -55,6 +55,18 @@ class ParseLimits:
     guard: GuardLimits = field(default=DEFAULT_LIMITS)
     # Consecutive empty rows inside a sheet's data (padding a reader invents for a far cell).
     max_blank_run: int = 20_000
+    # A batch of a real log is ~0.1-0.3 MB; one this large is refused rather than held.
+    max_frame_bytes: int = MAX_FRAME_BYTES
+
+    def to_json(self) -> str:
+        """The limits as one argument for a spawned child, so it obeys exactly what a forked
+        child inherits (the guard's limits included)."""
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> ParseLimits:
+        values = json.loads(text)
+        return cls(**{**values, "guard": GuardLimits(**values["guard"])})
 
 
 def default_limits() -> ParseLimits:
@@ -94,12 +106,13 @@ def _lower_limit(which: int, soft: int, slack: int) -> None:
 
 
 class _Sender:
-    def __init__(self, fd: int):
+    def __init__(self, fd: int, max_frame_bytes: int = MAX_FRAME_BYTES):
         self.fd = fd
+        self.max_frame_bytes = max_frame_bytes
 
     def send(self, message: tuple) -> None:
         data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-        if len(data) > MAX_FRAME_BYTES:  # the parent must never hold a giant batch
+        if len(data) > self.max_frame_bytes:  # the parent must never hold a giant batch
             raise WorkbookError("The workbook's rows are far larger than a commercial log's "
                                 f"({len(data) >> 20:,} MB for {BATCH_ROWS:,} rows); it is "
                                 "refused as damaged or hostile.")
@@ -122,7 +135,7 @@ def _serve(path: Path, fd: int, limits: ParseLimits) -> int:
     """Check, open and stream ``path`` to ``fd``; every failure is sent as one sentence."""
     from bookedbiz.ingest.reader import parse_sheets
 
-    out = _Sender(fd)
+    out = _Sender(fd, limits.max_frame_bytes)
     try:
         kind = inspect_workbook(path, limits.guard).kind
         sheets = parse_sheets(path, kind)
@@ -211,10 +224,9 @@ def _forked_child(path: Path, fd: int, limits: ParseLimits) -> None:
 
 
 def main(argv: list[str]) -> None:
-    """Entry point of the spawned child: ``python -m bookedbiz.ingest.child PATH MIB SECONDS``;
+    """Entry point of the spawned child: ``python -m bookedbiz.ingest.child PATH LIMITS_JSON``;
     the frames go to the inherited standard output."""
-    path, memory_mib, seconds = Path(argv[0]), int(argv[1]), float(argv[2])
-    limits = ParseLimits(memory_mib=memory_mib, seconds=seconds)
+    path, limits = Path(argv[0]), ParseLimits.from_json(argv[1])
     out_fd = os.dup(1)
     devnull = os.open(os.devnull, os.O_RDWR)
     os.dup2(devnull, 1)  # stray prints must not corrupt the frames
@@ -257,7 +269,7 @@ def _start(path: Path, limits: ParseLimits) -> tuple[int, int]:
                 pid = os.posix_spawn(
                     sys.executable,
                     [sys.executable, "-m", "bookedbiz.ingest.child", str(path),
-                     str(limits.memory_mib), str(limits.seconds)],
+                     limits.to_json()],
                     dict(os.environ),
                     file_actions=[(os.POSIX_SPAWN_DUP2, write_fd, 1),
                                   (os.POSIX_SPAWN_DUP2, devnull, 0),
@@ -326,7 +338,7 @@ class ChildParse:
     # framing ---------------------------------------------------------------------------------
     def _receive(self) -> tuple:
         size = _FRAME.unpack(self._read_exact(_FRAME.size))[0]
-        if size > MAX_FRAME_BYTES:
+        if size > self.limits.max_frame_bytes:
             raise self._failure(f"a batch of {size:,} bytes")
         return pickle.loads(self._read_exact(size))
 
