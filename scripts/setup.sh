@@ -5,6 +5,12 @@ cd "$(dirname "$0")/.."
 kind="${1:-main}"
 PY="${PYTHON:-python3}"
 if [ ! -x .venv/bin/python ]; then
+  # Debian's python3 makes virtualenvs only with python3-venv (ensurepip) installed.
+  if ! "$PY" -c "import ensurepip" >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+    SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3-venv >/dev/null
+  fi
   "$PY" -m venv .venv
 fi
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
