@@ -125,12 +125,21 @@ def _year_option(func: Callable[..., Any]) -> Callable[..., Any]:
                         help="Broadcast year (default: all years).")(func)
 
 
+def _listing_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The options of ``budgets list`` and ``forecast list``: year, AE, format, output, database."""
+    for option in reversed((
+        _year_option,
+        click.option("--ae", default=None, help="Only this AE."),
+        click.option("--format", "fmt", type=FORMATS, default="table", show_default=True),
+        click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None),
+        db_option,
+    )):
+        func = option(func)
+    return func
+
+
 @budgets_group.command("list")
-@_year_option
-@click.option("--ae", default=None, help="Only this AE.")
-@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
-@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
-@db_option
+@_listing_options
 @handle_errors
 def budgets_list(year: int | None, ae: str | None, fmt: str, output: Path | None,
                  db_path: Path | None) -> None:
@@ -233,11 +242,7 @@ def forecast_set(ae: str, month: str, gross: str, by: str, note: str | None,
 
 
 @forecast_group.command("list")
-@_year_option
-@click.option("--ae", default=None, help="Only this AE.")
-@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
-@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
-@db_option
+@_listing_options
 @handle_errors
 def forecast_list(year: int | None, ae: str | None, fmt: str, output: Path | None,
                   db_path: Path | None) -> None:
