@@ -148,6 +148,9 @@ class Settings(_EnvSettings):
     import_time_budget_seconds: float = Field(default=300.0, gt=0)
     # The station's own calendar: an import without --as-of or a dated file name is "today" here
     station_timezone: str = "America/Los_Angeles"
+    # The station an import belongs to when --station is not given (SPEC §4: a station group
+    # shares one database; a single station keeps the seeded MAIN)
+    station_code: str = "MAIN"
 
     # Notifications (Apprise URLs, comma or space separated)
     notify_urls: str = ""

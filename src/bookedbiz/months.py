@@ -36,7 +36,7 @@ def close_months(
     for month in months:
         conn.execute(
             "INSERT INTO month_closures (broadcast_month, closed_at, closed_by, batch_id, notes) "
-            "VALUES (?, ?, ?, ?, ?) ON CONFLICT(broadcast_month) DO UPDATE SET "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT(station_id, broadcast_month) DO UPDATE SET "
             "closed_at = excluded.closed_at, closed_by = excluded.closed_by, "
             "batch_id = excluded.batch_id, notes = excluded.notes",
             (month, now, actor, batch_id, reason),

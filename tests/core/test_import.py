@@ -79,7 +79,8 @@ def test_weekly_never_touches_closed_months(db_path: Path, workbooks) -> None:
     import_workbook(db_path, workbooks["daily"], today=TODAY)
     before = {r["month"]: r for r in _totals(db_path, "month")}
     conn = sqlite3.connect(db_path)
-    conn.execute("INSERT INTO month_closures VALUES ('2025-12', 'x', 'Fin', NULL, NULL)")
+    conn.execute("INSERT INTO month_closures (broadcast_month, closed_at, closed_by) "
+                 "VALUES ('2025-12', 'x', 'Fin')")
     conn.commit()
     conn.close()
     result = import_workbook(db_path, workbooks["daily_b"], today=TODAY)

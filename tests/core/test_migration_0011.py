@@ -57,7 +57,7 @@ def test_revision_0011_adds_the_index_and_keeps_every_figure(tmp_path: Path) -> 
 
     init_database(db)
 
-    assert current_version(db) == SCHEMA_HEAD == "0011"
+    assert current_version(db) == SCHEMA_HEAD
     assert _totals(db) == before
     assert _pacing(db) == report  # identical rows, totals and last year's finals
     conn = sqlite3.connect(db)

@@ -61,7 +61,7 @@ class InitResult:
 
 # The newest migration's revision. Kept as a constant so commands can check the schema without
 # importing Alembic (a test asserts it equals Alembic's head).
-SCHEMA_HEAD = "0011"
+SCHEMA_HEAD = "0012"
 
 
 def _alembic_config():  # noqa: ANN202 - alembic is imported lazily

@@ -7,6 +7,7 @@ Money is stored as integer micro-dollars (millionths) so sums are exact and unro
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     Column,
@@ -21,6 +22,10 @@ from sqlalchemy import (
 )
 
 metadata = MetaData()
+
+# Micro-dollars outgrow a 32-bit integer at $2,147: PostgreSQL's INTEGER is 32 bits, SQLite's is
+# 64, so money is BIGINT on the server and SQLite's DDL stays exactly as it was.
+Micros = BigInteger().with_variant(Integer(), "sqlite")
 
 MONTH_CHECK = "broadcast_month GLOB '[0-9][0-9][0-9][0-9]-[0-1][0-9]'"
 # PostgreSQL has no GLOB: the same shape as a regular expression (SPEC §4).
@@ -149,10 +154,31 @@ languages = Table(
     Column("sort_order", Integer, nullable=False, server_default="0"),
 )
 
+# Stations (revision 0012, SPEC §4): a station group shares one database; every import, spot,
+# summary row, history row and month close belongs to one station. Station 1 is seeded as MAIN
+# and holds everything a single-station database had before.
+stations = Table(
+    "stations",
+    metadata,
+    Column("station_id", Integer, primary_key=True),
+    Column("code", String(16), nullable=False, unique=True),
+    Column("name", Text, nullable=False),
+    Column("is_active", Boolean, nullable=False, server_default="1"),
+    Column("created_at", Text, nullable=False),
+)
+
+
+def station_column() -> Column:
+    """``station_id``, defaulting to the seeded station so older writers and rows keep theirs."""
+    return Column("station_id", Integer, ForeignKey("stations.station_id"), nullable=False,
+                  server_default="1")
+
+
 import_batches = Table(
     "import_batches",
     metadata,
     Column("batch_id", Integer, primary_key=True),
+    station_column(),
     Column("mode", String(16), nullable=False),
     Column("source_file", Text, nullable=False),
     Column("source_sha256", String(64)),
@@ -194,6 +220,7 @@ spots = Table(
     metadata,
     Column("spot_id", Integer, primary_key=True),
     Column("import_batch_id", Integer, ForeignKey("import_batches.batch_id"), nullable=False),
+    station_column(),
     Column("source_file", Text),
     Column("source_sheet", Text),
     Column("source_row", Integer),
@@ -214,14 +241,14 @@ spots = Table(
     Column("spot_type", Text, nullable=False, server_default=""),
     Column("spot_type_raw", Text),
     Column("estimate", Text),
-    Column("gross_rate_micros", Integer),
+    Column("gross_rate_micros", Micros),
     Column("make_good", Text),
-    Column("spot_value_micros", Integer),
+    Column("spot_value_micros", Micros),
     Column("broadcast_month", String(7), nullable=False),
     Column("month_derived", Boolean, nullable=False, server_default="0"),
-    Column("broker_fees_micros", Integer),
+    Column("broker_fees_micros", Micros),
     Column("priority", Integer),
-    Column("station_net_micros", Integer),
+    Column("station_net_micros", Micros),
     Column("sales_person", Text),
     Column("ae_id", Integer, ForeignKey("aes.ae_id"), nullable=False),
     Column("revenue_type", Text, nullable=False, server_default=""),
@@ -241,7 +268,8 @@ spots = Table(
     ),
     # One index only: every insert pays for each index, and reports read spot_summary. Month
     # replacement finds a month's rows (and, via the rowid in each entry, the old ones) here.
-    Index("ix_spots_month", "broadcast_month"),
+    # Month replacement deletes one station's month (revision 0012 widened ix_spots_month).
+    Index("ix_spots_month_station", "broadcast_month", "station_id"),
 )
 
 language_assignments = Table(
@@ -272,6 +300,7 @@ spot_summary = Table(
     "spot_summary",
     metadata,
     Column("broadcast_month", String(7), nullable=False),
+    Column("station_id", Integer, nullable=False, server_default="1"),
     Column("ae_id", Integer, nullable=False),
     Column("customer_id", Integer, nullable=False),
     Column("agency_id", Integer),
@@ -283,8 +312,8 @@ spot_summary = Table(
     # whether the spot bills on calendar months (billing type Calendar).
     Column("calendar_month", String(7), nullable=False, server_default=""),
     Column("bills_calendar", Boolean, nullable=False, server_default="0"),
-    Column("gross_micros", Integer, nullable=False),
-    Column("net_micros", Integer, nullable=False),
+    Column("gross_micros", Micros, nullable=False),
+    Column("net_micros", Micros, nullable=False),
     Column("spots", Integer, nullable=False),
     # Covering index: the customer/AE/breakdown pages read a year in index order, no table.
     Index("ix_spot_summary_month_cover", "broadcast_month", "customer_id", "ae_id",
@@ -309,6 +338,7 @@ booking_history = Table(
     metadata,
     Column("history_id", Integer, primary_key=True),
     Column("broadcast_month", String(7), nullable=False),
+    Column("station_id", Integer, nullable=False, server_default="1"),
     Column("customer_id", Integer, nullable=False),
     Column("agency_id", Integer),
     Column("ae_id", Integer, nullable=False),
@@ -316,8 +346,8 @@ booking_history = Table(
     Column("revenue_type", Text, nullable=False),
     Column("language_group", Text, nullable=False, comment="group name or ~special bucket"),
     Column("contract", Text, nullable=False, server_default="", comment="'' = none/0"),
-    Column("gross_micros", Integer, nullable=False),
-    Column("net_micros", Integer, nullable=False),
+    Column("gross_micros", Micros, nullable=False),
+    Column("net_micros", Micros, nullable=False),
     Column("spots", Integer, nullable=False),
     Column("valid_from", Text, nullable=False, comment="YYYY-MM-DD, inclusive"),
     Column("valid_to", Text, comment="YYYY-MM-DD, exclusive; NULL = current"),
@@ -336,6 +366,7 @@ history_records = Table(
     metadata,
     Column("record_id", Integer, primary_key=True),
     Column("as_of", Text, nullable=False),
+    Column("station_id", Integer, comment="NULL = every station (a merge)"),
     Column("kind", String(16), nullable=False),
     Column("batch_id", Integer),
     Column("source_file", Text),
@@ -352,6 +383,8 @@ history_records = Table(
 month_closures = Table(
     "month_closures",
     metadata,
+    Column("station_id", Integer, ForeignKey("stations.station_id"), primary_key=True,
+           autoincrement=False, server_default="1"),
     Column("broadcast_month", String(7), primary_key=True),
     Column("closed_at", Text, nullable=False),
     Column("closed_by", Text, nullable=False),
@@ -364,6 +397,7 @@ month_closure_events = Table(
     "month_closure_events",
     metadata,
     Column("event_id", Integer, primary_key=True),
+    Column("station_id", Integer, nullable=False, server_default="1"),
     Column("broadcast_month", String(7), nullable=False),
     Column("action", String(8), nullable=False),
     Column("actor", Text, nullable=False),
@@ -454,7 +488,7 @@ budgets = Table(
     metadata,
     Column("ae_id", Integer, ForeignKey("aes.ae_id"), primary_key=True),
     Column("broadcast_month", String(7), primary_key=True),
-    Column("gross_micros", Integer, nullable=False),
+    Column("gross_micros", Micros, nullable=False),
     Column("updated_at", Text, nullable=False),
     Column("updated_by", Text, nullable=False),
     *month_shape("budget_month_shape"),
@@ -467,8 +501,8 @@ budget_changes = Table(
     Column("change_id", Integer, primary_key=True),
     Column("ae_id", Integer, nullable=False),
     Column("broadcast_month", String(7), nullable=False),
-    Column("old_micros", Integer, comment="NULL = there was no budget"),
-    Column("new_micros", Integer, comment="NULL = budget removed"),
+    Column("old_micros", Micros, comment="NULL = there was no budget"),
+    Column("new_micros", Micros, comment="NULL = budget removed"),
     Column("changed_by", Text, nullable=False),
     Column("changed_at", Text, nullable=False),
     Column("source", Text, comment="file name, 'web grid', ..."),
@@ -480,7 +514,7 @@ forecasts = Table(
     metadata,
     Column("ae_id", Integer, ForeignKey("aes.ae_id"), primary_key=True),
     Column("broadcast_month", String(7), primary_key=True),
-    Column("gross_micros", Integer, nullable=False),
+    Column("gross_micros", Micros, nullable=False),
     Column("updated_at", Text, nullable=False),
     Column("updated_by", Text, nullable=False),
     Column("note", Text),
@@ -494,8 +528,8 @@ forecast_changes = Table(
     Column("change_id", Integer, primary_key=True),
     Column("ae_id", Integer, nullable=False),
     Column("broadcast_month", String(7), nullable=False),
-    Column("old_micros", Integer),
-    Column("new_micros", Integer),
+    Column("old_micros", Micros),
+    Column("new_micros", Micros),
     Column("changed_by", Text, nullable=False),
     Column("changed_at", Text, nullable=False),
     Column("note", Text),

@@ -23,7 +23,7 @@ from datasette.database import Database
 
 REPORTING_TABLES = frozenset({
     "spots", "customers", "agencies", "aes", "markets", "languages", "language_assignments",
-    "spot_summary", "month_closures", "import_batches",
+    "spot_summary", "month_closures", "import_batches", "stations",
     # reporting tables that exist or may come: served once they are in the schema
     "booking_history", "history_records", "budgets", "forecasts", "sectors", "revenue_classes",
 })

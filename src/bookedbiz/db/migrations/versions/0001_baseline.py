@@ -17,7 +17,12 @@ depends_on = None
 def upgrade() -> None:
     # Baseline only: later schema changes get their own revisions with explicit operations
     # (written with IF NOT EXISTS, since this create_all uses the current table definitions).
-    metadata.create_all(op.get_bind())
+    bind = op.get_bind()
+    metadata.create_all(bind)
+    # Every row defaults to station 1 (revision 0012), so it exists from the first revision on.
+    from importlib import import_module
+
+    import_module("bookedbiz.db.migrations.versions.0012_stations")._seed_station(bind)
 
 
 def downgrade() -> None:
