@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
-from tests.pg.conftest import PASSWORD, USER, PgServer, free_port
+from tests.databases import PASSWORD, USER, PgServer, free_port
 
 from bookedbiz.cli.main import cli
 from bookedbiz.config import load_settings
