@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from tests.databases import database, pg_server, pg_url  # noqa: F401 - fixtures for every suite
 
 from bookedbiz.db.migrate import init_database
 

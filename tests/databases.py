@@ -1,4 +1,6 @@
-"""A throwaway PostgreSQL server for the PostgreSQL suites (SPEC §4, issue 14).
+"""Both databases for the database-touching suites (SPEC §4, issue 14): a throwaway PostgreSQL
+server, and the ``database`` fixture that runs a test once on a SQLite file and once on a fresh
+PostgreSQL database.
 
 Debian's ``postgresql`` package provides initdb and pg_ctl under /usr/lib/postgresql/N/bin; the
 server runs as the ``postgres`` user (PostgreSQL refuses to run as root) from a temporary data
@@ -111,3 +113,27 @@ def pg_url(pg_server: PgServer) -> Iterator[str]:
         yield pg_server.url(name)
     finally:
         pg_server.admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An initialised database at the current schema: a SQLite file's path, then a PostgreSQL
+    URL. Pass it wherever a command or service takes a database (``Database(target)``)."""
+    if request.param == "sqlite":
+        from bookedbiz.db.migrate import init_database
+
+        path = tmp_path / "data" / "bookedbiz.db"
+        init_database(path)
+        yield str(path)
+        return
+    from bookedbiz.db.migrate import init_server_database
+
+    server: PgServer = request.getfixturevalue("pg_server")
+    name = f"bookedbiz_both_{os.getpid()}_{next(_numbers)}"
+    server.admin(f"CREATE DATABASE {name} OWNER {USER}")
+    try:
+        url = server.url(name)
+        init_server_database(url)
+        yield url
+    finally:
+        server.admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
