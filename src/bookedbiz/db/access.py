@@ -139,19 +139,24 @@ class Database:
                     yield conn
 
     @contextmanager
-    def writing(self) -> Iterator[Connection]:
+    def writing(self, *, busy_ms: int | None = None) -> Iterator[Connection]:
         """The write transaction: committed when the block ends, rolled back on any error, one
-        at a time per database (see the module docstring)."""
+        at a time per database (see the module docstring). ``busy_ms`` waits less than the
+        busy timeout for another writer (best-effort writes on a request path)."""
+        wait = busy_timeout_ms() if busy_ms is None else int(busy_ms)
         with self._translated():
             engine = self.engine("write", pool_size=2)
-            with engine.connect() as conn, conn.begin():
-                if self.url is not None:
-                    from sqlalchemy import text
+            with engine.connect() as conn:
+                if self.url is None and busy_ms is not None:  # before BEGIN IMMEDIATE waits
+                    driver_connection(conn).execute(f"PRAGMA busy_timeout = {wait}")
+                with conn.begin():
+                    if self.url is not None:
+                        from sqlalchemy import text
 
-                    conn.execute(text(f"SET LOCAL lock_timeout = {busy_timeout_ms()}"))
-                    conn.execute(text("SELECT pg_advisory_xact_lock(:key)"),
-                                 {"key": WRITE_LOCK_KEY})
-                yield conn
+                        conn.execute(text(f"SET LOCAL lock_timeout = {wait}"))
+                        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                                     {"key": WRITE_LOCK_KEY})
+                    yield conn
 
     @contextmanager
     def _translated(self) -> Iterator[None]:
@@ -196,3 +201,31 @@ def driver_connection(conn: Connection) -> Any:
 def open_database(target: str | Path | Database) -> Database:
     """A :class:`Database` for a path, a URL, or one already open."""
     return target if isinstance(target, Database) else Database(target)
+
+
+@contextmanager
+def opened(target: str | Path | Database) -> Iterator[Database]:
+    """``open_database(target)`` for one call: a Database made here (from a path or a URL) is
+    disposed at the end, one passed in is left open for its owner."""
+    db = open_database(target)
+    try:
+        yield db
+    finally:
+        if db is not target:
+            db.dispose()
+
+
+@contextmanager
+def writing_to(target: str | Path | Database, *, busy_ms: int | None = None
+               ) -> Iterator[Connection]:
+    """``with writing_to(db) as conn``: the write transaction of a path, URL or Database (see
+    :meth:`Database.writing` and :func:`opened`)."""
+    with opened(target) as db, db.writing(busy_ms=busy_ms) as conn:
+        yield conn
+
+
+@contextmanager
+def reading_from(target: str | Path | Database) -> Iterator[Connection]:
+    """``with reading_from(db) as conn``: one read snapshot of a path, URL or Database."""
+    with opened(target) as db, db.reading() as conn:
+        yield conn
