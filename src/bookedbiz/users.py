@@ -2,8 +2,8 @@
 
 Passwords are hashed with scrypt (Werkzeug); API tokens are random strings shown once and stored
 only as their SHA-256, so a copy of the database never reveals a usable token. Writes take a
-database path and run in their own short write transaction; reads take an open SQLAlchemy
-connection so the web app can use its read-only one.
+database (a SQLite path, a DATABASE_URL or an open ``Database``) and run in their own short
+write transaction; reads take an open Core connection so the web app can use its read-only one.
 
 Each user has a session version that is part of every web session's identity: bumping it (at
 sign-out, a password change or reset, a role change, disabling) ends every session of that user
@@ -20,12 +20,14 @@ import re
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeAlias
 
 from sqlalchemy import Connection, text
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from bookedbiz import permissions
-from bookedbiz.db.connection import connect, utc_now, write_transaction
+from bookedbiz.db.access import Database, writing_to
+from bookedbiz.db.connection import utc_now
 from bookedbiz.errors import BookedBizError, NotFoundError
 from bookedbiz.vocab import name_key
 
@@ -36,6 +38,8 @@ _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD_LENGTH = 10
 TOKEN_PREFIX = "bbz_"
 _HASH_METHOD = "scrypt"
+# What a write takes: a SQLite path, a DATABASE_URL, or an open Database.
+DatabaseTarget: TypeAlias = "Database | str | Path"
 # Checked against when the username is unknown, so a miss costs as much time as a hit.
 _DUMMY_HASH = generate_password_hash("not-a-real-password", method=_HASH_METHOD)
 
@@ -149,10 +153,13 @@ def _row_to_user(row) -> User:  # noqa: ANN001 - a database row
     )
 
 
-def _audit(conn, actor: str, action: str, subject: str, detail: dict | None = None) -> None:  # noqa: ANN001
+def _audit(conn: Connection, actor: str, action: str, subject: str,
+           detail: dict | None = None) -> None:
     conn.execute(
-        "INSERT INTO audit_log (at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?)",
-        (utc_now(), actor, action, subject, json.dumps(detail or {})),
+        text("INSERT INTO audit_log (at, actor, action, subject, detail) "
+             "VALUES (:at, :actor, :action, :subject, :detail)"),
+        {"at": utc_now(), "actor": actor, "action": action, "subject": subject,
+         "detail": json.dumps(detail or {})},
     )
 
 
@@ -229,15 +236,17 @@ def verify_token(conn: Connection, token: str) -> tuple[User, int] | None:
 
 
 # --- writes ------------------------------------------------------------------------------------
+#
+# Every write takes the database (a path, a DATABASE_URL or an open Database) and runs in its own
+# short write transaction (``writing_to``): checked first, so a refusal changes nothing.
 
 
-def _one_user_id(conn, username: str) -> int:  # noqa: ANN001 - sqlite3 connection
-    row = conn.execute(
-        "SELECT user_id FROM users WHERE username = ?", (normalize_username(username),)
-    ).fetchone()
+def _one_user_id(conn: Connection, username: str) -> int:
+    row = conn.execute(text("SELECT user_id FROM users WHERE username = :u"),
+                       {"u": normalize_username(username)}).first()
     if row is None:
         raise NotFoundError(f"There is no user named '{username}'.")
-    return row[0]
+    return int(row[0])
 
 
 def check_email(email: str | None) -> str | None:
@@ -251,14 +260,15 @@ def check_email(email: str | None) -> str | None:
     return f"{local}@{domain.lower()}"
 
 
-def resolve_ae(conn, ae_name: str) -> int:  # noqa: ANN001 - sqlite3 connection
+def resolve_ae(conn: Connection, ae_name: str) -> int:
     """The AE an ``ae`` user is linked to, found by name or by one of its aliases."""
     key = name_key(ae_name or "")
     if not key:
         raise BookedBizError("Give the AE's name, as it appears in the reports.")
-    row = conn.execute("SELECT ae_id FROM aes WHERE name_key = ?", (key,)).fetchone()
+    row = conn.execute(text("SELECT ae_id FROM aes WHERE name_key = :k"), {"k": key}).first()
     if row is None:
-        row = conn.execute("SELECT ae_id FROM ae_aliases WHERE alias_key = ?", (key,)).fetchone()
+        row = conn.execute(text("SELECT ae_id FROM ae_aliases WHERE alias_key = :k"),
+                           {"k": key}).first()
     if row is None:
         raise NotFoundError(
             f"There is no AE named '{ae_name.strip()[:100]}'; use a name from the AEs report."
@@ -273,22 +283,20 @@ def _require_ae_link(role: str, ae_id: int | None) -> None:
         )
 
 
-def _bump_sessions(conn, user_id: int) -> None:  # noqa: ANN001 - sqlite3 connection
-    conn.execute(
-        "UPDATE users SET session_version = session_version + 1 WHERE user_id = ?", (user_id,)
-    )
+def _bump_sessions(conn: Connection, user_id: int) -> None:
+    conn.execute(text("UPDATE users SET session_version = session_version + 1 "
+                      "WHERE user_id = :id"), {"id": user_id})
 
 
-def _revoke_tokens_of(conn, user_id: int) -> int:  # noqa: ANN001 - sqlite3 connection
-    cur = conn.execute(
-        "UPDATE api_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL",
-        (utc_now(), user_id),
-    )
-    return int(cur.rowcount)
+def _revoke_tokens_of(conn: Connection, user_id: int) -> int:
+    result = conn.execute(
+        text("UPDATE api_tokens SET revoked_at = :at WHERE user_id = :id "
+             "AND revoked_at IS NULL"), {"at": utc_now(), "id": user_id})
+    return int(result.rowcount)
 
 
 def create_user(
-    db_path: Path,
+    db: DatabaseTarget,
     username: str,
     password: str,
     role: str,
@@ -304,29 +312,26 @@ def create_user(
     role = check_role(role)
     address = check_email(email)
     check_password(password, name)
-    conn = connect(db_path)
-    try:
-        with write_transaction(conn):
-            if conn.execute("SELECT 1 FROM users WHERE username = ?", (name,)).fetchone():
-                raise BookedBizError(f"A user named '{name}' already exists.")
-            ae_id = resolve_ae(conn, ae) if (ae or "").strip() else None
-            _require_ae_link(role, ae_id)
-            now = utc_now()
-            cur = conn.execute(
-                "INSERT INTO users (username, full_name, password_hash, role, is_active, "
-                "created_at, password_changed_at, ae_id, email) "
-                "VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?)",
-                (name, (full_name or "").strip() or None, hash_password(password), role, now,
-                 now, ae_id, address),
-            )
-            _audit(conn, actor, "user.create", name, {"role": role, "ae_id": ae_id})
-            return int(cur.lastrowid)
-    finally:
-        conn.close()
+    with writing_to(db) as conn:
+        if conn.execute(text("SELECT 1 FROM users WHERE username = :u"), {"u": name}).first():
+            raise BookedBizError(f"A user named '{name}' already exists.")
+        ae_id = resolve_ae(conn, ae) if (ae or "").strip() else None
+        _require_ae_link(role, ae_id)
+        now = utc_now()
+        user_id = conn.execute(
+            text("INSERT INTO users (username, full_name, password_hash, role, is_active, "
+                 "created_at, password_changed_at, ae_id, email) VALUES (:u, :full, :hash, "
+                 ":role, :active, :now, :now, :ae, :email) RETURNING user_id"),
+            {"u": name, "full": (full_name or "").strip() or None,
+             "hash": hash_password(password), "role": role, "active": True, "now": now,
+             "ae": ae_id, "email": address},
+        ).scalar_one()
+        _audit(conn, actor, "user.create", name, {"role": role, "ae_id": ae_id})
+    return int(user_id)
 
 
 def set_password(
-    db_path: Path,
+    db: DatabaseTarget,
     username: str,
     password: str,
     *,
@@ -336,68 +341,56 @@ def set_password(
     """Set a password and end every session of the user. A reset (the default: an admin or the
     CLI) also revokes all the user's API tokens; returns how many were revoked."""
     check_password(password, username)
-    conn = connect(db_path)
-    try:
-        with write_transaction(conn):
-            user_id = _one_user_id(conn, username)
-            conn.execute(
-                "UPDATE users SET password_hash = ?, password_changed_at = ? WHERE user_id = ?",
-                (hash_password(password), utc_now(), user_id),
-            )
-            _bump_sessions(conn, user_id)
-            revoked = _revoke_tokens_of(conn, user_id) if revoke_tokens else 0
-            _audit(conn, actor, "user.passwd", normalize_username(username),
-                   {"tokens_revoked": revoked})
-            return revoked
-    finally:
-        conn.close()
+    with writing_to(db) as conn:
+        user_id = _one_user_id(conn, username)
+        conn.execute(text("UPDATE users SET password_hash = :h, password_changed_at = :at "
+                          "WHERE user_id = :id"),
+                     {"h": hash_password(password), "at": utc_now(), "id": user_id})
+        _bump_sessions(conn, user_id)
+        revoked = _revoke_tokens_of(conn, user_id) if revoke_tokens else 0
+        _audit(conn, actor, "user.passwd", normalize_username(username),
+               {"tokens_revoked": revoked})
+    return revoked
 
 
-def set_active(db_path: Path, username: str, active: bool, *, actor: str = "cli") -> None:
+def set_active(db: DatabaseTarget, username: str, active: bool, *, actor: str = "cli") -> None:
     """Disable (or re-enable) a login; a disabled user's sessions and tokens stop working."""
-    conn = connect(db_path)
-    try:
-        with write_transaction(conn):
-            user_id = _one_user_id(conn, username)
-            if not active and _is_last_admin(conn, user_id):
-                raise BookedBizError("The last active admin cannot be disabled.")
-            conn.execute(
-                "UPDATE users SET is_active = ? WHERE user_id = ?", (1 if active else 0, user_id)
-            )
-            if not active:
-                _bump_sessions(conn, user_id)
-            action = "user.enable" if active else "user.disable"
-            _audit(conn, actor, action, normalize_username(username))
-    finally:
-        conn.close()
+    with writing_to(db) as conn:
+        user_id = _one_user_id(conn, username)
+        if not active and _is_last_admin(conn, user_id):
+            raise BookedBizError("The last active admin cannot be disabled.")
+        conn.execute(text("UPDATE users SET is_active = :a WHERE user_id = :id"),
+                     {"a": bool(active), "id": user_id})
+        if not active:
+            _bump_sessions(conn, user_id)
+        action = "user.enable" if active else "user.disable"
+        _audit(conn, actor, action, normalize_username(username))
 
 
 def set_role(
-    db_path: Path, username: str, role: str, *, ae: str | None = None, actor: str = "cli"
+    db: DatabaseTarget, username: str, role: str, *, ae: str | None = None,
+    actor: str = "cli",
 ) -> None:
     """Change a role (and, with ``ae``, the AE link); every session of the user ends."""
     role = check_role(role)
-    conn = connect(db_path)
-    try:
-        with write_transaction(conn):
-            user_id = _one_user_id(conn, username)
-            if role != "admin" and _is_last_admin(conn, user_id):
-                raise BookedBizError("The last active admin cannot lose the admin role.")
-            if (ae or "").strip():
-                conn.execute("UPDATE users SET ae_id = ? WHERE user_id = ?",
-                             (resolve_ae(conn, ae or ""), user_id))
-            linked = conn.execute("SELECT ae_id FROM users WHERE user_id = ?",
-                                  (user_id,)).fetchone()[0]
-            _require_ae_link(role, linked)
-            conn.execute("UPDATE users SET role = ? WHERE user_id = ?", (role, user_id))
-            _bump_sessions(conn, user_id)
-            _audit(conn, actor, "user.set_role", normalize_username(username), {"role": role})
-    finally:
-        conn.close()
+    with writing_to(db) as conn:
+        user_id = _one_user_id(conn, username)
+        if role != "admin" and _is_last_admin(conn, user_id):
+            raise BookedBizError("The last active admin cannot lose the admin role.")
+        if (ae or "").strip():
+            conn.execute(text("UPDATE users SET ae_id = :ae WHERE user_id = :id"),
+                         {"ae": resolve_ae(conn, ae or ""), "id": user_id})
+        linked = conn.execute(text("SELECT ae_id FROM users WHERE user_id = :id"),
+                              {"id": user_id}).scalar()
+        _require_ae_link(role, linked)
+        conn.execute(text("UPDATE users SET role = :r WHERE user_id = :id"),
+                     {"r": role, "id": user_id})
+        _bump_sessions(conn, user_id)
+        _audit(conn, actor, "user.set_role", normalize_username(username), {"role": role})
 
 
 def set_link(
-    db_path: Path,
+    db: DatabaseTarget,
     username: str,
     *,
     ae: str | None = None,
@@ -406,165 +399,125 @@ def set_link(
 ) -> None:
     """Link a user to an AE and set their e-mail address. None keeps a value, a blank clears
     it (unlinking an ``ae`` user is refused: they would have no book)."""
-    conn = connect(db_path)
-    try:
-        with write_transaction(conn):
-            user_id = _one_user_id(conn, username)
-            role, ae_id, address = conn.execute(
-                "SELECT role, ae_id, email FROM users WHERE user_id = ?", (user_id,)
-            ).fetchone()
-            if ae is not None:
-                ae_id = resolve_ae(conn, ae) if ae.strip() else None
-            if email is not None:
-                address = check_email(email)
-            _require_ae_link(role, ae_id)
-            conn.execute("UPDATE users SET ae_id = ?, email = ? WHERE user_id = ?",
-                         (ae_id, address, user_id))
-            _audit(conn, actor, "user.link", normalize_username(username),
-                   {"ae_id": ae_id, "email": bool(address)})
-    finally:
-        conn.close()
+    with writing_to(db) as conn:
+        user_id = _one_user_id(conn, username)
+        role, ae_id, address = conn.execute(
+            text("SELECT role, ae_id, email FROM users WHERE user_id = :id"), {"id": user_id}
+        ).one()
+        if ae is not None:
+            ae_id = resolve_ae(conn, ae) if ae.strip() else None
+        if email is not None:
+            address = check_email(email)
+        _require_ae_link(role, ae_id)
+        conn.execute(text("UPDATE users SET ae_id = :ae, email = :e WHERE user_id = :id"),
+                     {"ae": ae_id, "e": address, "id": user_id})
+        _audit(conn, actor, "user.link", normalize_username(username),
+               {"ae_id": ae_id, "email": bool(address)})
 
 
-def end_sessions(db_path: Path, username: str, *, actor: str = "cli") -> None:
+def end_sessions(db: DatabaseTarget, username: str, *, actor: str = "cli") -> None:
     """End every session of a user (sign-out, "sign out everywhere"): their cookies, copied
     or not, stop working at the next request."""
-    conn = connect(db_path)
-    try:
-        with write_transaction(conn):
-            _bump_sessions(conn, _one_user_id(conn, username))
-            _audit(conn, actor, "user.end_sessions", normalize_username(username))
-    finally:
-        conn.close()
+    with writing_to(db) as conn:
+        _bump_sessions(conn, _one_user_id(conn, username))
+        _audit(conn, actor, "user.end_sessions", normalize_username(username))
 
 
-def revoke_all_tokens(db_path: Path, username: str, *, actor: str = "cli") -> int:
+def revoke_all_tokens(db: DatabaseTarget, username: str, *, actor: str = "cli") -> int:
     """Revoke every API token of ``username``; returns how many were still active."""
-    conn = connect(db_path)
-    try:
-        with write_transaction(conn):
-            user_id = _one_user_id(conn, username)
-            revoked = _revoke_tokens_of(conn, user_id)
-            _audit(conn, actor, "token.revoke_all", normalize_username(username),
-                   {"revoked": revoked})
-            return revoked
-    finally:
-        conn.close()
+    with writing_to(db) as conn:
+        user_id = _one_user_id(conn, username)
+        revoked = _revoke_tokens_of(conn, user_id)
+        _audit(conn, actor, "token.revoke_all", normalize_username(username),
+               {"revoked": revoked})
+    return revoked
 
 
-def _is_last_admin(conn, user_id: int) -> bool:  # noqa: ANN001 - sqlite3 connection
-    row = conn.execute(
-        "SELECT role, is_active FROM users WHERE user_id = ?", (user_id,)
-    ).fetchone()
+def _is_last_admin(conn: Connection, user_id: int) -> bool:
+    row = conn.execute(text("SELECT role, is_active FROM users WHERE user_id = :id"),
+                       {"id": user_id}).first()
     if row is None or row[0] != "admin" or not row[1]:
         return False
     others = conn.execute(
-        "SELECT COUNT(*) FROM users WHERE role = 'admin' AND is_active = 1 AND user_id != ?",
-        (user_id,),
-    ).fetchone()[0]
-    return others == 0
+        text("SELECT COUNT(*) FROM users WHERE role = 'admin' AND is_active = :yes "
+             "AND user_id != :id"), {"yes": True, "id": user_id}).scalar()
+    return int(others or 0) == 0
 
 
-def record_login(db_path: Path, user_id: int) -> None:
-    conn = connect(db_path)
-    try:
-        with write_transaction(conn):
-            conn.execute(
-                "UPDATE users SET last_login_at = ? WHERE user_id = ?", (utc_now(), user_id)
-            )
-    finally:
-        conn.close()
+def record_login(db: DatabaseTarget, user_id: int) -> None:
+    with writing_to(db) as conn:
+        conn.execute(text("UPDATE users SET last_login_at = :at WHERE user_id = :id"),
+                     {"at": utc_now(), "id": user_id})
 
 
-def create_token(db_path: Path, username: str, name: str, *, actor: str = "cli") -> tuple[int, str]:
+def create_token(db: DatabaseTarget, username: str, name: str, *,
+                 actor: str = "cli") -> tuple[int, str]:
     """A new API token for ``username``; returns (token id, the token) — shown only this once."""
     label = (name or "").strip()
     if not label or len(label) > 100:
         raise BookedBizError("A token needs a name of 1 to 100 characters.")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    conn = connect(db_path)
-    try:
-        with write_transaction(conn):
-            user_id = _one_user_id(conn, username)
-            cur = conn.execute(
-                "INSERT INTO api_tokens (user_id, name, token_hash, created_at) "
-                "VALUES (?, ?, ?, ?)",
-                (user_id, label, token_hash(token), utc_now()),
-            )
-            _audit(conn, actor, "token.create", normalize_username(username), {"name": label})
-            return int(cur.lastrowid), token
-    finally:
-        conn.close()
+    with writing_to(db) as conn:
+        user_id = _one_user_id(conn, username)
+        token_id = conn.execute(
+            text("INSERT INTO api_tokens (user_id, name, token_hash, created_at) "
+                 "VALUES (:u, :n, :h, :at) RETURNING token_id"),
+            {"u": user_id, "n": label, "h": token_hash(token), "at": utc_now()},
+        ).scalar_one()
+        _audit(conn, actor, "token.create", normalize_username(username), {"name": label})
+    return int(token_id), token
 
 
 def revoke_token(
-    db_path: Path, token_id: int, *, username: str | None = None, actor: str = "cli"
+    db: DatabaseTarget, token_id: int, *, username: str | None = None, actor: str = "cli"
 ) -> None:
     """Revoke a token; with ``username`` only that user's own token may be revoked."""
-    conn = connect(db_path)
-    try:
-        with write_transaction(conn):
-            row = conn.execute(
-                "SELECT t.token_id, u.username, t.revoked_at FROM api_tokens t "
-                "JOIN users u ON u.user_id = t.user_id WHERE t.token_id = ?",
-                (token_id,),
-            ).fetchone()
-            if row is None or (username is not None and row[1] != normalize_username(username)):
-                raise NotFoundError(f"There is no API token with id {token_id}.")
-            if row[2] is None:
-                conn.execute(
-                    "UPDATE api_tokens SET revoked_at = ? WHERE token_id = ?",
-                    (utc_now(), token_id),
-                )
-                _audit(conn, actor, "token.revoke", row[1], {"token_id": token_id})
-    finally:
-        conn.close()
+    with writing_to(db) as conn:
+        row = conn.execute(
+            text("SELECT t.token_id, u.username, t.revoked_at FROM api_tokens t "
+                 "JOIN users u ON u.user_id = t.user_id WHERE t.token_id = :id"),
+            {"id": token_id},
+        ).first()
+        if row is None or (username is not None and row[1] != normalize_username(username)):
+            raise NotFoundError(f"There is no API token with id {token_id}.")
+        if row[2] is None:
+            conn.execute(text("UPDATE api_tokens SET revoked_at = :at WHERE token_id = :id"),
+                         {"at": utc_now(), "id": token_id})
+            _audit(conn, actor, "token.revoke", row[1], {"token_id": token_id})
 
 
-def touch_token(db_path: Path, token_id: int) -> None:
+def touch_token(db: DatabaseTarget, token_id: int) -> None:
     """Note when a token was last used (best effort: a busy database is not an API failure)."""
     try:
-        conn = connect(db_path, busy_ms=200)
-    except BookedBizError:
-        return
-    try:
-        conn.execute(
-            "UPDATE api_tokens SET last_used_at = ? WHERE token_id = ?", (utc_now(), token_id)
-        )
+        with writing_to(db, busy_ms=200) as conn:
+            conn.execute(text("UPDATE api_tokens SET last_used_at = :at WHERE token_id = :id"),
+                         {"at": utc_now(), "id": token_id})
     except Exception:  # noqa: BLE001 - best effort only
         pass
-    finally:
-        conn.close()
 
 
 # -- sign-in throttling (shared by every web worker through the database) ---------------------
 
 def record_login_failure(
-    db_path: Path, keys: str | tuple[str, ...], at: float, keep_seconds: float
+    db: DatabaseTarget, keys: str | tuple[str, ...], at: float, keep_seconds: float
 ) -> None:
     """Record one failed sign-in under each of ``keys`` (e.g. user and address, user, all) and
     forget failures older than ``keep_seconds``."""
-    conn = connect(db_path, busy_ms=2000)
-    try:
-        with write_transaction(conn):
-            conn.executemany("INSERT INTO login_failures (throttle_key, at) VALUES (?, ?)",
-                             [(key, at) for key in ((keys,) if isinstance(keys, str) else keys)])
-            conn.execute("DELETE FROM login_failures WHERE at < ?", (at - keep_seconds,))
-    finally:
-        conn.close()
+    with writing_to(db, busy_ms=2000) as conn:
+        conn.execute(text("INSERT INTO login_failures (throttle_key, at) VALUES (:k, :at)"),
+                     [{"k": key, "at": at}
+                      for key in ((keys,) if isinstance(keys, str) else keys)])
+        conn.execute(text("DELETE FROM login_failures WHERE at < :t"),
+                     {"t": at - keep_seconds})
 
 
 def recent_login_failures(conn: Connection, key: str, since: float) -> list[float]:
     """Times of ``key``'s failed sign-ins since ``since``, oldest first."""
-    return list(conn.execute(
+    return [float(t) for t in conn.execute(
         text("SELECT at FROM login_failures WHERE throttle_key = :k AND at >= :s ORDER BY at"),
-        {"k": key, "s": since}).scalars())
+        {"k": key, "s": since}).scalars()]
 
 
-def clear_login_failures(db_path: Path, key: str) -> None:
-    conn = connect(db_path, busy_ms=2000)
-    try:
-        with write_transaction(conn):
-            conn.execute("DELETE FROM login_failures WHERE throttle_key = ?", (key,))
-    finally:
-        conn.close()
+def clear_login_failures(db: DatabaseTarget, key: str) -> None:
+    with writing_to(db, busy_ms=2000) as conn:
+        conn.execute(text("DELETE FROM login_failures WHERE throttle_key = :k"), {"k": key})
