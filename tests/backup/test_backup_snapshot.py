@@ -166,11 +166,11 @@ def test_corrupt_snapshot_is_never_committed(dropbox_env, fake, runner, live_db,
     conn = sqlite3.connect(broken)
     conn.execute("PRAGMA writable_schema = ON")
     # Swap two index root pages: integrity_check fails, counting still works.
-    root = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = 'ix_spots_month'"
-                        ).fetchone()[0]
+    root = conn.execute("SELECT rootpage FROM sqlite_master "
+                        "WHERE name = 'ix_spots_month_station'").fetchone()[0]
     other = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = 'ix_spot_summary_ae'"
                          ).fetchone()[0]
-    conn.execute("UPDATE sqlite_master SET rootpage = ? WHERE name = 'ix_spots_month'",
+    conn.execute("UPDATE sqlite_master SET rootpage = ? WHERE name = 'ix_spots_month_station'",
                  (other,))
     conn.execute("UPDATE sqlite_master SET rootpage = ? WHERE name = 'ix_spot_summary_ae'",
                  (root,))
