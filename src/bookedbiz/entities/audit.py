@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import json
-import sqlite3
+
+from sqlalchemy import Connection, text
 
 from bookedbiz.db.connection import utc_now
 
 
-def audit(conn: sqlite3.Connection, actor: str, action: str, subject: str,
+def audit(conn: Connection, actor: str, action: str, subject: str,
           detail: dict[str, object]) -> int:
     """Record who did what to which record; returns the entry's id (undo refers to it)."""
-    cur = conn.execute(
-        "INSERT INTO audit_log (at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?)",
-        (utc_now(), actor, action, subject, json.dumps(detail)),
-    )
-    return int(cur.lastrowid)
+    return int(conn.execute(
+        text("INSERT INTO audit_log (at, actor, action, subject, detail) "
+             "VALUES (:at, :actor, :action, :subject, :detail) RETURNING audit_id"),
+        {"at": utc_now(), "actor": actor, "action": action, "subject": subject,
+         "detail": json.dumps(detail)},
+    ).scalar_one())
