@@ -14,7 +14,6 @@ import click
 from bookedbiz import broadcast_calendar as bc
 from bookedbiz.cli.common import (
     csv_text,
-    database_path,
     db_option,
     handle_errors,
     json_text,
@@ -22,7 +21,7 @@ from bookedbiz.cli.common import (
     require_output_for_xlsx,
     write_or_echo,
 )
-from bookedbiz.db.migrate import require_current_schema
+from bookedbiz.cli.databases import current_database
 from bookedbiz.money import micros_to_dollars
 from bookedbiz.reports.filters import ReportFilters
 
@@ -105,10 +104,9 @@ def budgets_import(file: Path, by: str | None, create_aes: bool, dry_run: bool,
     stored unless the whole file is clean; AE names go through AE aliases."""
     from bookedbiz.planning.budgets import import_budget_file
 
-    path = database_path(db_path)
-    require_current_schema(path)
-    load = import_budget_file(path, file, by=by or _default_by(), create_aes=create_aes,
-                              dry_run=dry_run)
+    with current_database(db_path) as db:
+        load = import_budget_file(db, file, by=by or _default_by(), create_aes=create_aes,
+                                  dry_run=dry_run)
     verb = "Would change" if dry_run else "Changed"
     click.echo(f"{verb} {len(load.changes)} budgets ({load.unchanged} unchanged) from "
                f"{file.name}.")
@@ -190,20 +188,14 @@ _HISTORY_COLUMNS = (("changed_at", "When", "text"), ("changed_by", "Who", "text"
 
 def _history(db_path: Path | None, what: str, ae: str | None,
              month: str | None) -> list[dict[str, Any]]:
-    from bookedbiz.db.connection import connect
     from bookedbiz.planning import budgets, forecasts
     from bookedbiz.planning.aes import require_ae
 
-    path = database_path(db_path)
-    require_current_schema(path)
     chosen = forecasts.parse_month_arg(month) if month else None
-    conn = connect(path, readonly=True)
-    try:
+    with current_database(db_path) as db, db.reading() as conn:
         ae_id = require_ae(conn, ae) if ae else None
         reader = budgets.budget_history if what == "budget" else forecasts.forecast_history
         rows = reader(conn, ae_id=ae_id, month=chosen)
-    finally:
-        conn.close()
     for row in rows:
         for key in ("old", "new"):
             value = row[f"{key}_micros"]
@@ -231,11 +223,9 @@ def forecast_set(ae: str, month: str, gross: str, by: str, note: str | None,
     """Set an AE's forecast for an open month (a closed month refuses it)."""
     from bookedbiz.planning import forecasts
 
-    path = database_path(db_path)
-    require_current_schema(path)
-    done = forecasts.set_forecast(path, ae=ae, month=forecasts.parse_month_arg(month),
-                                  micros=forecasts.parse_forecast_amount(gross), by=by,
-                                  note=note)
+    chosen, micros = forecasts.parse_month_arg(month), forecasts.parse_forecast_amount(gross)
+    with current_database(db_path) as db:
+        done = forecasts.set_forecast(db, ae=ae, month=chosen, micros=micros, by=by, note=note)
     old = "none" if done.old_micros is None else f"{micros_to_dollars(done.old_micros):,}"
     click.echo(f"Forecast for {done.ae} {bc.label(done.month)}: {old} → "
                f"{micros_to_dollars(done.new_micros or 0):,}.")

@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
-import sqlite3
+from sqlalchemy import Connection, text
 
 from bookedbiz.db.connection import utc_now
 from bookedbiz.errors import NotFoundError
 from bookedbiz.vocab import name_key
 
 
-def find_ae(conn: sqlite3.Connection, name: str) -> int | None:
+def find_ae(conn: Connection, name: str) -> int | None:
     """The AE for ``name``: its own name first, then an alias; None when unknown."""
     key = name_key(name or "")
-    row = conn.execute("SELECT ae_id FROM aes WHERE name_key = ?", (key,)).fetchone()
+    row = conn.execute(text("SELECT ae_id FROM aes WHERE name_key = :k"), {"k": key}).first()
     if row is None:
-        row = conn.execute("SELECT ae_id FROM ae_aliases WHERE alias_key = ?", (key,)).fetchone()
+        row = conn.execute(text("SELECT ae_id FROM ae_aliases WHERE alias_key = :k"),
+                           {"k": key}).first()
     return int(row[0]) if row else None
 
 
-def require_ae(conn: sqlite3.Connection, name: str) -> int:
+def require_ae(conn: Connection, name: str) -> int:
     ae_id = find_ae(conn, name)
     if ae_id is None:
         raise NotFoundError(f"There is no AE named '{(name or '').strip()[:100]}'; use a name "
@@ -26,16 +27,37 @@ def require_ae(conn: sqlite3.Connection, name: str) -> int:
     return ae_id
 
 
-def create_ae(conn: sqlite3.Connection, name: str) -> int:
+def create_ae(conn: Connection, name: str) -> int:
     """A new AE (caller holds the write transaction and has checked it is unknown)."""
     display = " ".join(name.split())
-    cur = conn.execute("INSERT INTO aes (name, name_key, created_at) VALUES (?, ?, ?)",
-                       (display, name_key(display), utc_now()))
-    return int(cur.lastrowid)  # type: ignore[arg-type]
+    return int(conn.execute(
+        text("INSERT INTO aes (name, name_key, created_at) VALUES (:n, :k, :at) "
+             "RETURNING ae_id"),
+        {"n": display, "k": name_key(display), "at": utc_now()}).scalar_one())
 
 
-def ae_name(conn: sqlite3.Connection, ae_id: int) -> str:
-    row = conn.execute("SELECT name FROM aes WHERE ae_id = ?", (ae_id,)).fetchone()
+def ae_name(conn: Connection, ae_id: int) -> str:
+    row = conn.execute(text("SELECT name FROM aes WHERE ae_id = :id"), {"id": ae_id}).first()
     if row is None:
         raise NotFoundError(f"There is no AE number {ae_id}.")
     return str(row[0])
+
+
+def month_is_closed(conn: Connection, month: str) -> bool:
+    """A plan's month is closed when every active station has closed it (plans are per AE,
+    across the stations); with one station, exactly when that station closed it."""
+    return month in closed_months(conn, month, month)
+
+
+def closed_months(conn: Connection, first: str, last: str) -> set[str]:
+    """The months in ``first``..``last`` that every active station has closed."""
+    closed: dict[str, set[int]] = {}
+    for month, station_id in conn.execute(text(
+            "SELECT broadcast_month, station_id FROM month_closures "
+            "WHERE broadcast_month BETWEEN :a AND :b"), {"a": first, "b": last}):
+        closed.setdefault(str(month), set()).add(int(station_id))
+    if not closed:
+        return set()
+    active = {int(s) for s in conn.execute(text(
+        "SELECT station_id FROM stations WHERE is_active")).scalars()}
+    return {month for month, stations in closed.items() if active <= stations}

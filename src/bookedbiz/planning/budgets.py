@@ -1,17 +1,20 @@
 """Budgets: a gross target per AE × broadcast month, every change kept (who, when, old, new).
 
 Writes go through :func:`apply_budgets` alone (file import, CLI and the web grid), inside one
-``BEGIN IMMEDIATE`` transaction: either every line of a file is stored or none is.
+write transaction (``Database.writing()``, SQLite or PostgreSQL): either every line of a file
+is stored or none is.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy import Connection, text
+
 from bookedbiz import broadcast_calendar as bc
-from bookedbiz.db.connection import connect, utc_now, write_transaction
+from bookedbiz.db.access import Database, opened, reading_from
+from bookedbiz.db.connection import utc_now
 from bookedbiz.errors import BookedBizError, ConfigError
 from bookedbiz.planning.aes import create_ae, find_ae
 from bookedbiz.planning.budget_file import (
@@ -51,7 +54,7 @@ def lines_from_text(text: str, source: str = "the pasted block") -> list[BudgetL
     return parse_budget_rows(text_rows(text), source)
 
 
-def _resolve(conn: sqlite3.Connection, lines: list[BudgetLine], source: str,
+def _resolve(conn: Connection, lines: list[BudgetLine], source: str,
              create_aes: bool) -> tuple[dict[str, int | None], list[str]]:
     """name key → ae_id (None: unknown, to be created); problems when refused."""
     resolved: dict[str, int | None] = {}
@@ -82,7 +85,7 @@ def _resolve(conn: sqlite3.Connection, lines: list[BudgetLine], source: str,
     return resolved, problems
 
 
-def _plan(conn: sqlite3.Connection, lines: list[BudgetLine], source: str,
+def _plan(conn: Connection, lines: list[BudgetLine], source: str,
           create_aes: bool) -> tuple[dict[str, int | None], list[BudgetChange], int, list[str]]:
     """What storing ``lines`` would change, or BudgetFileError listing every problem."""
     resolved, problems = _resolve(conn, lines, source, create_aes)
@@ -98,9 +101,9 @@ def _plan(conn: sqlite3.Connection, lines: list[BudgetLine], source: str,
             if display not in created:
                 created.append(display)
         else:
-            row = conn.execute(
-                "SELECT gross_micros FROM budgets WHERE ae_id = ? AND broadcast_month = ?",
-                (ae_id, line.month)).fetchone()
+            row = conn.execute(text(
+                "SELECT gross_micros FROM budgets WHERE ae_id = :ae AND broadcast_month = :m"),
+                {"ae": ae_id, "m": line.month}).first()
             old = int(row[0]) if row else None
         if old == line.micros:
             unchanged += 1
@@ -109,56 +112,59 @@ def _plan(conn: sqlite3.Connection, lines: list[BudgetLine], source: str,
     return resolved, changes, unchanged, created
 
 
-def apply_budgets(db_path: Path, lines: list[BudgetLine], *, by: str, source: str,
-                  create_aes: bool = False, dry_run: bool = False) -> BudgetLoad:
+def apply_budgets(db: Database | str | Path, lines: list[BudgetLine], *, by: str,
+                  source: str, create_aes: bool = False, dry_run: bool = False) -> BudgetLoad:
     """Store ``lines`` (or only preview them with ``dry_run``): every line or none."""
     by = " ".join((by or "").split())
     if not by:
         raise ConfigError("Say who is changing the budgets (--by NAME).")
-    conn = connect(db_path, readonly=dry_run)
-    try:
-        if dry_run:
+    if dry_run:
+        with reading_from(db) as conn:
             _, changes, unchanged, created = _plan(conn, lines, source, create_aes)
-            return BudgetLoad(changes, unchanged, created, stored=False)
-        with write_transaction(conn):
-            resolved, changes, unchanged, created = _plan(conn, lines, source, create_aes)
-            for display in created:
-                resolved[name_key(display)] = create_ae(conn, display)
-            now = utc_now()
-            for change in changes:
-                ae_id = resolved[name_key(change.ae)]
-                conn.execute(
-                    "INSERT INTO budgets (ae_id, broadcast_month, gross_micros, updated_at, "
-                    "updated_by) VALUES (?, ?, ?, ?, ?) ON CONFLICT (ae_id, broadcast_month) DO "
-                    "UPDATE SET gross_micros = excluded.gross_micros, "
-                    "updated_at = excluded.updated_at, updated_by = excluded.updated_by",
-                    (ae_id, change.month, change.new_micros, now, by))
-                conn.execute(
-                    "INSERT INTO budget_changes (ae_id, broadcast_month, old_micros, new_micros, "
-                    "changed_by, changed_at, source) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (ae_id, change.month, change.old_micros, change.new_micros, by, now,
-                     source[:200]))
-    finally:
-        conn.close()
+        return BudgetLoad(changes, unchanged, created, stored=False)
+    with opened(db) as database, database.writing() as conn:
+        resolved, changes, unchanged, created = _plan(conn, lines, source, create_aes)
+        for display in created:
+            resolved[name_key(display)] = create_ae(conn, display)
+        now = utc_now()
+        rows = [{"ae": resolved[name_key(change.ae)], "m": change.month,
+                 "old": change.old_micros, "new": change.new_micros, "by": by, "at": now,
+                 "source": source[:200]} for change in changes]
+        if rows:
+            conn.execute(text(
+                "INSERT INTO budgets (ae_id, broadcast_month, gross_micros, updated_at, "
+                "updated_by) VALUES (:ae, :m, :new, :at, :by) ON CONFLICT (ae_id, "
+                "broadcast_month) DO UPDATE SET gross_micros = excluded.gross_micros, "
+                "updated_at = excluded.updated_at, updated_by = excluded.updated_by"), rows)
+            conn.execute(text(
+                "INSERT INTO budget_changes (ae_id, broadcast_month, old_micros, new_micros, "
+                "changed_by, changed_at, source) VALUES (:ae, :m, :old, :new, :by, :at, "
+                ":source)"), rows)
     return BudgetLoad(changes, unchanged, created, stored=True)
 
 
-def import_budget_file(db_path: Path, path: Path, *, by: str, create_aes: bool = False,
+def import_budget_file(db: Database | str | Path, path: Path, *, by: str, create_aes: bool = False,
                        dry_run: bool = False) -> BudgetLoad:
     if not path.is_file():
         raise BookedBizError(f"The budget file {path} does not exist.")
-    return apply_budgets(db_path, lines_from_file(path), by=by, source=path.name,
+    return apply_budgets(db, lines_from_file(path), by=by, source=path.name,
                          create_aes=create_aes, dry_run=dry_run)
 
 
-def budget_history(conn: sqlite3.Connection, ae_id: int | None = None,
+def budget_history(conn: Connection, ae_id: int | None = None,
                    month: str | None = None, limit: int = 200) -> list[dict[str, object]]:
     """Budget changes, newest first (old and new in micro-dollars)."""
+    parts, params = ["1 = 1"], {"limit": int(limit)}
+    if ae_id is not None:
+        parts.append("c.ae_id = :ae")
+        params["ae"] = int(ae_id)
+    if month is not None:
+        parts.append("c.broadcast_month = :m")
+        params["m"] = month
     sql = ("SELECT c.change_id, a.name, c.broadcast_month, c.old_micros, c.new_micros, "
            "c.changed_by, c.changed_at, c.source FROM budget_changes c "
-           "JOIN aes a ON a.ae_id = c.ae_id WHERE (? IS NULL OR c.ae_id = ?) "
-           "AND (? IS NULL OR c.broadcast_month = ?) ORDER BY c.change_id DESC LIMIT ?")
+           f"JOIN aes a ON a.ae_id = c.ae_id WHERE {' AND '.join(parts)} "
+           "ORDER BY c.change_id DESC LIMIT :limit")
     keys = ("change_id", "ae", "month", "old_micros", "new_micros", "changed_by", "changed_at",
             "source")
-    return [dict(zip(keys, row, strict=True))
-            for row in conn.execute(sql, (ae_id, ae_id, month, month, limit))]
+    return [dict(zip(keys, row, strict=True)) for row in conn.execute(text(sql), params)]

@@ -3,15 +3,17 @@ manager; every change kept with who, when and a note; closed months refuse new f
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy import Connection, bindparam, text
+
 from bookedbiz import broadcast_calendar as bc
-from bookedbiz.db.connection import connect, utc_now, write_transaction
+from bookedbiz.db.access import Database, writing_to
+from bookedbiz.db.connection import utc_now
 from bookedbiz.errors import BookedBizError, ConfigError
 from bookedbiz.money import AmountError, micros_to_dollars, parse_micros
-from bookedbiz.planning.aes import ae_name, require_ae
+from bookedbiz.planning.aes import ae_name, month_is_closed, require_ae
 
 MAX_NOTE = 500
 MAX_FORECAST_MICROS = 10**9 * 10**6  # a billion dollars: anything above is a typing slip
@@ -51,12 +53,11 @@ def parse_month_arg(value: str) -> str:
     return month
 
 
-def is_closed(conn: sqlite3.Connection, month: str) -> bool:
-    return conn.execute("SELECT 1 FROM month_closures WHERE broadcast_month = ?",
-                        (month,)).fetchone() is not None
+def is_closed(conn: Connection, month: str) -> bool:
+    return month_is_closed(conn, month)
 
 
-def set_forecast(db_path: Path, *, month: str, micros: int | None, by: str,
+def set_forecast(db: Database | str | Path, *, month: str, micros: int | None, by: str,
                  ae: str | None = None, ae_id: int | None = None, note: str | None = None,
                  own_ae_id: int | None = None) -> ForecastSet:
     """Store (``micros``) or clear (None) the forecast of one AE × month.
@@ -67,59 +68,65 @@ def set_forecast(db_path: Path, *, month: str, micros: int | None, by: str,
     if not by:
         raise ConfigError("Say who is setting the forecast (--by NAME).")
     note = (note or "").strip()[:MAX_NOTE] or None
-    conn = connect(db_path)
-    try:
-        with write_transaction(conn):
-            if ae_id is None:
-                ae_id = require_ae(conn, ae or "")
-            name = ae_name(conn, ae_id)
-            if own_ae_id is not None and ae_id != own_ae_id:
-                raise ForecastRefused(f"You may forecast only your own book, not {name}'s.")
-            if is_closed(conn, month):
-                raise ForecastRefused(f"{bc.label(month)} is closed, so its forecast can no "
-                                      "longer be changed.")
-            row = conn.execute(
-                "SELECT gross_micros FROM forecasts WHERE ae_id = ? AND broadcast_month = ?",
-                (ae_id, month)).fetchone()
-            old = int(row[0]) if row else None
-            if old == micros:
-                return ForecastSet(name, month, old, micros)
-            now = utc_now()
-            if micros is None:
-                conn.execute("DELETE FROM forecasts WHERE ae_id = ? AND broadcast_month = ?",
-                             (ae_id, month))
-            else:
-                conn.execute(
-                    "INSERT INTO forecasts (ae_id, broadcast_month, gross_micros, updated_at, "
-                    "updated_by, note) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (ae_id, "
-                    "broadcast_month) DO UPDATE SET gross_micros = excluded.gross_micros, "
-                    "updated_at = excluded.updated_at, updated_by = excluded.updated_by, "
-                    "note = excluded.note", (ae_id, month, micros, now, by, note))
-            conn.execute(
-                "INSERT INTO forecast_changes (ae_id, broadcast_month, old_micros, new_micros, "
-                "changed_by, changed_at, note) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (ae_id, month, old, micros, by, now, note))
-    finally:
-        conn.close()
+    with writing_to(db) as conn:
+        if ae_id is None:
+            ae_id = require_ae(conn, ae or "")
+        name = ae_name(conn, ae_id)
+        if own_ae_id is not None and ae_id != own_ae_id:
+            raise ForecastRefused(f"You may forecast only your own book, not {name}'s.")
+        if is_closed(conn, month):
+            raise ForecastRefused(f"{bc.label(month)} is closed, so its forecast can no "
+                                  "longer be changed.")
+        key = {"ae": int(ae_id), "m": month}
+        row = conn.execute(text("SELECT gross_micros FROM forecasts WHERE ae_id = :ae AND "
+                                "broadcast_month = :m"), key).first()
+        old = int(row[0]) if row else None
+        if old == micros:
+            return ForecastSet(name, month, old, micros)
+        values = {**key, "new": micros, "old": old, "by": by, "at": utc_now(), "note": note}
+        if micros is None:
+            conn.execute(text("DELETE FROM forecasts WHERE ae_id = :ae AND "
+                              "broadcast_month = :m"), key)
+        else:
+            conn.execute(text(
+                "INSERT INTO forecasts (ae_id, broadcast_month, gross_micros, updated_at, "
+                "updated_by, note) VALUES (:ae, :m, :new, :at, :by, :note) ON CONFLICT "
+                "(ae_id, broadcast_month) DO UPDATE SET gross_micros = excluded.gross_micros, "
+                "updated_at = excluded.updated_at, updated_by = excluded.updated_by, "
+                "note = excluded.note"), values)
+        conn.execute(text(
+            "INSERT INTO forecast_changes (ae_id, broadcast_month, old_micros, new_micros, "
+            "changed_by, changed_at, note) VALUES (:ae, :m, :old, :new, :by, :at, :note)"),
+            values)
     return ForecastSet(name, month, old, micros)
 
 
-def forecast_history(conn: sqlite3.Connection, *, ae_id: int | None = None,
+def forecast_history(conn: Connection, *, ae_id: int | None = None,
                      month: str | None = None, limit: int = 200,
                      ae_ids: list[int] | None = None, first: str | None = None,
                      last: str | None = None) -> list[dict[str, object]]:
     """Forecast changes, newest first; ``ae_id`` (or ``ae_ids``) limits them to those AEs'
     books, ``month`` or ``first``..``last`` to those months."""
-    sql = ("SELECT c.change_id, a.name, c.broadcast_month, c.old_micros, c.new_micros, "
-           "c.changed_by, c.changed_at, c.note FROM forecast_changes c "
-           "JOIN aes a ON a.ae_id = c.ae_id WHERE (? IS NULL OR c.ae_id = ?) "
-           "AND (? IS NULL OR c.broadcast_month = ?) AND (? IS NULL OR c.broadcast_month >= ?) "
-           "AND (? IS NULL OR c.broadcast_month <= ?)")
-    params: list[object] = [ae_id, ae_id, month, month, first, first, last, last]
+    parts, params = ["1 = 1"], {"limit": int(limit)}
+    for condition, name, value in (("c.ae_id = :ae", "ae", ae_id),
+                                   ("c.broadcast_month = :m", "m", month),
+                                   ("c.broadcast_month >= :first", "first", first),
+                                   ("c.broadcast_month <= :last", "last", last)):
+        if value is not None:
+            parts.append(condition)
+            params[name] = value
     if ae_ids is not None:
-        sql += f" AND c.ae_id IN ({', '.join('?' * len(ae_ids)) or 'NULL'})"
-        params.extend(ae_ids)
+        parts.append("c.ae_id IN :ae_ids" if ae_ids else "1 = 0")
+        params["ae_ids"] = [int(a) for a in ae_ids]
+    statement = text(
+        "SELECT c.change_id, a.name, c.broadcast_month, c.old_micros, c.new_micros, "
+        "c.changed_by, c.changed_at, c.note FROM forecast_changes c "
+        f"JOIN aes a ON a.ae_id = c.ae_id WHERE {' AND '.join(parts)} "
+        "ORDER BY c.change_id DESC LIMIT :limit")
+    if ae_ids:
+        statement = statement.bindparams(bindparam("ae_ids", expanding=True))
+    else:
+        params.pop("ae_ids", None)
     keys = ("change_id", "ae", "month", "old_micros", "new_micros", "changed_by", "changed_at",
             "note")
-    return [dict(zip(keys, row, strict=True))
-            for row in conn.execute(sql + " ORDER BY c.change_id DESC LIMIT ?", (*params, limit))]
+    return [dict(zip(keys, row, strict=True)) for row in conn.execute(statement, params)]

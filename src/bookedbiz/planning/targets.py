@@ -16,6 +16,7 @@ from typing import Protocol
 from sqlalchemy import Connection, text
 
 from bookedbiz.money import dollars, share
+from bookedbiz.planning.aes import closed_months as plan_closed_months
 from bookedbiz.vocab import name_key
 
 
@@ -50,9 +51,11 @@ class Target:
 
 
 def applies(filters: PlanFilters) -> bool:
-    """Plans are per AE: beside a market, revenue-type or customer slice they mean nothing."""
+    """Plans are per AE (across the stations): beside a market, revenue-type, customer or
+    station slice they mean nothing."""
     return not (filters.market or filters.revenue_type or filters.customer_id is not None
-                or getattr(filters, "sector", None) or getattr(filters, "revenue_class", None)
+                or getattr(filters, "stations", ()) or getattr(filters, "sector", None)
+                or getattr(filters, "revenue_class", None)
                 or getattr(filters, "basis", "broadcast") != "broadcast")
 
 
@@ -117,23 +120,25 @@ def booked_by_ae(conn: Connection, first: str, last: str,
     where, params = ae_where(filters, "ss", month_index=True, ae_ids=ids)
     # Grouped in the order of the covering month index (month, customer, AE), so SQLite needs
     # no sort, and added up per AE here on the driver's cursor (same transaction): 5x faster
-    # than GROUP BY AE, month on a year of 1.2 M spots.
-    cursor = conn.connection.driver_connection.execute(  # type: ignore[union-attr]
-        "SELECT ss.broadcast_month, ss.ae_id, SUM(ss.gross_micros) FROM spot_summary ss "
-        f"WHERE ss.broadcast_month BETWEEN :p_first AND :p_last AND {where} "
-        "GROUP BY ss.broadcast_month, ss.customer_id, ss.ae_id",
-        {**params, "p_first": first, "p_last": last})
+    # than GROUP BY AE, month on a year of 1.2 M spots. PostgreSQL plans the grouping itself.
+    sql = ("SELECT ss.broadcast_month, ss.ae_id, SUM(ss.gross_micros) FROM spot_summary ss "
+           f"WHERE ss.broadcast_month BETWEEN :p_first AND :p_last AND {where} "
+           "GROUP BY ss.broadcast_month, ss.customer_id, ss.ae_id")
+    values = {**params, "p_first": first, "p_last": last}
+    if conn.dialect.name == "sqlite":
+        rows = conn.connection.driver_connection.execute(sql, values)  # type: ignore[union-attr]
+    else:
+        rows = conn.execute(text(sql.replace("+ss.ae_id", "ss.ae_id")), values)
     out: dict[tuple[int, str], int] = {}
-    for month, ae_id, gross in cursor:
-        key = (ae_id, month)
-        out[key] = out.get(key, 0) + (gross or 0)
+    for month, ae_id, gross in rows:
+        key = (int(ae_id), month)
+        out[key] = out.get(key, 0) + int(gross or 0)
     return out
 
 
 def closed_months(conn: Connection, first: str, last: str) -> set[str]:
-    return set(conn.execute(text(
-        "SELECT broadcast_month FROM month_closures WHERE broadcast_month BETWEEN :a AND :b"),
-        {"a": first, "b": last}).scalars())
+    """Months closed for every station: a plan's pipeline is 0 there (planning.aes)."""
+    return plan_closed_months(conn, first, last)
 
 
 def ae_names(conn: Connection, ae_ids: Sequence[int]) -> dict[int, str]:

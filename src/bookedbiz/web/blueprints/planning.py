@@ -158,7 +158,7 @@ def _changes_table(report: dict[str, Any], filters: ReportFilters) -> tbl.Table:
     filtered = filters.ae or filters.scope_ae_id is not None
     ae_ids = sorted({a["ae_id"] for a in report["per_ae"]}) if filtered else None
     history = forecast_store.forecast_history(
-        read_conn().connection.driver_connection, ae_ids=ae_ids, first=f"{year:04d}-01",
+        read_conn(), ae_ids=ae_ids, first=f"{year:04d}-01",
         last=f"{year:04d}-12", limit=100)
     rows = [dict(_dollars(h), label=bc.label(str(h["month"]))) for h in history]
     columns = [tbl.Column("changed_at", "When"), tbl.Column("changed_by", "Who"),
@@ -218,7 +218,7 @@ def _grid(filters: ReportFilters) -> dict[str, Any]:
     report = cached(_planning, filters, _plan_version())
     budgets = {(r["ae_id"], r["month"]): r["budget"] for r in report["rows"]}
     aes = [{"ae_id": a["ae_id"], "ae": a["ae"]} for a in report["per_ae"]]
-    history = budget_store.budget_history(read_conn().connection.driver_connection, limit=30)
+    history = budget_store.budget_history(read_conn(), limit=30)
     return {"report": report, "budgets": budgets, "aes": aes, "history": [_dollars(h)
                                                                          for h in history]}
 
