@@ -28,7 +28,7 @@ class Step:
 @dataclass
 class JobContext:
     settings: Settings
-    db_path: Path
+    db_path: Path | str  # the SQLite file, or the DATABASE_URL (never print it)
     data_dir: Path
     log_dir: Path
     emit: Callable[[str], None] = field(default=print)

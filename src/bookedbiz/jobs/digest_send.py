@@ -21,6 +21,7 @@ from sqlalchemy import Connection
 
 from bookedbiz import permissions, users
 from bookedbiz.config import Settings
+from bookedbiz.db.access import Database
 from bookedbiz.errors import ConfigError, NotFoundError
 from bookedbiz.jobs.digest_subscriptions import (
     Subscription,
@@ -139,7 +140,7 @@ def target_url(subscription: Subscription, user: users.User, settings: Settings)
     return subscription.target
 
 
-def send_digests(db_path: Path, conn: Connection, settings: Settings, kind: str,
+def send_digests(db_path: Database | str | Path, conn: Connection, settings: Settings, kind: str,
                  compose: Composer, *, username: str | None = None,
                  force: bool = False) -> list[DigestResult]:
     """Send the ``kind`` digest to every subscription (of ``username``), each user's composed

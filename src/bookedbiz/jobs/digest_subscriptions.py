@@ -13,7 +13,8 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import Connection, text
 
-from bookedbiz.db.connection import connect, utc_now, write_transaction
+from bookedbiz.db.access import Database, writing_to
+from bookedbiz.db.connection import utc_now
 from bookedbiz.errors import BookedBizError, NotFoundError
 from bookedbiz.notify import describe_url
 
@@ -71,51 +72,45 @@ def check_target(target: str | None) -> str:
     return value
 
 
-def _user_id(conn, username: str) -> tuple[int, str | None]:  # noqa: ANN001 - sqlite3
-    row = conn.execute("SELECT user_id, email FROM users WHERE username = ?",
-                       ((username or "").strip().lower(),)).fetchone()
+def _user_id(conn: Connection, username: str) -> tuple[int, str | None]:
+    row = conn.execute(text("SELECT user_id, email FROM users WHERE username = :u"),
+                       {"u": (username or "").strip().lower()}).first()
     if row is None:
         raise NotFoundError(f"There is no user '{(username or '')[:64]}'.")
     return int(row[0]), row[1]
 
 
-def subscribe(db_path: Path, username: str, kind: str, target: str | None = None) -> str:
+def subscribe(db: Database | str | Path, username: str, kind: str,
+              target: str | None = None) -> str:
     """Add a subscription (idempotent); returns one sentence saying what now happens."""
     kind, target = check_kind(kind), check_target(target)
-    conn = connect(db_path)
-    try:
-        with write_transaction(conn):
-            user_id, email = _user_id(conn, username)
-            if target == EMAIL and not email:
-                raise BookedBizError(f"{username} has no e-mail address; set one first "
-                                     "(bookedbiz users link … --email ADDRESS) or give an "
-                                     "Apprise URL.")
-            conn.execute(
-                "INSERT OR IGNORE INTO digest_subscriptions (user_id, kind, target, created_at) "
-                "VALUES (?, ?, ?, ?)", (user_id, kind, target, utc_now()))
-    finally:
-        conn.close()
+    with writing_to(db) as conn:
+        user_id, email = _user_id(conn, username)
+        if target == EMAIL and not email:
+            raise BookedBizError(f"{username} has no e-mail address; set one first "
+                                 "(bookedbiz users link … --email ADDRESS) or give an "
+                                 "Apprise URL.")
+        conn.execute(text(
+            "INSERT INTO digest_subscriptions (user_id, kind, target, created_at) "
+            "VALUES (:u, :k, :t, :at) ON CONFLICT (user_id, kind, target) DO NOTHING"),
+            {"u": user_id, "k": kind, "t": target, "at": utc_now()})
     return f"{username} gets the {kind} digest by {describe_target(target)}."
 
 
-def unsubscribe(db_path: Path, username: str, subscription_id: int | None = None,
+def unsubscribe(db: Database | str | Path, username: str, subscription_id: int | None = None,
                 kind: str | None = None) -> int:
     """Remove one subscription (by id) or every one of a kind of this user's; returns how many.
     A user can only ever remove their own."""
-    conn = connect(db_path)
-    try:
-        with write_transaction(conn):
-            user_id, _ = _user_id(conn, username)
-            if subscription_id is not None:
-                cursor = conn.execute("DELETE FROM digest_subscriptions WHERE "
-                                      "subscription_id = ? AND user_id = ?",
-                                      (subscription_id, user_id))
-            else:
-                cursor = conn.execute("DELETE FROM digest_subscriptions WHERE user_id = ? "
-                                      "AND kind = ?", (user_id, check_kind(kind or "")))
-            removed = cursor.rowcount
-    finally:
-        conn.close()
+    with writing_to(db) as conn:
+        user_id, _ = _user_id(conn, username)
+        if subscription_id is not None:
+            removed = conn.execute(text(
+                "DELETE FROM digest_subscriptions WHERE subscription_id = :id "
+                "AND user_id = :u"), {"id": int(subscription_id), "u": user_id}).rowcount
+        else:
+            removed = conn.execute(text(
+                "DELETE FROM digest_subscriptions WHERE user_id = :u AND kind = :k"),
+                {"u": user_id, "k": check_kind(kind or "")}).rowcount
     if not removed:
         raise NotFoundError("There is no such digest subscription.")
     return removed
@@ -141,12 +136,9 @@ def list_subscriptions(conn: Connection, *, user_id: int | None = None,
     return [Subscription(*row) for row in rows]
 
 
-def record_sent(db_path: Path, subscription_id: int, period: str) -> None:
+def record_sent(db: Database | str | Path, subscription_id: int, period: str) -> None:
     """Remember the period this subscription was last sent for (a second run sends nothing)."""
-    conn = connect(db_path)
-    try:
-        with write_transaction(conn):
-            conn.execute("UPDATE digest_subscriptions SET last_sent_at = ?, last_sent_for = ? "
-                         "WHERE subscription_id = ?", (utc_now(), period, subscription_id))
-    finally:
-        conn.close()
+    with writing_to(db) as conn:
+        conn.execute(text("UPDATE digest_subscriptions SET last_sent_at = :at, "
+                          "last_sent_for = :p WHERE subscription_id = :id"),
+                     {"at": utc_now(), "p": period, "id": subscription_id})

@@ -9,13 +9,14 @@ the ``app_state`` key ``last_backup`` (falling back to successful ``job_runs`` o
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sqlalchemy import Connection, text
+
 from bookedbiz.config import Settings
-from bookedbiz.db.connection import connect
+from bookedbiz.db.access import Database, reading_from
 
 
 @dataclass(frozen=True)
@@ -62,17 +63,16 @@ def _age(last: str | None, now: datetime) -> float | None:
     return None if moment is None else (now - moment).total_seconds() / 3600
 
 
-def last_import_at(conn: sqlite3.Connection) -> str | None:
-    row = conn.execute(
+def last_import_at(conn: Connection) -> str | None:
+    row = conn.execute(text(
         "SELECT finished_at FROM import_batches WHERE status = 'completed' "
-        "AND finished_at IS NOT NULL ORDER BY finished_at DESC LIMIT 1"
-    ).fetchone()
+        "AND finished_at IS NOT NULL ORDER BY finished_at DESC LIMIT 1")).first()
     return row[0] if row else None
 
 
-def last_backup_at(conn: sqlite3.Connection) -> tuple[str | None, str]:
+def last_backup_at(conn: Connection) -> tuple[str | None, str]:
     """The newest backup time and where it came from."""
-    row = conn.execute("SELECT value FROM app_state WHERE key = 'last_backup'").fetchone()
+    row = conn.execute(text("SELECT value FROM app_state WHERE key = 'last_backup'")).first()
     from_state = None
     if row and row[0]:
         try:
@@ -80,10 +80,9 @@ def last_backup_at(conn: sqlite3.Connection) -> tuple[str | None, str]:
             from_state = value.get("at") if isinstance(value, dict) else None
         except ValueError:
             from_state = None
-    runs = conn.execute(
+    runs = conn.execute(text(
         "SELECT finished_at FROM job_runs WHERE job = 'backup' AND status = 'success' "
-        "AND finished_at IS NOT NULL ORDER BY finished_at DESC LIMIT 1"
-    ).fetchone()
+        "AND finished_at IS NOT NULL ORDER BY finished_at DESC LIMIT 1")).first()
     from_runs = runs[0] if runs else None
     candidates = [
         (parse_utc(from_state), from_state, "app_state last_backup"),
@@ -97,17 +96,14 @@ def last_backup_at(conn: sqlite3.Connection) -> tuple[str | None, str]:
 
 
 def check_freshness(
-    db_path: Path, settings: Settings, now: datetime | None = None
+    db: Database | str | Path, settings: Settings, now: datetime | None = None
 ) -> list[Freshness]:
     """Import and backup freshness against HEARTBEAT_MAX_AGE_HOURS (``now`` fixed in tests)."""
     now = now or datetime.now(UTC)
     limit = settings.heartbeat_max_age_hours
-    conn = connect(db_path, readonly=True)
-    try:
+    with reading_from(db) as conn:
         imported = last_import_at(conn)
         backed_up, source = last_backup_at(conn)
-    finally:
-        conn.close()
     return [
         Freshness("import", imported, _age(imported, now), limit, "import_batches completed"),
         Freshness("backup", backed_up, _age(backed_up, now), limit, source),

@@ -10,10 +10,11 @@ from __future__ import annotations
 import json
 import os
 import socket
-import sqlite3
 from pathlib import Path
 
-from bookedbiz.db.connection import connect, write_transaction
+from sqlalchemy import text
+
+from bookedbiz.db.access import Database, reading_from, writing_to
 from bookedbiz.errors import BookedBizError
 
 STATUSES = ("running", "success", "failed", "skipped", "timeout")
@@ -46,30 +47,25 @@ def write_heartbeat(data_dir: Path, job: str, record: dict[str, object]) -> Path
     return path
 
 
-def start_run(db_path: Path, job: str, started_at: str, *, abandon_running: bool) -> int:
+def start_run(db: Database | str | Path, job: str, started_at: str, *,
+              abandon_running: bool) -> int:
     """Insert a 'running' row; with the lock held, older 'running' rows were abandoned."""
-    conn = connect(db_path)
-    try:
-        with write_transaction(conn):
-            if abandon_running:
-                conn.execute(
-                    "UPDATE job_runs SET status = 'failed', finished_at = ?, "
-                    "summary = 'abandoned: the runner died before recording an outcome' "
-                    "WHERE job = ? AND status = 'running'",
-                    (started_at, job),
-                )
-            cur = conn.execute(
-                "INSERT INTO job_runs (job, started_at, status, host, pid) "
-                "VALUES (?, ?, 'running', ?, ?)",
-                (job, started_at, socket.gethostname(), os.getpid()),
-            )
-            return int(cur.lastrowid or 0)
-    finally:
-        conn.close()
+    with writing_to(db) as conn:
+        if abandon_running:
+            conn.execute(text(
+                "UPDATE job_runs SET status = 'failed', finished_at = :at, "
+                "summary = 'abandoned: the runner died before recording an outcome' "
+                "WHERE job = :job AND status = 'running'"), {"at": started_at, "job": job})
+        run_id = conn.execute(text(
+            "INSERT INTO job_runs (job, started_at, status, host, pid) "
+            "VALUES (:job, :at, 'running', :host, :pid) RETURNING run_id"),
+            {"job": job, "at": started_at, "host": socket.gethostname(),
+             "pid": os.getpid()}).scalar_one()
+    return int(run_id or 0)
 
 
 def finish_run(
-    db_path: Path,
+    db: Database | str | Path,
     run_id: int | None,
     job: str,
     started_at: str,
@@ -80,41 +76,31 @@ def finish_run(
 ) -> int:
     """Record the outcome (update the 'running' row, or insert one if starting failed)."""
     assert status in STATUSES
-    conn = connect(db_path)
-    try:
-        with write_transaction(conn):
-            if run_id:
-                conn.execute(
-                    "UPDATE job_runs SET finished_at = ?, status = ?, exit_code = ?, summary = ? "
-                    "WHERE run_id = ?",
-                    (finished_at, status, exit_code, summary, run_id),
-                )
-                return run_id
-            cur = conn.execute(
-                "INSERT INTO job_runs (job, started_at, finished_at, status, exit_code, summary, "
-                "host, pid) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (job, started_at, finished_at, status, exit_code, summary,
-                 socket.gethostname(), os.getpid()),
-            )
-            return int(cur.lastrowid or 0)
-    finally:
-        conn.close()
+    values = {"job": job, "started": started_at, "finished": finished_at, "status": status,
+              "code": int(exit_code), "summary": summary, "host": socket.gethostname(),
+              "pid": os.getpid(), "id": run_id}
+    with writing_to(db) as conn:
+        if run_id:
+            conn.execute(text(
+                "UPDATE job_runs SET finished_at = :finished, status = :status, "
+                "exit_code = :code, summary = :summary WHERE run_id = :id"), values)
+            return run_id
+        new_id = conn.execute(text(
+            "INSERT INTO job_runs (job, started_at, finished_at, status, exit_code, summary, "
+            "host, pid) VALUES (:job, :started, :finished, :status, :code, :summary, :host, "
+            ":pid) RETURNING run_id"), values).scalar_one()
+    return int(new_id or 0)
 
 
-def last_runs(db_path: Path, limit_per_job: int = 1) -> list[dict[str, object]]:
-    """Newest runs per job, newest first."""
+def last_runs(db: Database | str | Path, limit_per_job: int = 1) -> list[dict[str, object]]:
+    """Newest runs per job, newest first; none when the database cannot be read."""
     try:
-        conn = connect(db_path, readonly=True)
+        with reading_from(db) as conn:
+            rows = conn.execute(text(
+                "SELECT * FROM (SELECT job_runs.*, ROW_NUMBER() OVER (PARTITION BY job "
+                "ORDER BY started_at DESC, run_id DESC) AS n FROM job_runs) AS ranked "
+                "WHERE n <= :limit ORDER BY job, started_at DESC"),
+                {"limit": int(limit_per_job)}).mappings().all()
     except BookedBizError:
         return []
-    try:
-        conn.row_factory = sqlite3.Row
-        rows = conn.execute(
-            "SELECT * FROM (SELECT job_runs.*, ROW_NUMBER() OVER (PARTITION BY job "
-            "ORDER BY started_at DESC, run_id DESC) AS n FROM job_runs) WHERE n <= ? "
-            "ORDER BY job, started_at DESC",
-            (limit_per_job,),
-        ).fetchall()
-        return [{k: row[k] for k in row.keys() if k != "n"} for row in rows]
-    finally:
-        conn.close()
+    return [{k: v for k, v in row.items() if k != "n"} for row in rows]

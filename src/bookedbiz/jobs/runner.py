@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from bookedbiz.config import Settings, resolve_database_path
+from bookedbiz.config import Settings, resolve_database_target
 from bookedbiz.db.connection import utc_now
 from bookedbiz.errors import BookedBizError, ConfigError
 from bookedbiz.jobs import records
@@ -168,21 +168,21 @@ def run_job(
     out: _Output | None = None
     lock: JobLock | None = None
     data_dir: Path | None = None
-    db_path: Path | None = None
+    db_path: Path | str | None = None  # the SQLite file or the DATABASE_URL
     in_main = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _raise_terminated) if in_main else None
     try:
         definition = JOBS.get(name)
         if definition is None:
             raise ConfigError(f"Unknown job {name!r}; choose one of {', '.join(sorted(JOBS))}.")
-        db_path = resolve_database_path(settings, db_override)
+        db_path = resolve_database_target(settings, db_override)
         data_dir = settings.resolved_data_path()
         log_dir = data_dir / "logs"
         out = _Output(redactor, console, log_dir / f"{name}.log")
         out.line(f"=== {name} started on {socket.gethostname()} (pid {os.getpid()}) ===",
                  runner=True)
         if definition.uses_lock:
-            lock = JobLock(settings, name)
+            lock = JobLock(settings, name, database=db_path)
             lock.acquire()
         ctx = JobContext(settings, db_path, data_dir, log_dir, emit=out.line)
         try:
@@ -241,8 +241,12 @@ def _execute(definition: JobDefinition, ctx: JobContext, extra: tuple[str, ...],
         return
     assert definition.steps is not None
     steps = definition.steps(ctx, extra)
-    env = {**os.environ, "DATABASE_PATH": str(ctx.db_path), "PYTHONUNBUFFERED": "1",
-           "BOOKEDBIZ_JOB": definition.name}
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "BOOKEDBIZ_JOB": definition.name}
+    if isinstance(ctx.db_path, Path):
+        env["DATABASE_PATH"] = str(ctx.db_path)
+        env.pop("DATABASE_URL", None)  # --db PATH beats the configured server for every step
+    else:
+        env["DATABASE_URL"] = str(ctx.db_path)
     failed_step: str | None = None
     first_code = 0
     for step in steps:
@@ -265,11 +269,11 @@ def _execute(definition: JobDefinition, ctx: JobContext, extra: tuple[str, ...],
     result.summary = _summary(result, out, failed_step)
 
 
-def _record(result: RunResult, settings: Settings, db_path: Path | None, data_dir: Path | None,
-            out: _Output | None) -> None:
+def _record(result: RunResult, settings: Settings, db_path: Path | str | None,
+            data_dir: Path | None, out: _Output | None) -> None:
     """Write job_runs and the heartbeat file; a failure to record is reported, not hidden."""
     note = (out.line if out else lambda text, **_: None)
-    if db_path is not None and db_path.is_file():
+    if db_path is not None and (not isinstance(db_path, Path) or db_path.is_file()):
         try:
             result.run_id = records.finish_run(
                 db_path, result.run_id, result.job, result.started_at, result.finished_at,

@@ -10,7 +10,7 @@ from bookedbiz.errors import BookedBizError
 from bookedbiz.jobs import records
 from bookedbiz.jobs.definitions import JOBS
 from bookedbiz.jobs.heartbeat import check_freshness, parse_utc
-from bookedbiz.jobs.lock import job_lock_path, lock_holder
+from bookedbiz.jobs.lock import lock_holder, lock_label
 
 
 def _age_hours(text: object, now: datetime) -> float | None:
@@ -19,7 +19,7 @@ def _age_hours(text: object, now: datetime) -> float | None:
 
 
 def collect_status(
-    db_path: Path, settings: Settings, now: datetime | None = None, runs_per_job: int = 3
+    db_path: Path | str, settings: Settings, now: datetime | None = None, runs_per_job: int = 3
 ) -> dict[str, object]:
     now = now or datetime.now(UTC)
     data_dir = settings.resolved_data_path()
@@ -41,10 +41,13 @@ def collect_status(
         freshness = [item.as_dict() for item in check_freshness(db_path, settings, now)]
     except BookedBizError as exc:
         freshness = [{"what": "database", "error": str(exc), "stale": True}]
-    holder = lock_holder(settings)
+    try:
+        holder = lock_holder(settings, db_path)
+    except BookedBizError as exc:
+        holder = {"error": str(exc)}
     return {
         "now": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "lock": {"path": str(job_lock_path(settings)), "held": holder is not None,
+        "lock": {"path": lock_label(settings, db_path), "held": holder is not None,
                  "holder": holder},
         "jobs": jobs,
         "freshness": freshness,
