@@ -307,6 +307,32 @@ def percentile(values: list[float], pct: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered) + 0.5) - 1))]
 
 
+def round_trips(target: str, repeat: int = 300) -> dict:
+    """Median cost of one trivial query inside a read transaction, and of a whole read
+    transaction around it (every request opens one), in microseconds."""
+    from sqlalchemy import text
+
+    from bookedbiz.db.access import Database
+
+    db = Database(target)
+    query, transaction = [], []
+    try:
+        with db.reading() as conn:
+            for _ in range(repeat):
+                started = time.perf_counter()
+                conn.execute(text("SELECT 1")).scalar()
+                query.append(time.perf_counter() - started)
+        for _ in range(repeat):
+            started = time.perf_counter()
+            with db.reading() as conn:
+                conn.execute(text("SELECT 1")).scalar()
+            transaction.append(time.perf_counter() - started)
+    finally:
+        db.dispose()
+    return {"query_us": round(statistics.median(query) * 1e6),
+            "read_transaction_us": round(statistics.median(transaction) * 1e6)}
+
+
 def measure_pages(server: PgServer, per_month: int, years: int, runs: int) -> dict:
     from bench_web import pages
 
@@ -331,6 +357,13 @@ def measure_pages(server: PgServer, per_month: int, years: int, runs: int) -> di
                 failed[name] = f"the web app does not start on it: {one_line(exc)}"
         same = compare_api(clients, f"/api/v1/revenue?by=customer&year={year}", headers)
         print(f"API revenue by customer identical on both: {same}", flush=True)
+        trips = {}
+        for name, target in (("sqlite", str(db)), ("postgresql", url)):
+            try:
+                trips[name] = round_trips(target)
+            except Exception as exc:  # noqa: BLE001
+                trips[name] = {"not_measured": one_line(exc)}
+        print(f"one SELECT 1 / one read transaction around it (µs): {trips}", flush=True)
         rows = []
         with LoadMonitor() as load:
             for page in urls:
@@ -338,6 +371,7 @@ def measure_pages(server: PgServer, per_month: int, years: int, runs: int) -> di
         server.drop_database(dbname)
     return {"spots": spots, "per_month": per_month, "years": years, "cold_runs": runs,
             "year": year, "load": load.summary(), "api_revenue_identical": same,
+            "round_trips": trips,
             "pages": rows}
 
 
@@ -356,6 +390,27 @@ class LastError(logging.Handler):
 
 
 APP_ERRORS = LastError(logging.ERROR)
+
+
+class QueryCounter:
+    """Statements sent through SQLAlchemy, per dialect: a page's round trips to the database
+    (what a server pays per query and an in-process SQLite hardly does)."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+
+    def install(self) -> None:
+        from sqlalchemy import event
+        from sqlalchemy.engine import Engine
+
+        event.listen(Engine, "before_cursor_execute", self._count)
+
+    def _count(self, conn, *_args) -> None:  # noqa: ANN001
+        name = conn.dialect.name
+        self.counts[name] = self.counts.get(name, 0) + 1
+
+
+QUERIES = QueryCounter()
 logging.getLogger().addHandler(APP_ERRORS)  # before create_app: Flask adds no stderr handler
 
 
@@ -390,6 +445,7 @@ def compare_api(clients: dict, url: str, headers: dict) -> bool | None:
 
 def time_page(url: str, clients: dict, failed: dict, headers: dict, runs: int) -> dict:
     samples: dict[str, list[float]] = {name: [] for name in clients}
+    QUERIES.counts.clear()
     errors: dict[str, str] = dict(failed)
     for name, client in clients.items():
         try:
@@ -413,7 +469,8 @@ def time_page(url: str, clients: dict, failed: dict, headers: dict, runs: int) -
             row[name] = {"not_measured": errors.get(name, "no samples")}
         else:
             row[name] = {"p50": round(statistics.median(values), 1),
-                         "p95": round(percentile(values, 95), 1)}
+                         "p95": round(percentile(values, 95), 1),
+                         "queries": round(QUERIES.counts.get(name, 0) / len(values))}
     row["ratio_p95"] = ratio(row["postgresql"].get("p95"), row["sqlite"].get("p95"))
     row["ratio_p50"] = ratio(row["postgresql"].get("p50"), row["sqlite"].get("p50"))
     print(format_page(row), flush=True)
@@ -445,6 +502,7 @@ def format_page(row: dict) -> str:
             f"{cell(pg, 'p95', 'ms'):>8}")
     if row["ratio_p95"] is not None:
         text += f"   p95 ×{row['ratio_p95']:.2f} {verdict(row['ratio_p95'])}"
+        text += f"   queries {lite.get('queries')}/{pg.get('queries')}"
     for name in ("sqlite", "postgresql"):
         if "not_measured" in row[name]:
             text += f"\n    {name} not measured: {row[name]['not_measured']}"
@@ -493,6 +551,7 @@ def main() -> None:
         scales = [20_000]
     results: dict = {"started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                      "cpus": os.cpu_count(), "load_at_start": os.getloadavg()}
+    QUERIES.install()
     with postgres() as server, tempfile.TemporaryDirectory(prefix="bench-db-", dir=OUT) as tmp:
         results["postgresql"] = server.describe()
         if not args.skip_import:
