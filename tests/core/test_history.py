@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import text
 from tests.core.conftest import alembic_upgrade, data_checksum
+from tests.core.dbstate import rows
 
 from bookedbiz.cli.main import cli
 from bookedbiz.errors import BookedBizError
@@ -17,12 +19,8 @@ from bookedbiz.history.as_of import date_in_file_name, station_today
 from bookedbiz.ingest.service import import_workbook
 
 
-def _batches(db: Path) -> list[tuple]:
-    conn = sqlite3.connect(db)
-    try:
-        return conn.execute("SELECT status, as_of FROM import_batches ORDER BY batch_id").fetchall()
-    finally:
-        conn.close()
+def _batches(db: Path | str) -> list[tuple]:
+    return rows(db, "SELECT status, as_of FROM import_batches ORDER BY batch_id")
 
 
 def test_file_name_dates() -> None:
@@ -73,12 +71,8 @@ def test_older_import_refused_in_the_library_too(db_path: Path, workbooks) -> No
     import_workbook(db_path, workbooks["daily_b"], as_of=date(2025, 11, 5))  # same day: fine
 
 
-def _history(db: Path) -> list[tuple]:
-    conn = sqlite3.connect(db)
-    try:
-        return conn.execute("SELECT * FROM booking_history ORDER BY history_id").fetchall()
-    finally:
-        conn.close()
+def _history(db: Path | str) -> list[tuple]:
+    return rows(db, "SELECT * FROM booking_history ORDER BY history_id")
 
 
 # --- recording, backfill and kills, on a sequence of daily logs ------------------------------
@@ -88,27 +82,32 @@ HISTORY_COLUMNS = ("broadcast_month, customer_id, agency_id, ae_id, market_code,
                    "valid_to")
 
 
-def _intervals(db: Path) -> list[tuple]:
-    conn = sqlite3.connect(db)
-    try:
-        return conn.execute(f"SELECT {HISTORY_COLUMNS} FROM booking_history "
-                            f"ORDER BY {HISTORY_COLUMNS}").fetchall()
-    finally:
-        conn.close()
+def _intervals(db: Path | str) -> list[tuple]:
+    """Every interval by entity names (two databases may number entities differently), sorted
+    in Python (PostgreSQL and SQLite collate NULLs differently)."""
+    named = (HISTORY_COLUMNS.replace("customer_id", "c.name").replace("agency_id", "g.name")
+             .replace("ae_id", "a.name"))
+    found = rows(db, f"SELECT {named} "
+                 "FROM booking_history h JOIN customers c ON c.customer_id = h.customer_id "
+                 "LEFT JOIN agencies g ON g.agency_id = h.agency_id "
+                 "JOIN aes a ON a.ae_id = h.ae_id")
+    return sorted(found, key=repr)
 
 
-def _states(db: Path, days: list[date]) -> list[dict]:
+def _states(db: Path | str, days: list[date]) -> list[dict]:
+    from bookedbiz.db.access import Database
     from bookedbiz.history.queries import state_as_of
 
-    conn = sqlite3.connect(db)
+    database = Database(db)
     try:  # entities by name: two databases may number them in a different order
-        customers = dict(conn.execute("SELECT customer_id, name FROM customers"))
-        agencies = dict(conn.execute("SELECT agency_id, name FROM agencies"))
-        aes = dict(conn.execute("SELECT ae_id, name FROM aes"))
-        return [{(k[0], customers[k[1]], agencies.get(k[2]), aes[k[3]], *k[4:]): v
-                 for k, v in state_as_of(conn, day).items()} for day in days]
+        with database.reading() as conn:
+            customers = dict(conn.execute(text("SELECT customer_id, name FROM customers")).all())
+            agencies = dict(conn.execute(text("SELECT agency_id, name FROM agencies")).all())
+            aes = dict(conn.execute(text("SELECT ae_id, name FROM aes")).all())
+            return [{(k[0], customers[k[1]], agencies.get(k[2]), aes[k[3]], *k[4:]): v
+                     for k, v in state_as_of(conn, day).items()} for day in days]
     finally:
-        conn.close()
+        database.dispose()
 
 
 @pytest.fixture(scope="module")
@@ -272,7 +271,12 @@ def test_a_merge_that_doubles_a_key_is_healed_by_the_next_import(tmp_path: Path,
     conn.commit()
     import_workbook(db, logs[1])
     day = date_in_file_name(logs[1])
-    assert state_as_of(conn, day, [month]) == state_from_spots(conn, [month])
+    from bookedbiz.db.access import Database
+
+    database = Database(db)
+    with database.reading() as core:
+        assert state_as_of(core, day, [month]) == state_from_spots(core, [month])
+    database.dispose()
     doubled = conn.execute(
         "SELECT COUNT(*) FROM (SELECT 1 FROM booking_history WHERE valid_to IS NULL AND "
         "broadcast_month = ? GROUP BY customer_id, agency_id, ae_id, market_code, revenue_type, "

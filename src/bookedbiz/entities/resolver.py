@@ -10,8 +10,9 @@ created (marked auto-created) so every spot has a customer and revenue by custom
 from __future__ import annotations
 
 import re
-import sqlite3
 from dataclasses import dataclass, field
+
+from sqlalchemy import Connection, text
 
 from bookedbiz.vocab import is_worldlink, name_key, parse_bill_code
 
@@ -42,17 +43,16 @@ class _Identities:
     the name, then a record whose normalized name matches; a merged record stands for the
     record it was merged into."""
 
-    def __init__(self, conn: sqlite3.Connection, table: str, id_column: str,
-                 alias_table: str) -> None:
+    def __init__(self, conn: Connection, table: str, id_column: str, alias_table: str) -> None:
         self.table, self.id_column = table, id_column
-        self.aliases: dict[str, int] = dict(conn.execute(
-            f"SELECT alias_key, {id_column} FROM {alias_table} WHERE is_active = 1"))
+        self.aliases: dict[str, int] = dict(conn.execute(text(
+            f"SELECT alias_key, {id_column} FROM {alias_table} WHERE is_active")).all())
         self.by_key: dict[str, int] = {}
         self.names: dict[int, str] = {}
         self.merged: dict[int, int] = {}
-        for key, row_id, merged, name in conn.execute(
-            f"SELECT name_key, {id_column}, merged_into, name FROM {table}"
-        ):
+        for key, row_id, merged, name in conn.execute(text(
+            f"SELECT name_key, {id_column}, merged_into, name FROM {table}"  # noqa: S608
+        )):
             self.by_key[key] = row_id
             self.names[row_id] = name
             if merged:
@@ -76,7 +76,7 @@ class _Identities:
 class EntityResolver:
     """Per-run resolver bound to a connection that is inside a write transaction."""
 
-    def __init__(self, conn: sqlite3.Connection, now: str, *, auto_setup: bool = False):
+    def __init__(self, conn: Connection, now: str, *, auto_setup: bool = False):
         self.conn = conn
         self.now = now
         self.auto_setup = auto_setup
@@ -85,11 +85,12 @@ class EntityResolver:
         self._agencies = _Identities(conn, "agencies", "agency_id", "agency_aliases")
         self._aes: dict[str, int] = {}
         self._ae_names: dict[int, str] = {}
-        for key, ae_id, name in conn.execute("SELECT name_key, ae_id, name FROM aes"):
+        for key, ae_id, name in conn.execute(text("SELECT name_key, ae_id, name FROM aes")):
             self._aes[key] = ae_id
             self._ae_names[ae_id] = name
-        self._ae_aliases = dict(conn.execute("SELECT alias_key, ae_id FROM ae_aliases"))
-        self._markets = {row[0] for row in conn.execute("SELECT code FROM markets")}
+        self._ae_aliases = dict(conn.execute(text("SELECT alias_key, ae_id FROM ae_aliases"))
+                                .all())
+        self._markets = {row[0] for row in conn.execute(text("SELECT code FROM markets"))}
         self._markets.add("")
         self.known_markets = self._markets
         self._bill_cache: dict[str, tuple[int, int | None]] = {}
@@ -123,12 +124,10 @@ class EntityResolver:
         if row_id is not None:
             self._prefer_spelling(ids.table, ids.id_column, row_id, name, ids.names)
             return ids.survivor(row_id)
-        cur = self.conn.execute(
-            f"INSERT INTO {ids.table} (name, name_key, auto_created, created_at) "
-            "VALUES (?, ?, 1, ?)",
-            (name, key, self.now),
-        )
-        row_id = int(cur.lastrowid)
+        row_id = int(self.conn.execute(text(
+            f"INSERT INTO {ids.table} (name, name_key, auto_created, created_at) "  # noqa: S608
+            f"VALUES (:name, :key, :auto, :now) RETURNING {ids.id_column}"),
+            {"name": name, "key": key, "auto": True, "now": self.now}).scalar_one())
         ids.by_key[key], ids.names[row_id] = row_id, name
         created.append(name)
         return row_id
@@ -140,7 +139,8 @@ class EntityResolver:
         current = names.get(row_id)
         if current is None or current == seen or not _flat_case(current) or _flat_case(seen):
             return
-        self.conn.execute(f"UPDATE {table} SET name = ? WHERE {id_column} = ?", (seen, row_id))
+        self.conn.execute(text(f"UPDATE {table} SET name = :name "  # noqa: S608
+                               f"WHERE {id_column} = :id"), {"name": seen, "id": row_id})
         names[row_id] = seen
 
     # -- AEs -------------------------------------------------------------------------------
@@ -163,11 +163,10 @@ class EntityResolver:
                 base = _TRANSFER_SUFFIX.sub("", display)
                 if base and base != display:
                     ae_id = self._ae(base)
-                    self.conn.execute(
+                    self.conn.execute(text(
                         "INSERT INTO ae_aliases (alias_key, alias_text, ae_id, created_by, "
-                        "created_at) VALUES (?, ?, ?, 'import', ?)",
-                        (key, display, ae_id, self.now),
-                    )
+                        "created_at) VALUES (:key, :text, :ae, 'import', :now)"),
+                        {"key": key, "text": display, "ae": ae_id, "now": self.now})
                     self._ae_aliases[key] = ae_id
                     self.created.ae_aliases.append(display)
                 else:
@@ -179,11 +178,9 @@ class EntityResolver:
         key = name_key(display)
         ae_id = self._ae_aliases.get(key) or self._aes.get(key)
         if ae_id is None:
-            cur = self.conn.execute(
-                "INSERT INTO aes (name, name_key, created_at) VALUES (?, ?, ?)",
-                (display, key, self.now),
-            )
-            ae_id = int(cur.lastrowid)
+            ae_id = int(self.conn.execute(text(
+                "INSERT INTO aes (name, name_key, created_at) VALUES (:name, :key, :now) "
+                "RETURNING ae_id"), {"name": display, "key": key, "now": self.now}).scalar_one())
             self._aes[key] = ae_id
             self._ae_names[ae_id] = display
             self.created.aes.append(display)
@@ -195,10 +192,10 @@ class EntityResolver:
         if not code or code in self._markets:
             return
         if self.auto_setup:
-            self.conn.execute(
-                "INSERT INTO markets (code, name, auto_created, created_at) VALUES (?, ?, 1, ?)",
-                (code, code, self.now),
-            )
+            self.conn.execute(text(
+                "INSERT INTO markets (code, name, auto_created, created_at) "
+                "VALUES (:code, :code, :auto, :now)"),
+                {"code": code, "auto": True, "now": self.now})
             self._markets.add(code)
             self.created.markets.append(code)
         else:

@@ -8,10 +8,11 @@ yesterday). The date feeds the previous-month rule and the booking history.
 from __future__ import annotations
 
 import re
-import sqlite3
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import Connection, text
 
 from bookedbiz.errors import ConfigError
 
@@ -81,15 +82,23 @@ def resolve_as_of(explicit: date | None, file_path: str | Path | None,
     return as_of
 
 
-def newest_recorded_as_of(conn: sqlite3.Connection) -> date | None:
-    """The latest as-of date any completed import (or backfill) recorded."""
-    row = conn.execute("SELECT MAX(as_of) FROM history_records").fetchone()
-    return date.fromisoformat(row[0]) if row and row[0] else None
+def newest_recorded_as_of(conn: Connection, station_id: int | None = None) -> date | None:
+    """The latest as-of date any completed import (or backfill) recorded: of one station (and
+    the records of every station, e.g. a merge) when ``station_id`` is given, else of all."""
+    if station_id is None:
+        newest = conn.execute(text("SELECT MAX(as_of) FROM history_records")).scalar()
+    else:
+        newest = conn.execute(text(
+            "SELECT MAX(as_of) FROM history_records WHERE station_id = :sid "
+            "OR station_id IS NULL"), {"sid": int(station_id)}).scalar()
+    return date.fromisoformat(newest) if newest else None
 
 
-def refuse_older_than_history(conn: sqlite3.Connection, as_of: date) -> None:
-    """An import may not rewrite the past: its date must be on or after the newest one."""
-    newest = newest_recorded_as_of(conn)
+def refuse_older_than_history(conn: Connection, as_of: date,
+                              station_id: int | None = None) -> None:
+    """An import may not rewrite the past: its date must be on or after the newest one its
+    station recorded (stations keep their own history)."""
+    newest = newest_recorded_as_of(conn, station_id)
     if newest is not None and as_of < newest:
         raise AsOfError(
             f"The as-of date {as_of.isoformat()} is older than the booking history, which "

@@ -9,7 +9,6 @@ validity from the index before touching a row. Reports add their own filters (``
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from datetime import date
 
@@ -69,18 +68,21 @@ def booked_deltas(conn: Connection, months: Sequence[str], *, where: str = "1 = 
         " UNION ALL"
         " SELECT h.broadcast_month, h.valid_to, -h.gross_micros, -h.net_micros"
         f" FROM booking_history h WHERE {in_months} AND h.valid_to IS NOT NULL AND {where}"
-        ") GROUP BY 1, 2 ORDER BY 2"
+        ") d GROUP BY 1, 2 ORDER BY 2"
     ), {**month_params, **(params or {})}).all()
     return [(m, d, int(g or 0), int(n or 0)) for m, d, g, n in rows]
 
 
-def state_as_of(conn: sqlite3.Connection, as_of: date,
-                months: Sequence[str] | None = None) -> dict[tuple, list[int]]:
-    """The whole booked state at the history grain on ``as_of`` (tests, backfill checks)."""
-    sql = (f"SELECT {', '.join(KEY_COLUMNS)}, gross_micros, net_micros, spots "
-           "FROM booking_history WHERE valid_from <= ? AND (valid_to IS NULL OR valid_to > ?)")
-    params: list[object] = [as_of.isoformat(), as_of.isoformat()]
-    if months is not None:
-        sql += f" AND broadcast_month IN ({', '.join('?' * len(months))})"
-        params.extend(months)
-    return {tuple(r[:8]): [r[8], r[9], r[10]] for r in conn.execute(sql, params)}
+def state_as_of(conn: Connection, as_of: date, months: Sequence[str] | None = None,
+                station_id: int | None = None) -> dict[tuple, list[int]]:
+    """The whole booked state at the history grain on ``as_of`` (tests, backfill checks): of
+    one station, or summed over every station when ``station_id`` is None."""
+    in_months, params = months_in("h", months, "sm") if months is not None else ("1 = 1", {})
+    station = "h.station_id = :sid" if station_id is not None else "1 = 1"
+    keys = ", ".join(f"h.{c}" for c in KEY_COLUMNS)
+    rows = conn.execute(text(
+        f"SELECT {keys}, SUM(h.gross_micros), SUM(h.net_micros), SUM(h.spots) "
+        f"FROM booking_history h WHERE {valid_on('h', 'day')} AND {in_months} AND {station} "
+        f"GROUP BY {keys}"
+    ), {**params, "day": as_of.isoformat(), "sid": station_id})
+    return {tuple(r[:8]): [int(r[8]), int(r[9]), int(r[10])] for r in rows}

@@ -23,14 +23,19 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
+from sqlalchemy import Connection, text
+
 from bookedbiz import broadcast_calendar
-from bookedbiz.db.connection import connect, utc_now, write_transaction
+from bookedbiz.db.access import Database, open_database
+from bookedbiz.db.bulk import insert_rows
+from bookedbiz.db.connection import utc_now
 from bookedbiz.db.migrate import require_current_schema
 from bookedbiz.entities.resolver import EntityResolver
+from bookedbiz.entities.stations import station_id_for
 from bookedbiz.errors import BookedBizError, ConfigError, NotFoundError
 from bookedbiz.history.as_of import date_in_file_name, station_today
 from bookedbiz.history.recording import (
-    KEY_COLUMNS,
+    INTERVAL_COLUMNS,
     State,
     add_to_state,
     language_groups,
@@ -106,13 +111,14 @@ def _zipped_logs(archive: Path) -> list[tuple[date, ZipMember]]:
     return found
 
 
-def _closed_on(conn) -> dict[str, date]:
+def _closed_on(conn: Connection, station_id: int) -> dict[str, date]:
     return {month: datetime.fromisoformat(at.replace("Z", "+00:00")).date()
-            for month, at in conn.execute(
-                "SELECT broadcast_month, closed_at FROM month_closures")}
+            for month, at in conn.execute(text(
+                "SELECT broadcast_month, closed_at FROM month_closures WHERE station_id = :sid"),
+                {"sid": station_id})}
 
 
-def read_state(conn, workbook: Workbook, as_of: date, closed_on: dict[str, date],
+def read_state(conn: Connection, workbook: Workbook, as_of: date, closed_on: dict[str, date],
                auto_setup: bool, memo: dict | None = None) -> tuple[list[str], State]:
     """The months a daily import of ``workbook`` on ``as_of`` would replace, and their booked
     state at the history grain (entities are resolved, and created, as the import would).
@@ -179,24 +185,34 @@ def read_state(conn, workbook: Workbook, as_of: date, closed_on: dict[str, date]
     return sorted(months), state
 
 
-def _recorded(conn) -> tuple[set[str], str | None, str | None]:
-    backfilled = {d for (d,) in conn.execute(
-        "SELECT DISTINCT as_of FROM history_records WHERE kind = 'backfill'")}
-    first, last = conn.execute("SELECT MIN(as_of), MAX(as_of) FROM history_records").fetchone()
+def _recorded(conn: Connection, station_id: int) -> tuple[set[str], str | None, str | None]:
+    """The station's backfilled days, and the first and last day of its recorded history."""
+    values = {"sid": station_id}
+    backfilled = {d for (d,) in conn.execute(text(
+        "SELECT DISTINCT as_of FROM history_records WHERE kind = 'backfill' "
+        "AND station_id = :sid"), values)}
+    first, last = conn.execute(text(
+        "SELECT MIN(as_of), MAX(as_of) FROM history_records WHERE station_id = :sid "
+        "OR station_id IS NULL"), values).one()
     return backfilled, first, last
 
 
-def backfill_folder(db_path: Path, logs: list[tuple[date, Path | ZipMember]], *,
-                    auto_setup: bool = False,
-                    progress: Progress | None = None) -> BackfillOutcome:
-    """Replay ``logs`` (from :func:`find_logs`) into the booking history."""
-    require_current_schema(db_path)
+def backfill_folder(database: Database | str | Path, logs: list[tuple[date, Path | ZipMember]],
+                    *, auto_setup: bool = False, progress: Progress | None = None,
+                    station: str | None = None) -> BackfillOutcome:
+    """Replay ``logs`` (from :func:`find_logs`) into station ``station``'s booking history
+    (default: the configured STATION_CODE)."""
+    from bookedbiz.ingest.service import default_station
+
+    db = open_database(database)
+    require_current_schema(db.target)
     outcome = BackfillOutcome()
     today = station_today()
-    conn = connect(db_path)
     scratch = tempfile.TemporaryDirectory(prefix="bookedbiz-backfill-")
     try:
-        backfilled, first, last = _recorded(conn)
+        with db.writing() as conn:
+            station_id = station_id_for(conn, station or default_station())
+            backfilled, first, last = _recorded(conn, station_id)
         todo: list[tuple[date, Path]] = []
         seen: set[date] = set()
         for day, path in logs:
@@ -224,11 +240,12 @@ def backfill_folder(db_path: Path, logs: list[tuple[date, Path | ZipMember]], *,
                 f"The log of {inside} falls inside the recorded booking history ({first} to "
                 f"{last}); backfill adds only days before or after it. Nothing was backfilled.")
         if append:
-            _append(conn, todo, auto_setup, progress, outcome, Path(scratch.name))
+            _append(db, station_id, todo, auto_setup, progress, outcome, Path(scratch.name))
         else:
-            _prepend(conn, todo, auto_setup, progress, outcome, Path(scratch.name))
+            _prepend(db, station_id, todo, auto_setup, progress, outcome, Path(scratch.name))
     finally:
-        conn.close()
+        if db is not database:
+            db.dispose()
         scratch.cleanup()
     return outcome
 
@@ -251,19 +268,20 @@ def _open(path: Path | ZipMember, outcome: BackfillOutcome, scratch: Path) -> Wo
     return None
 
 
-def _append(conn, todo, auto_setup, progress, outcome: BackfillOutcome, scratch: Path) -> None:
+def _append(db: Database, station_id: int, todo, auto_setup, progress,
+            outcome: BackfillOutcome, scratch: Path) -> None:
     """One transaction per log, recorded exactly as a live import records its months."""
     memo: dict = {}
     for done, (day, path) in enumerate(todo, start=1):
         workbook = _open(path, outcome, scratch)
         if workbook is not None:
             try:
-                with write_transaction(conn):
-                    months, state = read_state(conn, workbook, day, _closed_on(conn), auto_setup,
-                                               memo)
+                with db.writing() as conn:
+                    months, state = read_state(conn, workbook, day,
+                                               _closed_on(conn, station_id), auto_setup, memo)
                     opened, closed = record_state(
                         conn, day, months, state, kind="backfill", source_file=path.name,
-                        source_sha256=workbook.sha256)
+                        source_sha256=workbook.sha256, station_id=station_id)
                 outcome.recorded += 1
                 outcome.rows_opened += opened
                 outcome.rows_closed += closed
@@ -277,7 +295,8 @@ def _append(conn, todo, auto_setup, progress, outcome: BackfillOutcome, scratch:
             progress(done, path.name)
 
 
-def _prepend(conn, todo, auto_setup, progress, outcome: BackfillOutcome, scratch: Path) -> None:
+def _prepend(db: Database, station_id: int, todo, auto_setup, progress,
+             outcome: BackfillOutcome, scratch: Path) -> None:
     """Days before the recorded history: intervals built in memory, written at once, each
     month's last ones ending where its recorded history begins."""
     import json
@@ -286,19 +305,16 @@ def _prepend(conn, todo, auto_setup, progress, outcome: BackfillOutcome, scratch
     intervals: list[tuple] = []
     records: list[tuple] = []
     memo: dict = {}
-    with write_transaction(conn):
-        closed_on = _closed_on(conn)
+    with db.writing() as conn:
+        closed_on = _closed_on(conn, station_id)
         for done, (day, path) in enumerate(todo, start=1):
             workbook = _open(path, outcome, scratch)
             if workbook is not None:
                 try:
-                    conn.execute("SAVEPOINT backfill_log")
-                    months, state = read_state(conn, workbook, day, closed_on, auto_setup,
-                                               memo)
-                    conn.execute("RELEASE backfill_log")
+                    with conn.begin_nested():  # a failed log's new entities are undone
+                        months, state = read_state(conn, workbook, day, closed_on, auto_setup,
+                                                   memo)
                 except Exception as exc:  # noqa: BLE001 - this file fails, the rest go on
-                    conn.execute("ROLLBACK TO backfill_log")
-                    conn.execute("RELEASE backfill_log")
                     reason = str(exc) if isinstance(exc, BookedBizError) else \
                         f"unreadable ({exc.__class__.__name__})"
                     outcome.failed.append((path.name, reason))
@@ -315,19 +331,22 @@ def _prepend(conn, todo, auto_setup, progress, outcome: BackfillOutcome, scratch
                     outcome.rows_closed += closed
             if progress:
                 progress(done, path.name)
-        starts = dict(conn.execute(
-            "SELECT broadcast_month, MIN(valid_from) FROM booking_history GROUP BY 1"))
+        starts = dict(conn.execute(text(
+            "SELECT broadcast_month, MIN(valid_from) FROM booking_history "
+            "WHERE station_id = :sid GROUP BY broadcast_month"), {"sid": station_id}).all())
         for key, (sums, valid_from) in current.items():
             intervals.append((*key, *sums, valid_from, starts.get(key[0])))
         now = utc_now()
-        conn.executemany(
-            "INSERT INTO history_records (as_of, kind, source_file, source_sha256, months, "
-            "rows_opened, rows_closed, recorded_at) VALUES (?, 'backfill', ?, ?, ?, ?, ?, ?)",
-            [(*r, now) for r in records])
-        conn.executemany(
-            f"INSERT INTO booking_history ({', '.join(KEY_COLUMNS)}, gross_micros, net_micros, "
-            f"spots, valid_from, valid_to) VALUES ({', '.join('?' * (len(KEY_COLUMNS) + 5))})",
-            [iv for iv in intervals if iv[-1] is None or iv[-2] < iv[-1]])
+        if records:
+            conn.execute(text(
+                "INSERT INTO history_records (as_of, station_id, kind, source_file, "
+                "source_sha256, months, rows_opened, rows_closed, recorded_at) VALUES (:day, "
+                ":sid, 'backfill', :file, :sha, :months, :opened, :closed, :now)"),
+                [{"day": r[0], "sid": station_id, "file": r[1], "sha": r[2], "months": r[3],
+                  "opened": r[4], "closed": r[5], "now": now} for r in records])
+        insert_rows(conn, "booking_history", INTERVAL_COLUMNS,
+                    [(*iv[:8], station_id, *iv[8:], None) for iv in intervals
+                     if iv[-1] is None or iv[-2] < iv[-1]])
 
 
 def _advance(current, intervals, months: set[str], state: State, stamp: str) -> tuple[int, int]:

@@ -64,6 +64,7 @@ class ImportResult:
     language_assignment_ok: bool = False
     error: str | None = None
     seconds: float = 0.0
+    station: str = ""  # the code of the station the import belongs to (SPEC §4)
 
     @property
     def success(self) -> bool:

@@ -1,11 +1,16 @@
 """The import service: a commercial log or recap into the database, month by month, atomically.
 
 Order of work, chosen so that bad input never changes anything:
-1. the workbook is checked and opened before the database is touched;
+1. the workbook is checked and opened, and the station looked up, before anything is written;
 2. a batch row is committed as ``running`` (so a killed process is visible afterwards);
-3. one ``BEGIN IMMEDIATE`` transaction inserts the new rows, deletes the replaced months' old
-   rows, assigns languages, rebuilds the summary, closes months (historical) and marks the batch
-   ``completed`` — all or nothing. A dry run does the same work and rolls it back.
+3. one write transaction (``Database.writing()``: SQLite ``BEGIN IMMEDIATE``, PostgreSQL a
+   transaction holding the advisory write lock) inserts the new rows, deletes the replaced
+   months' old rows of the import's station, assigns languages, rebuilds the summary, records
+   the booking history, closes months (historical) and marks the batch ``completed`` — all or
+   nothing. A dry run does the same work and rolls it back.
+
+The spots go in through :func:`bookedbiz.db.bulk.insert_rows` (sqlite3 ``executemany``, or
+psycopg ``COPY``): the one place where the dialects differ in earnest.
 """
 
 from __future__ import annotations
@@ -13,18 +18,24 @@ from __future__ import annotations
 import json
 import os
 import socket
-import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Connection, event, text
+
 from bookedbiz import broadcast_calendar
-from bookedbiz.db.connection import connect, utc_now, write_transaction
+from bookedbiz.db.access import Database, open_database
+from bookedbiz.db.bulk import insert_rows
+from bookedbiz.db.connection import utc_now
 from bookedbiz.db.migrate import require_current_schema
 from bookedbiz.db.summary import write_summary
 from bookedbiz.entities.resolver import EntityResolver
+from bookedbiz.entities.stations import station_id_for
 from bookedbiz.errors import BookedBizError, ConfigError, ImportFailed, WorkbookError
 from bookedbiz.history.as_of import refuse_older_than_history, resolve_as_of
 from bookedbiz.history.recording import add_to_state, language_groups, record_state
@@ -32,17 +43,15 @@ from bookedbiz.ingest.normalize import VALUE_COLUMNS, Reject, RowNormalizer, V
 from bookedbiz.ingest.reader import Workbook, is_header_row, open_workbook
 from bookedbiz.ingest.result import ImportResult, MonthChange, RejectRecord
 from bookedbiz.languages.assign import LanguageAssigner
-from bookedbiz.months import close_months
+from bookedbiz.months import close_months, closed_months
 
 MODES = ("weekly", "historical")
 FLUSH_EVERY = 5000
 MAX_STORED_REJECTS = 5000
+RULES_PER_STATEMENT = 500  # language rules bound into one INSERT … SELECT (8 parameters each)
 
-SPOT_COLUMNS = ("spot_id", "import_batch_id", "source_file", "source_sheet", "source_row",
-                *VALUE_COLUMNS)
-_INSERT_SPOT = (
-    f"INSERT INTO spots ({', '.join(SPOT_COLUMNS)}) VALUES ({', '.join('?' * len(SPOT_COLUMNS))})"
-)
+SPOT_COLUMNS = ("spot_id", "import_batch_id", "station_id", "source_file", "source_sheet",
+                "source_row", *VALUE_COLUMNS)
 
 Progress = Callable[[int], None]
 
@@ -66,58 +75,101 @@ def _process_alive(started_by: str | None) -> bool:
     return True
 
 
-def fail_abandoned_batches(conn: sqlite3.Connection) -> int:
-    """Mark ``running`` batches whose process is gone as failed; returns how many."""
+def fail_abandoned_batches(conn: Connection) -> int:
+    """Mark ``running`` batches whose process is gone as failed (inside the caller's write
+    transaction); returns how many."""
     stale = [
         batch_id
-        for batch_id, started_by in conn.execute(
-            "SELECT batch_id, started_by FROM import_batches WHERE status = 'running'"
-        )
+        for batch_id, started_by in conn.execute(text(
+            "SELECT batch_id, started_by FROM import_batches WHERE status = 'running'"))
         if not _process_alive(started_by)
     ]
     if stale:
-        with write_transaction(conn):
-            conn.executemany(
-                "UPDATE import_batches SET status = 'failed', finished_at = ?, error = ? "
-                "WHERE batch_id = ? AND status = 'running'",
-                [(utc_now(), "interrupted: the importing process ended before finishing", b)
-                 for b in stale],
-            )
+        conn.execute(text(
+            "UPDATE import_batches SET status = 'failed', finished_at = :now, error = :error "
+            "WHERE batch_id = :batch AND status = 'running'"),
+            [{"now": utc_now(), "error": "interrupted: the importing process ended before "
+              "finishing", "batch": b} for b in stale])
     return len(stale)
 
 
+def default_station() -> str:
+    """The station an import belongs to when none is named: STATION_CODE (default MAIN)."""
+    from bookedbiz.config import cached_settings
+
+    return cached_settings().station_code
+
+
 def import_workbook(
-    db_path: Path,
+    database: Database | str | Path,
     file_path: Path,
     *,
     mode: str = "weekly",
     closed_by: str | None = None,
     **options: Any,
 ) -> ImportResult:
-    """Import ``file_path``; raises BookedBizError (one sentence) and leaves the data unchanged
-    on any failure. ``options`` are import_opened's, passed on as given (one list of options
-    and defaults for both entry points): strict, dry_run, include_previous_month, auto_setup,
-    as_of (``today`` is its old name; defaults to the date in a ``Commercial Log YYMMDD.xlsx``
-    name, else the station's today), progress and started_by."""
+    """Import ``file_path`` into ``database`` (a Database, a SQLite path or a DATABASE_URL);
+    raises BookedBizError (one sentence) and leaves the data unchanged on any failure.
+    ``options`` are import_opened's, passed on as given (one list of options and defaults for
+    both entry points): station (a code; default STATION_CODE), strict, dry_run,
+    include_previous_month, auto_setup, as_of (``today`` is its old name; defaults to the date
+    in a ``Commercial Log YYMMDD.xlsx`` name, else the station's today), progress and
+    started_by."""
     if mode not in MODES:
         raise ConfigError(f"Unknown import mode '{mode}'; use weekly or historical.")
     if mode == "historical" and not (closed_by and closed_by.strip()):
         raise ConfigError("A historical import closes months, so it needs --closed-by NAME.")
-    require_current_schema(db_path)
-    started = time.perf_counter()
-    # Parsed in a child process (memory limit, time budget); stopped here whatever happens.
-    with open_workbook(Path(file_path)) as workbook:
-        result = import_opened(db_path, workbook, mode=mode, closed_by=closed_by, **options)
-    result.seconds = time.perf_counter() - started  # reading the workbook included
+    db = open_database(database)
+    try:
+        require_current_schema(db.target)
+        started = time.perf_counter()
+        # Parsed in a child process (memory limit, time budget); stopped here whatever happens.
+        with open_workbook(Path(file_path)) as workbook:
+            result = import_opened(db, workbook, mode=mode, closed_by=closed_by, **options)
+        result.seconds = time.perf_counter() - started  # reading the workbook included
+    finally:
+        if db is not database:
+            db.dispose()
     return result
 
 
+# SQLite checks every foreign key of every inserted row; the importer assigns every id itself
+# inside the write lock, so those checks only cost time (the cascade they would give is done
+# explicitly in _finish). The pragma only works outside a transaction, so it is issued as the
+# import's transaction begins, on that connection alone (a new one per write transaction).
+_NO_FOREIGN_KEY_CHECKS: ContextVar[bool] = ContextVar("bookedbiz_import_fk_off", default=False)
+
+
+def _foreign_keys_off(conn: Connection) -> None:
+    if _NO_FOREIGN_KEY_CHECKS.get():
+        conn.exec_driver_sql("PRAGMA foreign_keys = OFF")
+
+
+@contextmanager
+def _import_transaction(db: Database) -> Iterator[Connection]:
+    """``db.writing()``, on SQLite without per-row foreign-key checks."""
+    if db.is_sqlite:
+        engine = db.engine("write", pool_size=2)
+        if not event.contains(engine, "begin", _foreign_keys_off):
+            event.listen(engine, "begin", _foreign_keys_off, insert=True)
+    token = _NO_FOREIGN_KEY_CHECKS.set(db.is_sqlite)
+    try:
+        with db.writing() as conn:
+            _NO_FOREIGN_KEY_CHECKS.reset(token)
+            token = None
+            yield conn
+    finally:
+        if token is not None:
+            _NO_FOREIGN_KEY_CHECKS.reset(token)
+
+
 def import_opened(
-    db_path: Path,
+    database: Database | str | Path,
     workbook: Workbook,
     *,
     mode: str = "weekly",
     closed_by: str | None = None,
+    station: str | None = None,
     strict: bool = False,
     dry_run: bool = False,
     include_previous_month: bool = False,
@@ -132,24 +184,28 @@ def import_opened(
     as_of = resolve_as_of(as_of or today, file_path)
     started = time.perf_counter()
     result = ImportResult(None, mode, str(file_path), workbook.sha256, dry_run=dry_run)
-    conn = connect(db_path)
     owner = started_by or f"{socket.gethostname()}:{os.getpid()}"
+    db = open_database(database)
     try:
-        fail_abandoned_batches(conn)
-        refuse_older_than_history(conn, as_of)  # before any batch row; _run checks again
-        if not dry_run:
-            with write_transaction(conn):
-                result.batch_id = _create_batch(conn, result, closed_by, owner, as_of)
-        # The importer assigns every id itself inside the write lock, so per-row foreign-key
-        # checks only cost time; the cascade they would give is done explicitly in _finish.
-        conn.execute("PRAGMA foreign_keys = OFF")
+        with db.writing() as conn:  # an unknown station stops here, before anything is written
+            station_id = station_id_for(conn, station or default_station())
+            result.station = str(conn.execute(text(
+                "SELECT code FROM stations WHERE station_id = :sid"), {"sid": station_id}
+            ).scalar_one())
+            fail_abandoned_batches(conn)
+        with db.writing() as conn:
+            refuse_older_than_history(conn, as_of, station_id)  # before any batch row
+            if not dry_run:
+                result.batch_id = _create_batch(conn, result, closed_by, owner, as_of,
+                                                station_id)
         try:
-            with write_transaction(conn):
+            with _import_transaction(db) as conn:
                 if dry_run:  # a batch row only inside the transaction that is rolled back
-                    result.batch_id = _create_batch(conn, result, closed_by, owner, as_of)
+                    result.batch_id = _create_batch(conn, result, closed_by, owner, as_of,
+                                                    station_id)
                 _run(conn, workbook, result, mode=mode, closed_by=closed_by, strict=strict,
                      include_previous_month=include_previous_month, auto_setup=auto_setup,
-                     as_of=as_of, progress=progress)
+                     as_of=as_of, progress=progress, station_id=station_id)
                 if dry_run:
                     raise _DryRunDone
         except _DryRunDone:
@@ -158,72 +214,75 @@ def import_opened(
         except BaseException as exc:
             result.status = "failed"
             result.error = str(exc) if isinstance(exc, BookedBizError) else f"{exc!r}"
-            _record_failure(conn, result)
+            _record_failure(db, result)
             if isinstance(exc, BookedBizError | KeyboardInterrupt):
                 raise
             raise BookedBizError(f"The import failed and nothing was changed: {exc}") from exc
     finally:
-        conn.close()
+        if db is not database:
+            db.dispose()
         result.seconds = time.perf_counter() - started
     return result
 
 
-def _create_batch(conn: sqlite3.Connection, result: ImportResult, closed_by: str | None,
-                  owner: str, as_of: date) -> int:
-    cur = conn.execute(
-        "INSERT INTO import_batches (mode, source_file, source_sha256, started_at, status, "
-        "closed_by, started_by, as_of) VALUES (?, ?, ?, ?, 'running', ?, ?, ?)",
-        (result.mode, result.source_file, result.source_sha256, utc_now(), closed_by, owner,
-         as_of.isoformat()),
-    )
-    return int(cur.lastrowid)
+def _create_batch(conn: Connection, result: ImportResult, closed_by: str | None,
+                  owner: str, as_of: date, station_id: int) -> int:
+    return int(conn.execute(text(
+        "INSERT INTO import_batches (station_id, mode, source_file, source_sha256, started_at, "
+        "status, closed_by, started_by, as_of) VALUES (:sid, :mode, :file, :sha, :now, "
+        "'running', :closed_by, :owner, :as_of) RETURNING batch_id"),
+        {"sid": station_id, "mode": result.mode, "file": result.source_file,
+         "sha": result.source_sha256, "now": utc_now(), "closed_by": closed_by,
+         "owner": owner, "as_of": as_of.isoformat()}).scalar_one())
 
 
 class _DryRunDone(Exception):
     """Raised inside the transaction to roll a dry run back."""
 
 
-def _record_failure(conn: sqlite3.Connection, result: ImportResult) -> None:
-    if result.batch_id is None:
+def _record_failure(db: Database, result: ImportResult) -> None:
+    if result.batch_id is None or result.dry_run:
         return
     try:
-        with write_transaction(conn):
-            conn.execute(
-                "UPDATE import_batches SET status = 'failed', finished_at = ?, error = ?, "
-                "rows_read = ?, rows_rejected = ? WHERE batch_id = ?",
-                (utc_now(), result.error, result.rows_read, result.rows_rejected,
-                 result.batch_id),
-            )
+        with db.writing() as conn:
+            conn.execute(text(
+                "UPDATE import_batches SET status = 'failed', finished_at = :now, "
+                "error = :error, rows_read = :read, rows_rejected = :rejected "
+                "WHERE batch_id = :batch"),
+                {"now": utc_now(), "error": result.error, "read": result.rows_read,
+                 "rejected": result.rows_rejected, "batch": result.batch_id})
             _store_rejects(conn, result)
     except BookedBizError:
         pass  # e.g. still locked or disk full: the next run marks it failed
 
 
-def _store_rejects(conn: sqlite3.Connection, result: ImportResult) -> None:
+def _store_rejects(conn: Connection, result: ImportResult) -> None:
+    if not result.rejects:
+        return
     name = Path(result.source_file).name
-    conn.executemany(
+    conn.execute(text(
         "INSERT INTO import_rejects (batch_id, source_file, sheet, row_number, column_name, "
-        "value, reason) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [(result.batch_id, name, r.sheet, r.row_number, r.column, r.value, r.reason)
-         for r in result.rejects[:MAX_STORED_REJECTS]],
-    )
+        "value, reason) VALUES (:batch, :file, :sheet, :row, :column, :value, :reason)"),
+        [{"batch": result.batch_id, "file": name, "sheet": r.sheet, "row": r.row_number,
+          "column": r.column, "value": r.value, "reason": r.reason}
+         for r in result.rejects[:MAX_STORED_REJECTS]])
 
 
-def _month_stats(conn: sqlite3.Connection, month: str) -> tuple[int, int]:
-    """Non-Trade spots and gross of a month, from the summary (kept exact by every write)."""
-    row = conn.execute(
+def _month_stats(conn: Connection, month: str, station_id: int) -> tuple[int, int]:
+    """Non-Trade spots and gross of a station's month, from the summary (kept exact by every
+    write)."""
+    row = conn.execute(text(
         "SELECT COALESCE(SUM(spots), 0), COALESCE(SUM(gross_micros), 0) FROM spot_summary "
-        "WHERE broadcast_month = ?",
-        (month,),
-    ).fetchone()
+        "WHERE broadcast_month = :month AND station_id = :sid"),
+        {"month": month, "sid": station_id}).one()
     return int(row[0]), int(row[1])
 
 
-def _run(conn, workbook, result: ImportResult, *, mode, closed_by, strict,
-         include_previous_month, auto_setup, as_of, progress) -> None:
+def _run(conn: Connection, workbook, result: ImportResult, *, mode, closed_by, strict,
+         include_previous_month, auto_setup, as_of, progress, station_id: int) -> None:
     now = utc_now()
-    refuse_older_than_history(conn, as_of)
-    closed = {m for (m,) in conn.execute("SELECT broadcast_month FROM month_closures")}
+    refuse_older_than_history(conn, as_of, station_id)
+    closed = closed_months(conn, station_id)
     skip: dict[str, str] = {}
     if mode == "weekly":
         skip.update({m: "skipped-closed" for m in closed})
@@ -235,7 +294,8 @@ def _run(conn, workbook, result: ImportResult, *, mode, closed_by, strict,
     assigner = LanguageAssigner(conn)
     normalizer = RowNormalizer()
     batch_id = result.batch_id or 0
-    next_id = (conn.execute("SELECT COALESCE(MAX(spot_id), 0) FROM spots").fetchone()[0]) + 1
+    next_id = int(conn.execute(text("SELECT COALESCE(MAX(spot_id), 0) FROM spots"))
+                  .scalar_one()) + 1
     first_new_id = next_id
     file_name = workbook.path.name
     before: dict[str, tuple[int, int]] = {}
@@ -249,7 +309,7 @@ def _run(conn, workbook, result: ImportResult, *, mode, closed_by, strict,
     seen = 0
 
     def flush() -> None:
-        conn.executemany(_INSERT_SPOT, spot_buffer)
+        insert_rows(conn, "spots", SPOT_COLUMNS, spot_buffer)
         spot_buffer.clear()
 
     i_month, i_bill, i_sales = V["broadcast_month"], V["bill_code"], V["sales_person"]
@@ -292,7 +352,7 @@ def _run(conn, workbook, result: ImportResult, *, mode, closed_by, strict,
                 rows_skipped += 1
                 continue
             if month not in before:
-                before[month] = _month_stats(conn, month)
+                before[month] = _month_stats(conn, month, station_id)
                 month_rows[month] = 0
             month_rows[month] += 1
             owner_key = (values[i_bill], values[i_sales])
@@ -306,7 +366,8 @@ def _run(conn, workbook, result: ImportResult, *, mode, closed_by, strict,
                 resolver.note_market(market)
             values[i_ae], values[i_customer], values[i_agency] = ae_id, customer_id, agency_id
             language = assign(values[i_cat], values[i_lang])
-            spot_buffer.append((next_id, batch_id, file_name, sheet_name, row_number, *values))
+            spot_buffer.append((next_id, batch_id, station_id, file_name, sheet_name,
+                                row_number, *values))
             if not values[i_trade]:
                 key = (month, ae_id, customer_id, agency_id, market, values[i_revenue],
                        values[i_spot], language[5], values[i_air][:7],  # month basis §1.2
@@ -332,38 +393,45 @@ def _run(conn, workbook, result: ImportResult, *, mode, closed_by, strict,
     _finish(conn, result, normalizer, resolver, assigner, mode=mode, closed_by=closed_by,
             strict=strict, skip=skip, before=before, month_rows=month_rows,
             skipped_months=skipped_months, groups=groups, now=now, first_new_id=first_new_id,
-            as_of=as_of, booked=booked)
+            as_of=as_of, booked=booked, station_id=station_id)
 
 
-def _assign_languages(conn: sqlite3.Connection, assigner: LanguageAssigner, first_new_id: int,
+def _assign_languages(conn: Connection, assigner: LanguageAssigner, first_new_id: int,
                       now: str) -> int:
-    """Write every new spot's language assignment in one INSERT … SELECT (the rules were
-    applied once per distinct (category, code) pair during the row loop); returns how many
-    spots got one, which the caller checks against the spots inserted."""
-    conn.execute("CREATE TEMP TABLE IF NOT EXISTS import_language_rules (category TEXT, "
-                 "code TEXT, language_code TEXT, status TEXT, confidence REAL, "
-                 "requires_review INTEGER, method TEXT, bucket TEXT, "
-                 "PRIMARY KEY (category, code))")
-    conn.execute("DELETE FROM import_language_rules")
-    conn.executemany(
-        "INSERT OR REPLACE INTO import_language_rules VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        [(category, code or "", *assignment) for (category, code), assignment
-         in assigner.assignments()],
-    )
-    return conn.execute(
-        "INSERT INTO language_assignments (spot_id, language_code, status, confidence, "
-        "requires_review, method, report_bucket, assigned_at) "
-        "SELECT s.spot_id, r.language_code, r.status, r.confidence, r.requires_review, "
-        "r.method, r.bucket, ? FROM spots s JOIN import_language_rules r "
-        "ON r.category = s.language_category AND r.code = COALESCE(s.language_code, '') "
-        "WHERE s.spot_id >= ?",
-        (now, first_new_id),
-    ).rowcount
+    """Write every new spot's language assignment with INSERT … SELECT joined to the rules
+    (applied once per distinct (category, code) pair during the row loop, bound here as a
+    VALUES list); returns how many spots got one, which the caller checks against the spots
+    inserted."""
+    rules: dict[tuple[str, str], tuple] = {}
+    for (category, code), assignment in assigner.assignments():
+        rules[(category, code or "")] = tuple(assignment)  # None and '' are the same blank
+    assigned = 0
+    items = list(rules.items())
+    for start in range(0, len(items), RULES_PER_STATEMENT):
+        chunk = items[start:start + RULES_PER_STATEMENT]
+        params: dict[str, object] = {"now": now, "first": first_new_id}
+        rows = []
+        for i, ((category, code), (language, status, confidence, review, method, bucket)) \
+                in enumerate(chunk):
+            params.update({f"c{i}": category, f"k{i}": code, f"l{i}": language,
+                           f"s{i}": status, f"f{i}": float(confidence), f"r{i}": bool(review),
+                           f"m{i}": method, f"b{i}": bucket})
+            rows.append(f"(:c{i}, :k{i}, :l{i}, :s{i}, :f{i}, :r{i}, :m{i}, :b{i})")
+        assigned += conn.execute(text(
+            "INSERT INTO language_assignments (spot_id, language_code, status, confidence, "
+            "requires_review, method, report_bucket, assigned_at) "
+            "WITH r (category, code, language_code, status, confidence, requires_review, "
+            f"method, bucket) AS (VALUES {', '.join(rows)}) "
+            "SELECT s.spot_id, r.language_code, r.status, r.confidence, r.requires_review, "
+            "r.method, r.bucket, :now FROM spots s JOIN r ON r.category = s.language_category "
+            "AND r.code = COALESCE(s.language_code, '') WHERE s.spot_id >= :first"
+        ), params).rowcount
+    return assigned
 
 
 def _finish(conn, result: ImportResult, normalizer, resolver, assigner, *, mode, closed_by,
             strict, skip, before, month_rows, skipped_months, groups, now,
-            first_new_id, as_of, booked) -> None:
+            first_new_id, as_of, booked, station_id: int) -> None:
     name = Path(result.source_file).name
     if result.rows_read == 0:
         raise WorkbookError(f"{name} has a header row but no spot rows; nothing was imported.")
@@ -392,29 +460,29 @@ def _finish(conn, result: ImportResult, normalizer, resolver, assigner, *, mode,
             "closed months change only through a historical import."
         )
     batch_id = result.batch_id or 0
-    # Old rows of a replaced month are the ones numbered below this run's first new spot:
-    # the month index alone answers that (the rowid is part of every index entry).
+    # Old rows of a replaced month are the station's ones numbered below this run's first new
+    # spot: the (month, station) index alone answers that (on SQLite the rowid is part of every
+    # index entry). Other stations' rows of the month stay.
     for month in months:
-        conn.execute(
+        values = {"month": month, "sid": station_id, "first": first_new_id}
+        conn.execute(text(
             "DELETE FROM language_assignments WHERE spot_id IN (SELECT spot_id FROM spots "
-            "WHERE broadcast_month = ? AND spot_id < ?)",
-            (month, first_new_id),
-        )
-        cur = conn.execute(
-            "DELETE FROM spots WHERE broadcast_month = ? AND spot_id < ?",
-            (month, first_new_id),
-        )
-        result.rows_deleted += cur.rowcount
+            "WHERE broadcast_month = :month AND station_id = :sid AND spot_id < :first)"),
+            values)
+        result.rows_deleted += conn.execute(text(
+            "DELETE FROM spots WHERE broadcast_month = :month AND station_id = :sid "
+            "AND spot_id < :first"), values).rowcount
     assigned = _assign_languages(conn, assigner, first_new_id, now)
     missing = sum(month_rows.values()) - assigned
     if missing:
         raise ImportFailed(f"Language assignment failed for {missing} spots; nothing was imported.")
     result.language_assignment_ok = True
-    write_summary(conn, months, groups)
+    write_summary(conn, months, groups, station_id)
     record_state(conn, as_of, months, booked, kind="import", batch_id=batch_id or None,
-                 source_file=name, source_sha256=result.source_sha256)
+                 source_file=name, source_sha256=result.source_sha256, station_id=station_id)
     if mode == "historical":
-        close_months(conn, months, closed_by, f"historical import of {name}", batch_id or None)
+        close_months(conn, months, closed_by, f"historical import of {name}", batch_id or None,
+                     station_id=station_id)
         result.months_closed = months
     result.months_replaced = months
     result.rows_inserted = sum(month_rows.values())
@@ -430,7 +498,7 @@ def _finish(conn, result: ImportResult, normalizer, resolver, assigner, *, mode,
             MonthChange(month, rows_before, gross_before, rows_after, gross_after, "replaced")
         )
     for month, count in sorted(skipped_months.items()):
-        rows, gross = _month_stats(conn, month)
+        rows, gross = _month_stats(conn, month, station_id)
         result.changes.append(MonthChange(month, rows, gross, rows, gross, skip[month]))
         result.warnings.append(
             f"{count} rows of {broadcast_calendar.label(month)} skipped ({skip[month]})"
@@ -438,15 +506,16 @@ def _finish(conn, result: ImportResult, normalizer, resolver, assigner, *, mode,
     _collect_warnings(result, normalizer, resolver)
     result.status = "completed"
     if batch_id:
-        conn.execute(
-            "UPDATE import_batches SET status = 'completed', finished_at = ?, months_affected = ?,"
-            " rows_read = ?, rows_inserted = ?, rows_deleted = ?, rows_rejected = ?,"
-            " rows_skipped = ?, warnings = ?, changes = ? WHERE batch_id = ?",
-            (utc_now(), json.dumps(months), result.rows_read, result.rows_inserted,
-             result.rows_deleted, result.rows_rejected, result.rows_skipped,
-             json.dumps(result.warnings), json.dumps([c.to_dict() for c in result.changes]),
-             batch_id),
-        )
+        conn.execute(text(
+            "UPDATE import_batches SET status = 'completed', finished_at = :now, "
+            "months_affected = :months, rows_read = :read, rows_inserted = :inserted, "
+            "rows_deleted = :deleted, rows_rejected = :rejected, rows_skipped = :skipped, "
+            "warnings = :warnings, changes = :changes WHERE batch_id = :batch"),
+            {"now": utc_now(), "months": json.dumps(months), "read": result.rows_read,
+             "inserted": result.rows_inserted, "deleted": result.rows_deleted,
+             "rejected": result.rows_rejected, "skipped": result.rows_skipped,
+             "warnings": json.dumps(result.warnings),
+             "changes": json.dumps([c.to_dict() for c in result.changes]), "batch": batch_id})
         _store_rejects(conn, result)
 
 

@@ -7,8 +7,9 @@ column always adds up to total revenue.
 
 from __future__ import annotations
 
-import sqlite3
 from typing import NamedTuple
+
+from sqlalchemy import Connection, text
 
 BUCKET_NOT_TARGETED = "~not_targeted"
 BUCKET_UNDETERMINED = "~undetermined"
@@ -35,8 +36,9 @@ class Assignment(NamedTuple):
 class LanguageAssigner:
     """Memoised per run: (category, raw code) pairs repeat across thousands of spots."""
 
-    def __init__(self, conn: sqlite3.Connection):
-        self.codes = {code.upper(): code for (code,) in conn.execute("SELECT code FROM languages")}
+    def __init__(self, conn: Connection):
+        self.codes = {code.upper(): code
+                      for (code,) in conn.execute(text("SELECT code FROM languages"))}
         self._cache: dict[tuple[str, str | None], Assignment] = {}
 
     def assign(self, category: str, raw_code: str | None) -> Assignment:
