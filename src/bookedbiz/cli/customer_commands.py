@@ -12,7 +12,8 @@ from pathlib import Path
 
 import click
 
-from bookedbiz.cli.common import database_path, db_option, handle_errors, read_with
+from bookedbiz.cli.common import db_option, handle_errors, read_with
+from bookedbiz.cli.databases import command_target
 from bookedbiz.db.migrate import require_current_schema
 from bookedbiz.entities import sectors as sector_admin
 from bookedbiz.entities import stewardship as steward
@@ -23,10 +24,11 @@ def _actor(by: str | None) -> str:
     return by or f"cli:{getpass.getuser()}"
 
 
-def _writable(db_path: Path | None) -> Path:
-    path = database_path(db_path)
-    require_current_schema(path)
-    return path
+def _writable(db_path: Path | None) -> Path | str:
+    """The file or DATABASE_URL a stewardship write goes to, once its schema is current."""
+    target = command_target(db_path)
+    require_current_schema(target)
+    return target
 
 
 by_option = click.option("--by", "by", default=None,

@@ -10,12 +10,12 @@ import click
 
 from bookedbiz.cli.common import (
     as_of_day,
-    database_path,
     db_option,
     handle_errors,
     read_connection,
     settings,
 )
+from bookedbiz.cli.databases import command_target
 from bookedbiz.errors import EXIT_FAILURE, NotFoundError
 
 KIND = click.Choice(["weekly", "daily"])
@@ -41,7 +41,7 @@ def send_command(kind: str, as_of: str | None, username: str | None, force: bool
 
     day = as_of_day(as_of)
     with read_connection(db_path) as conn:
-        results = send_digests(database_path(db_path), conn, settings(), kind,
+        results = send_digests(command_target(db_path), conn, settings(), kind,
                                compose(kind, day), username=username, force=force)
     for r in results:
         click.echo(f"{r.status:7} {r.kind} digest for {r.username} to {r.target}: {r.detail}")
@@ -95,7 +95,7 @@ def subscribe_command(username: str, kind: str, target: str, db_path: Path | Non
     """Subscribe USERNAME to the KIND digest."""
     from bookedbiz.jobs.digest_subscriptions import subscribe
 
-    click.echo(subscribe(database_path(db_path), username, kind, target))
+    click.echo(subscribe(command_target(db_path), username, kind, target))
 
 
 @digest_group.command("unsubscribe")
@@ -107,7 +107,7 @@ def unsubscribe_command(username: str, kind: str, db_path: Path | None) -> None:
     """Remove every KIND digest subscription of USERNAME."""
     from bookedbiz.jobs.digest_subscriptions import unsubscribe
 
-    removed = unsubscribe(database_path(db_path), username, kind=kind)
+    removed = unsubscribe(command_target(db_path), username, kind=kind)
     click.echo(f"Removed {removed} {kind} digest subscription(s) of {username}.")
 
 

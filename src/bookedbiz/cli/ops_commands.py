@@ -54,9 +54,10 @@ def jobs_run(job: str, job_args: tuple[str, ...], db_path: Path | None, budget: 
 @handle_errors
 def jobs_status(db_path: Path | None, as_json: bool, runs: int) -> None:
     """Show the last runs of each job, heartbeat ages, import/backup freshness and the lock."""
+    from bookedbiz.cli.databases import command_target
     from bookedbiz.jobs.status import collect_status, render_status
 
-    status = collect_status(database_path(db_path), settings(), runs_per_job=runs)
+    status = collect_status(command_target(db_path), settings(), runs_per_job=runs)
     click.echo(json.dumps(status, indent=2) if as_json else render_status(status))
 
 
@@ -249,9 +250,10 @@ def explore(db_path: Path | None, host: str, port: int, immutable: bool, allow_s
     Users, API tokens, sign-in failures, the audit log, application state and job runs are
     never served, by any page, JSON, CSV or SQL.
     """
-    from bookedbiz.deploy.explore import serve
+    from bookedbiz.cli.databases import command_target
+    from bookedbiz.deploy.explore import explorer_file, serve
 
-    path = database_path(db_path)
+    path = database_path(explorer_file(command_target(db_path)))
     sql = "ad-hoc SQL allowed" if allow_sql else "canned queries only"
     click.echo(f"Datasette on http://{host}:{port}/ (read-only: {path}; {sql})", err=True)
     serve(path, host, port, immutable, allow_sql=allow_sql, allowed_hosts=allowed_hosts)

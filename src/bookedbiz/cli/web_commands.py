@@ -9,7 +9,8 @@ import click
 
 from bookedbiz import users as user_service
 from bookedbiz.cli.common import database_path, db_option, handle_errors
-from bookedbiz.db.connection import create_db_engine
+from bookedbiz.cli.databases import command_target
+from bookedbiz.db.access import reading_from
 from bookedbiz.db.migrate import require_current_schema
 from bookedbiz.errors import BookedBizError
 
@@ -47,10 +48,6 @@ def serve_command(host: str, port: int, workers: int, db_path: Path | None) -> N
     _run_uvicorn(path, host, port, workers)
 
 
-def _read_conn(path: Path):  # noqa: ANN202
-    return create_db_engine(path, readonly=True)
-
-
 def _password(value: str | None, prompt: str = "Password") -> str:
     if value:
         return value
@@ -77,11 +74,11 @@ def users_group() -> None:
 def users_add(username: str, role: str, full_name: str | None, ae_name: str | None,
               email: str | None, password: str | None, db_path: Path | None) -> None:
     """Add a user who can sign in to the web dashboard."""
-    path = database_path(db_path)
+    target = command_target(db_path)
     if role in user_service.SCOPED_ROLES and not (ae_name or "").strip():
         raise BookedBizError(f"A user with the role {role} needs --ae \"AE Name\": the AE "
                              "whose book they see.")
-    user_service.create_user(path, username, _password(password), role, full_name=full_name,
+    user_service.create_user(target, username, _password(password), role, full_name=full_name,
                              ae=ae_name, email=email)
     linked = f", book of {ae_name.strip()}" if (ae_name or "").strip() else ""
     click.echo(f"Added {username.strip().lower()} ({role}{linked}).")
@@ -99,7 +96,7 @@ def users_link(username: str, ae_name: str | None, email: str | None,
     """Link a user to an AE and/or set their e-mail address."""
     if ae_name is None and email is None:
         raise BookedBizError("Give --ae NAME and/or --email ADDRESS.")
-    user_service.set_link(database_path(db_path), username, ae=ae_name, email=email)
+    user_service.set_link(command_target(db_path), username, ae=ae_name, email=email)
     click.echo(f"{username} is updated.")
 
 
@@ -109,7 +106,7 @@ def users_link(username: str, ae_name: str | None, email: str | None,
 @handle_errors
 def users_sign_out(username: str, db_path: Path | None) -> None:
     """End every web session of a user (their API tokens keep working)."""
-    user_service.end_sessions(database_path(db_path), username)
+    user_service.end_sessions(command_target(db_path), username)
     click.echo(f"Every session of {username} is ended.")
 
 
@@ -119,12 +116,8 @@ def users_sign_out(username: str, db_path: Path | None) -> None:
 @handle_errors
 def users_list(as_json: bool, db_path: Path | None) -> None:
     """List users, their roles and last sign-in."""
-    engine = _read_conn(database_path(db_path))
-    try:
-        with engine.connect() as conn:
-            found = user_service.list_users(conn)
-    finally:
-        engine.dispose()
+    with reading_from(command_target(db_path)) as conn:
+        found = user_service.list_users(conn)
     if as_json:
         import json
 
@@ -148,7 +141,7 @@ def users_list(as_json: bool, db_path: Path | None) -> None:
 @handle_errors
 def users_passwd(username: str, password: str | None, db_path: Path | None) -> None:
     """Reset a user's password: their sessions end and their API tokens are revoked."""
-    revoked = user_service.set_password(database_path(db_path), username, _password(password))
+    revoked = user_service.set_password(command_target(db_path), username, _password(password))
     click.echo(f"Password of {username} changed; sessions ended, {revoked} API token(s) "
                "revoked.")
 
@@ -160,7 +153,7 @@ def users_passwd(username: str, password: str | None, db_path: Path | None) -> N
 @handle_errors
 def users_disable(username: str, enable: bool, db_path: Path | None) -> None:
     """Disable a user (their sessions and API tokens stop working), or --enable again."""
-    user_service.set_active(database_path(db_path), username, enable)
+    user_service.set_active(command_target(db_path), username, enable)
     click.echo(f"{username} {'enabled' if enable else 'disabled'}.")
 
 
@@ -172,7 +165,7 @@ def users_disable(username: str, enable: bool, db_path: Path | None) -> None:
 @handle_errors
 def users_set_role(username: str, role: str, ae_name: str | None, db_path: Path | None) -> None:
     """Change a user's role (their sessions end)."""
-    user_service.set_role(database_path(db_path), username, role, ae=ae_name)
+    user_service.set_role(command_target(db_path), username, role, ae=ae_name)
     click.echo(f"{username} is now {role}.")
 
 
@@ -188,7 +181,7 @@ def tokens_group() -> None:
 @handle_errors
 def tokens_create(username: str, name: str, db_path: Path | None) -> None:
     """Create a token for USERNAME and print it (it is shown only this once)."""
-    token_id, token = user_service.create_token(database_path(db_path), username, name)
+    token_id, token = user_service.create_token(command_target(db_path), username, name)
     click.echo(f"Token {token_id} for {username}: {token}")
     click.echo("Send it as 'Authorization: Bearer <token>'. It cannot be shown again.")
 
@@ -199,12 +192,8 @@ def tokens_create(username: str, name: str, db_path: Path | None) -> None:
 @handle_errors
 def tokens_list(username: str | None, db_path: Path | None) -> None:
     """List API tokens (never the tokens themselves)."""
-    engine = _read_conn(database_path(db_path))
-    try:
-        with engine.connect() as conn:
-            found = user_service.list_tokens(conn, username)
-    finally:
-        engine.dispose()
+    with reading_from(command_target(db_path)) as conn:
+        found = user_service.list_tokens(conn, username)
     if not found:
         click.echo("No API tokens.")
         return
@@ -224,10 +213,10 @@ def tokens_revoke(token_id: int | None, username: str | None, db_path: Path | No
     if (token_id is None) == (username is None):
         raise BookedBizError("Give either a token id or --user NAME.")
     if username is not None:
-        revoked = user_service.revoke_all_tokens(database_path(db_path), username)
+        revoked = user_service.revoke_all_tokens(command_target(db_path), username)
         click.echo(f"{revoked} token(s) of {username} revoked.")
         return
-    user_service.revoke_token(database_path(db_path), token_id)
+    user_service.revoke_token(command_target(db_path), token_id)
     click.echo(f"Token {token_id} revoked.")
 
 

@@ -18,13 +18,13 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
-from bookedbiz.config import ENV_FILE_VARIABLE, Settings, resolve_database_path
-from bookedbiz.db.connection import connect
+from bookedbiz.config import ENV_FILE_VARIABLE, Settings, resolve_database_target
 from bookedbiz.db.schema import REQUIRED_TABLES
+from bookedbiz.db.server import is_server_url
 from bookedbiz.deploy.listeners import is_loopback, listening_addresses
 from bookedbiz.errors import BookedBizError
 from bookedbiz.jobs.heartbeat import check_freshness
-from bookedbiz.jobs.lock import job_lock_path, lock_holder
+from bookedbiz.jobs.lock import job_lock_path, lock_holder, lock_label
 from bookedbiz.jobs.records import last_runs
 from bookedbiz.notify.redact import describe_url
 from bookedbiz.notify.send import target_urls
@@ -69,14 +69,13 @@ def check_database(db_path: Path) -> list[Check]:
     except BookedBizError as exc:
         return [*out, Check("schema", "error", str(exc), "Restore a good backup of the database.")]
     out.append(_schema_check(version, head, "Run 'bookedbiz init' to upgrade the database schema."))
-    try:
-        conn = connect(db_path, readonly=True)
-        try:
-            result = conn.execute("PRAGMA quick_check").fetchone()[0]
-            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master "
-                                                 "WHERE type = 'table'")}
-        finally:
-            conn.close()
+    from bookedbiz.db.access import opened
+
+    try:  # SQLite only: the file's own integrity check
+        with opened(db_path) as db, db.reading() as conn:
+            result = conn.exec_driver_sql("PRAGMA quick_check").scalar()
+            tables = set(conn.exec_driver_sql(
+                "SELECT name FROM sqlite_master WHERE type = 'table'").scalars())
     except (BookedBizError, sqlite3.DatabaseError) as exc:
         return [*out, Check("integrity", "error", str(exc),
                             "Restore the newest verified backup ('bookedbiz sync restore').")]
@@ -106,7 +105,8 @@ def check_server_database(raw_url: str) -> list[Check]:
             *_missing_tables(tables, "Run 'bookedbiz init' against DATABASE_URL.")]
 
 
-def check_freshness_items(db_path: Path, settings: Settings, now: datetime) -> list[Check]:
+def check_freshness_items(db_path: Path | str, settings: Settings,
+                          now: datetime) -> list[Check]:
     out = []
     for item in check_freshness(db_path, settings, now):
         if item.last_at is None:
@@ -128,7 +128,8 @@ def check_freshness_items(db_path: Path, settings: Settings, now: datetime) -> l
     return out
 
 
-def check_paths(settings: Settings, db_path: Path | None) -> list[Check]:
+def check_paths(settings: Settings, db_path: Path | None,
+                server_url: str | None = None) -> list[Check]:
     data = settings.resolved_data_path()
     out = [Check("data dir", "ok" if data.is_dir() else "error", str(data),
                  "" if data.is_dir() else f"Create {data} owned by the service user.")]
@@ -136,10 +137,15 @@ def check_paths(settings: Settings, db_path: Path | None) -> list[Check]:
         out.append(Check("data dir writable", "error", f"{data} is not writable by this user",
                          "Run as the service user (sudo bookedbiz-admin ...) or fix ownership."))
     lock = job_lock_path(settings)
-    holder = lock_holder(settings)
-    out.append(Check("job lock", "info" if holder else "ok",
-                     f"{lock}: " + (f"held by {holder}" if holder else "free")))
-    if str(lock).startswith(("/tmp/", "/var/tmp/")):
+    try:
+        holder = lock_holder(settings, server_url or db_path)
+        out.append(Check("job lock", "info" if holder else "ok",
+                         f"{lock_label(settings, server_url or db_path)}: "
+                         + (f"held by {holder}" if holder else "free")))
+    except BookedBizError as exc:
+        out.append(Check("job lock", "error", str(exc),
+                         "Start the PostgreSQL server or correct DATABASE_URL."))
+    if server_url is None and str(lock).startswith(("/tmp/", "/var/tmp/")):
         out.append(Check("job lock dir", "warn", f"{lock.parent} is a temporary folder",
                          "Set JOB_LOCK_DIR or DATA_PATH to a persistent folder: units use "
                          "PrivateTmp, so a /tmp lock excludes nothing."))
@@ -229,20 +235,27 @@ def run_doctor(settings: Settings, db_override: Path | None, *, web_port: int = 
     now = now or datetime.now(UTC)
     checks: list[Check] = []
     db_path: Path | None = None
+    server_url: str | None = None
     try:
-        if db_override is None and settings.database_url:
-            checks.extend(check_server_database(settings.database_url))
+        target = (str(db_override) if is_server_url(str(db_override or "")) else
+                  resolve_database_target(settings, db_override))
+        if isinstance(target, Path):
+            db_path = target
         else:
-            db_path = resolve_database_path(settings, db_override)
+            server_url = target
     except BookedBizError as exc:
         checks.append(Check("database", "error", str(exc),
                             "Set DATABASE_PATH to the real database file, or create one with "
                             "'bookedbiz init'."))
-    if db_path is not None:
+    if server_url is not None:
+        checks.extend(check_server_database(server_url))
+    elif db_path is not None:
         checks.extend(check_database(db_path))
-        if not any(c.level == "error" and c.name in ("integrity", "schema") for c in checks):
-            checks.extend(check_freshness_items(db_path, settings, now))
-    checks.extend(check_paths(settings, db_path))
+    if (server_url or db_path) is not None and not any(
+            c.level == "error" and c.name in ("database", "integrity", "schema", "tables")
+            for c in checks):
+        checks.extend(check_freshness_items(server_url or db_path, settings, now))
+    checks.extend(check_paths(settings, db_path, server_url))
     checks.extend(check_notify(settings))
     checks.extend(check_versions())
     checks.extend(check_exposure(settings, web_port))

@@ -165,6 +165,17 @@ class HostCheck:
         await self.app(scope, receive, send)
 
 
+def explorer_file(target: Path | str) -> Path:
+    """The SQLite file to serve: Datasette reads SQLite files only, so a DATABASE_URL is one
+    sentence (SPEC §4: a PostgreSQL station group explores with its own SQL tools)."""
+    if isinstance(target, str) and "://" in target:
+        from bookedbiz.errors import ConfigError
+
+        raise ConfigError("The explorer (Datasette) reads a SQLite file only, and DATABASE_URL "
+                          "selects PostgreSQL; pass --db PATH to explore a SQLite copy.")
+    return Path(target)
+
+
 def build_app(db_path: Path, *, allow_sql: bool = False, hosts: frozenset[str] | None = None,
               immutable: bool = False) -> tuple[ASGIApp, Any]:
     """The explorer as an ASGI app (and its Datasette instance, for tests)."""

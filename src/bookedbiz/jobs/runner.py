@@ -25,6 +25,7 @@ from typing import TextIO
 
 from bookedbiz.config import Settings, resolve_database_target
 from bookedbiz.db.connection import utc_now
+from bookedbiz.db.server import is_server_url
 from bookedbiz.errors import BookedBizError, ConfigError
 from bookedbiz.jobs import records
 from bookedbiz.jobs.definitions import JOBS, JobContext, JobDefinition, Step
@@ -175,7 +176,8 @@ def run_job(
         definition = JOBS.get(name)
         if definition is None:
             raise ConfigError(f"Unknown job {name!r}; choose one of {', '.join(sorted(JOBS))}.")
-        db_path = resolve_database_target(settings, db_override)
+        db_path = (str(db_override) if is_server_url(str(db_override or "")) else
+                   resolve_database_target(settings, db_override))
         data_dir = settings.resolved_data_path()
         log_dir = data_dir / "logs"
         out = _Output(redactor, console, log_dir / f"{name}.log")
