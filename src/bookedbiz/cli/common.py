@@ -17,7 +17,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from bookedbiz.config import Settings, load_settings, resolve_database_path
+from bookedbiz.config import (
+    Settings,
+    load_settings,
+    resolve_database_path,
+    resolve_database_target,
+)
 from bookedbiz.errors import EXIT_FAILURE, BookedBizError, ConfigError
 
 if TYPE_CHECKING:
@@ -26,12 +31,23 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+class DatabaseOption(click.Path):
+    """A SQLite file (a Path) or, for the commands that run on both, a DATABASE_URL (kept as
+    text: a Path would fold its ``//``)."""
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and "://" in value:
+            return value
+        return super().convert(value, param, ctx)
+
+
 def db_option(func: F) -> F:
     """``--db PATH`` on every command; falls back to DATABASE_PATH."""
     return click.option(
         "--db",
         "db_path",
-        type=click.Path(dir_okay=False, path_type=Path),
+        type=DatabaseOption(dir_okay=False, path_type=Path),
         default=None,
         help="SQLite database file (default: $DATABASE_PATH).",
     )(func)
@@ -47,25 +63,55 @@ def settings() -> Settings:
     return cached
 
 
-def database_path(db_path: Path | None, *, must_exist: bool = True) -> Path:
+def database_path(db_path: Path | str | None, *, must_exist: bool = True) -> Path:
     """Resolve the database for a command (refusing a missing file unless ``must_exist=False``)."""
+    if isinstance(db_path, str) and "://" in db_path:
+        raise ConfigError("This command works on a SQLite file only, for now; pass --db PATH.")
     return resolve_database_path(settings(), db_path, must_exist=must_exist)
 
 
+def database_target(db_path: Path | str | None, *, must_exist: bool = True) -> Path | str:
+    """The database of a command that runs on both: ``--db`` (a file or a URL), else
+    DATABASE_URL, else DATABASE_PATH."""
+    if isinstance(db_path, str) and "://" in db_path:
+        return db_path
+    return resolve_database_target(settings(), db_path, must_exist=must_exist)
+
+
 @contextmanager
-def read_connection(db_path: Path | None) -> Iterator[Connection]:
-    """A read-only connection for a report, refused unless the database's schema is current."""
-    from bookedbiz.db.connection import create_db_engine
+def read_connection(db_path: Path | str | None) -> Iterator[Connection]:
+    """A Core connection in one read-only snapshot (``Database.reading()``) for a report, on
+    a SQLite file or a PostgreSQL server, refused unless the database's schema is current."""
+    from bookedbiz.db.access import Database
     from bookedbiz.db.migrate import require_current_schema
 
-    path = database_path(db_path)
-    require_current_schema(path)
-    engine = create_db_engine(path, readonly=True)
+    target = database_target(db_path)
+    require_current_schema(target)
+    db = Database(target)
     try:
-        with engine.connect() as conn:
+        with db.reading() as conn:
             yield conn
     finally:
-        engine.dispose()
+        db.dispose()
+
+
+def station_option(func: F) -> F:
+    """``--station CODE`` (repeatable, or a comma list): only these stations (default: all)."""
+    return click.option("--station", "station", multiple=True, metavar="CODE",
+                        help="Only this station (repeat or comma-separate for several; "
+                             "default: every station).")(func)
+
+
+def with_checked_stations(conn: Connection, filters: Any) -> Any:
+    """``filters`` with its station codes as the database spells them; an unknown code is one
+    sentence naming the known ones (a non-zero exit)."""
+    if not filters.stations:
+        return filters
+    from dataclasses import replace
+
+    from bookedbiz.reports.stations import check_stations
+
+    return replace(filters, stations=check_stations(conn, filters.stations))
 
 
 def read_with(db_path: Path | None, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:

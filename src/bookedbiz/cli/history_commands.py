@@ -21,11 +21,14 @@ from bookedbiz.cli.common import (
     jsonable,
     read_connection,
     require_output_for_xlsx,
+    station_option,
+    with_checked_stations,
     write_or_echo,
 )
 from bookedbiz.errors import EXIT_FAILURE, ConfigError
 
-BY_CHOICES = ("ae", "customer", "agency", "market", "revenue-type", "language", "sector")
+BY_CHOICES = ("ae", "customer", "agency", "market", "revenue-type", "language", "sector",
+              "station")
 PACING_COLUMNS = ("booked_gross", "booked_net", "stly_gross", "stly_net", "last_year_gross",
                   "last_year_net", "pace", "budget_gross", "forecast_gross", "pipeline_gross",
                   "variance_gross", "pct_to_budget")
@@ -115,6 +118,7 @@ def _xlsx(name: str, title: str, rows: list[dict], columns: list[str], total: di
 @click.option("--ae", default=None, help="Only this AE.")
 @click.option("--market", default=None, help="Only this market code.")
 @click.option("--revenue-type", default=None, help="Only this revenue type.")
+@station_option
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "xlsx"]),
               default="table", show_default=True)
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -123,7 +127,8 @@ def _xlsx(name: str, title: str, rows: list[dict], columns: list[str], total: di
 @handle_errors
 def pacing_command(as_of: str | None, first: str | None, last: str | None, by: str | None,
                    measure: str, ae: str | None, market: str | None, revenue_type: str | None,
-                   fmt: str, output: Path | None, db_path: Path | None) -> None:
+                   station: tuple[str, ...], fmt: str, output: Path | None,
+                   db_path: Path | None) -> None:
     """Booked today against the same time last year (STLY), per broadcast month.
 
     Default months: the 13 broadcast months starting with the as-of date's. JSON is a list of
@@ -133,14 +138,15 @@ def pacing_command(as_of: str | None, first: str | None, last: str | None, by: s
     Plans (gross; per AE with --by ae, else the company; null below the AE): budget_gross,
     forecast_gross (null when none), pipeline_gross, variance_gross, pct_to_budget.
     """
-    from bookedbiz.reports.filters import ReportFilters
+    from bookedbiz.reports.filters import ReportFilters, station_codes
     from bookedbiz.reports.pacing import key_name, pacing_report
 
     require_output_for_xlsx(fmt, output)
     start, end = _month_option(first, "--from"), _month_option(last, "--to")
     filters = ReportFilters(measure=measure, ae=ae, market=market.upper() if market else None,
-                            revenue_type=revenue_type)
+                            revenue_type=revenue_type, stations=station_codes(station))
     with read_connection(db_path) as conn:
+        filters = with_checked_stations(conn, filters)
         day = _report_day(as_of, "--as-of", conn)
         report = pacing_report(conn, as_of=day, first=start, last=end, by=by, filters=filters)
     name = key_name(by)
@@ -166,22 +172,25 @@ def pacing_command(as_of: str | None, first: str | None, last: str | None, by: s
 @click.option("--until", default=None, metavar="YYYY-MM-DD",
               help="To the books as of this day (default: the last import's day).")
 @click.option("--ae", default=None, help="Only this AE.")
+@station_option
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "alert"]),
               default="table", show_default=True,
               help="alert: one line with the totals and the top changes (the daily job's).")
 @db_option
 @handle_errors
-def changes_command(since: str | None, until: str | None, ae: str | None, fmt: str,
-                    db_path: Path | None) -> None:
+def changes_command(since: str | None, until: str | None, ae: str | None,
+                    station: tuple[str, ...], fmt: str, db_path: Path | None) -> None:
     """What changed on the books: per contract (or customer when the contract is blank) and
     month, added / increased / decreased / cancelled, with AE, customer and gross change."""
     from bookedbiz.reports.changes import changes_report
-    from bookedbiz.reports.filters import ReportFilters
+    from bookedbiz.reports.filters import ReportFilters, station_codes
 
     with read_connection(db_path) as conn:
+        filters = with_checked_stations(
+            conn, ReportFilters(ae=ae, stations=station_codes(station)))
         start = _report_day(since, "--since", conn) if since else None
         end = _report_day(until, "--until", conn) if until else None
-        report = changes_report(conn, since=start, until=end, filters=ReportFilters(ae=ae))
+        report = changes_report(conn, since=start, until=end, filters=filters)
     rows, columns = report["rows"], list(CHANGE_COLUMNS)
     if fmt == "alert":
         click.echo(alert_line(report))

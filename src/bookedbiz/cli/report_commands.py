@@ -15,9 +15,11 @@ from bookedbiz.cli.common import (
     json_text,
     read_connection,
     require_output_for_xlsx,
+    station_option,
+    with_checked_stations,
     write_or_echo,
 )
-from bookedbiz.reports.filters import BASES, ReportFilters
+from bookedbiz.reports.filters import BASES, ReportFilters, station_codes
 from bookedbiz.reports.revenue import GROUPINGS, KEY_NAMES, revenue_by, revenue_total
 
 
@@ -46,6 +48,7 @@ def _columns(by: str) -> list[str]:
 @click.option("--sector", default=None, help="Only customers of this sector ('(none)': none).")
 @click.option("--revenue-class", default=None,
               help="Only customers of this class: regular, irregular or political.")
+@station_option
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "xlsx"]),
               default="table", show_default=True)
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -54,8 +57,8 @@ def _columns(by: str) -> list[str]:
 @handle_errors
 def revenue_command(year: int | None, by: str, measure: str, ae: str | None,
                     market: str | None, revenue_type: str | None, basis: str,
-                    sector: str | None, revenue_class: str | None, fmt: str,
-                    output: Path | None, db_path: Path | None) -> None:
+                    sector: str | None, revenue_class: str | None, station: tuple[str, ...],
+                    fmt: str, output: Path | None, db_path: Path | None) -> None:
     """Revenue grouped by month, AE, customer, agency, market, language, revenue or spot type.
 
     JSON is a list of objects, one per group: the group key plus gross, net and spots. Each
@@ -66,7 +69,9 @@ def revenue_command(year: int | None, by: str, measure: str, ae: str | None,
         filters = ReportFilters(year=year, measure=measure, ae=ae,
                                 market=market.upper() if market else None,
                                 revenue_type=revenue_type, basis=basis, sector=sector,
-                                revenue_class=revenue_class.lower() if revenue_class else None)
+                                revenue_class=revenue_class.lower() if revenue_class else None,
+                                stations=station_codes(station))
+        filters = with_checked_stations(conn, filters)
         rows = revenue_by(conn, by, filters)
         total = revenue_total(conn, filters)
     columns = _columns(by)
@@ -123,7 +128,8 @@ def _write_xlsx(rows, columns, by, filters, output: Path, total) -> None:
     meta = {"year": str(filters.year or "all"), "measure": filters.measure,
             "ae": filters.ae or "", "market": filters.market or "",
             "revenue type": filters.revenue_type or "", "month basis": filters.basis,
-            "sector": filters.sector or "", "revenue class": filters.revenue_class or ""}
+            "sector": filters.sector or "", "revenue class": filters.revenue_class or "",
+            **({"station": ", ".join(filters.stations)} if filters.stations else {})}
     output.write_bytes(to_xlsx([table], "BookedBiz revenue", meta))
 
 

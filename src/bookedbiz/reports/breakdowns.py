@@ -44,6 +44,9 @@ DIMENSIONS = {
                         filter_name="sector"),
     "class": Dimension("revenue_class", "Revenue class", "c.revenue_class", _CUSTOMER_JOIN,
                        filter_name="revenue_class"),
+    "station": Dimension("station", "Station", "st.code",
+                         "JOIN stations st ON st.station_id = ss.station_id",
+                         filter_name="station"),
 }
 
 

@@ -75,7 +75,9 @@ def changes_report(conn: Connection, *, since: date | None = None, until: date |
         f"SUM(CASE WHEN {before_sql} THEN h.net_micros ELSE 0 END) AS n0, "
         f"SUM(CASE WHEN {after_sql} THEN h.net_micros ELSE 0 END) AS n1 "
         f"FROM booking_history h WHERE {in_months} AND (({before_sql}) OR ({after_sql})) "
-        f"AND {where} GROUP BY 1, 2, 3, 4 HAVING g0 <> g1"
+        f"AND {where} GROUP BY 1, 2, 3, 4 "
+        f"HAVING SUM(CASE WHEN {before_sql} THEN h.gross_micros ELSE 0 END) <> "
+        f"SUM(CASE WHEN {after_sql} THEN h.gross_micros ELSE 0 END)"
     ), {**month_params, **params, "c_since": since.isoformat(),
         "c_until": until.isoformat()}).all()
     customers = _names(conn, "customers", "customer_id", {r[2] for r in rows})

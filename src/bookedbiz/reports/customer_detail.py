@@ -27,9 +27,7 @@ def customer_header(conn: Connection, customer_id: int) -> dict[str, Any]:
         text(
             # the agencies it bought through: agency is on each spot, not on the customer
             "SELECT c.customer_id, c.name, c.auto_created, c.is_active, c.merged_into, "
-            "c.created_at, (SELECT group_concat(name, ', ') FROM (SELECT DISTINCT a.name "
-            "FROM spot_summary s JOIN agencies a ON a.agency_id = s.agency_id "
-            "WHERE s.customer_id = c.customer_id ORDER BY a.name)), "
+            "c.created_at, NULL, "
             "(SELECT name FROM sectors WHERE sector_id = c.sector_id), c.revenue_class "
             "FROM customers c WHERE c.customer_id = :c"
         ),
@@ -37,6 +35,9 @@ def customer_header(conn: Connection, customer_id: int) -> dict[str, Any]:
     ).first()
     if row is None:
         raise NotFoundError(f"There is no customer with id {customer_id}.")
+    agencies = sorted(conn.execute(text(
+        "SELECT DISTINCT a.name FROM spot_summary s JOIN agencies a "
+        "ON a.agency_id = s.agency_id WHERE s.customer_id = :c"), {"c": customer_id}).scalars())
     aliases = conn.execute(
         text(
             "SELECT alias_text, created_by, created_at, is_active FROM customer_aliases "
@@ -61,7 +62,7 @@ def customer_header(conn: Connection, customer_id: int) -> dict[str, Any]:
         "is_active": bool(row[3]),
         "merged_into": survivor,
         "created_at": row[5],
-        "agency": row[6],
+        "agency": ", ".join(agencies) or None,
         "sector": row[7],
         "revenue_class": row[8],
         "aliases": [
@@ -206,7 +207,7 @@ def customer_summary(conn: Connection, customer_id: int, filters: ReportFilters,
         params).one()
     primary = conn.execute(text(
         "SELECT a.name, SUM(s.gross_micros) AS g FROM spot_summary s "  # noqa: S608
-        f"JOIN aes a ON a.ae_id = s.ae_id WHERE {where} GROUP BY s.ae_id "
+        f"JOIN aes a ON a.ae_id = s.ae_id WHERE {where} GROUP BY a.ae_id, a.name "
         "ORDER BY g DESC, a.name LIMIT 1"), params).first()
     spot_where, spot_params = _spot_scope(filters, customer_id)
     first_air = last_air = None
@@ -214,10 +215,10 @@ def customer_summary(conn: Connection, customer_id: int, filters: ReportFilters,
         # One month of spots each (the month index), not a scan of every spot.
         first_air = conn.execute(text(
             f"SELECT MIN(s.air_date) FROM spots s WHERE s.broadcast_month = :m "  # noqa: S608
-            f"AND s.is_trade = 0 AND {spot_where}"), {**spot_params, "m": first_month}).scalar()
+            f"AND NOT s.is_trade AND {spot_where}"), {**spot_params, "m": first_month}).scalar()
         last_air = conn.execute(text(
             f"SELECT MAX(s.air_date) FROM spots s WHERE s.broadcast_month = :m "  # noqa: S608
-            f"AND s.is_trade = 0 AND {spot_where}"), {**spot_params, "m": last_month}).scalar()
+            f"AND NOT s.is_trade AND {spot_where}"), {**spot_params, "m": last_month}).scalar()
     spots = int(spots or 0)
     year = filters.year
     this_year = last_year = None
@@ -283,7 +284,7 @@ def recent_spots(conn: Connection, customer_id: int, filters: ReportFilters,
             "s.length_seconds, s.contract, s.gross_rate_micros, s.station_net_micros "
             "FROM spots s JOIN aes a ON a.ae_id = s.ae_id "
             "LEFT JOIN agencies ag ON ag.agency_id = s.agency_id "
-            f"WHERE s.broadcast_month IN ({marks}) AND s.is_trade = 0 AND {spot_where} "
+            f"WHERE s.broadcast_month IN ({marks}) AND NOT s.is_trade AND {spot_where} "
             "ORDER BY s.broadcast_month DESC, s.air_date DESC, s.spot_id DESC "
             "LIMIT :n OFFSET :o"),
             {**spot_params, **{f"m{n}": m for n, m in enumerate(chosen)}, "n": per_page,

@@ -42,14 +42,8 @@ def row_key(*parts: object) -> str:
 
 
 def _customer_attributes(conn: Connection) -> tuple[str, str]:
-    """SQL for sector and revenue class when the schema has them (else NULL)."""
-    columns = {row[1] for row in conn.execute(text("PRAGMA table_info(customers)"))}
-    has_sectors = conn.execute(text(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sectors'")).first()
-    sector = ("(SELECT name FROM sectors WHERE sectors.sector_id = c.sector_id)"
-              if "sector_id" in columns and has_sectors else "NULL")
-    revenue_class = "c.revenue_class" if "revenue_class" in columns else "NULL"
-    return sector, revenue_class
+    """SQL for a customer's sector and revenue class."""
+    return "(SELECT name FROM sectors WHERE sectors.sector_id = c.sector_id)", "c.revenue_class"
 
 
 def _feed_filters(filters: ReportFilters) -> ReportFilters:
@@ -91,16 +85,27 @@ def revenue_feed(conn: Connection, filters: ReportFilters) -> Iterator[tuple[Any
         "SELECT s.customer_id, s.agency_id, s.ae_id, s.market_code, s.revenue_type, "
         "SUM(s.gross_rate_micros), SUM(s.station_net_micros), COUNT(*), "
         "SUM(s.broker_fees_micros) FROM spots s "
-        f"WHERE s.broadcast_month = :feed_month AND s.is_trade = 0 AND {where} "
+        f"WHERE s.broadcast_month = :feed_month AND NOT s.is_trade AND {where} "
         "GROUP BY s.customer_id, s.agency_id, s.ae_id, s.market_code, s.revenue_type")
     sep = KEY_SEPARATOR
-    # the driver's cursor on the same connection (one snapshot): SQLAlchemy's row objects
-    # would cost more than the query on a million rows
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    if conn.dialect.name == "sqlite":
+        # the driver's cursor on the same connection (one snapshot): SQLAlchemy's row objects
+        # would cost more than the query on a million rows
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+
+        def month_rows(month: str) -> list[tuple]:
+            return cursor.execute(sql, {**params, "feed_month": month}).fetchall()
+    else:
+        statement = text(sql)
+
+        def month_rows(month: str) -> list[tuple]:  # PostgreSQL sums are Decimal: ints here
+            return [(*row[:5], *(None if v is None else int(v) for v in row[5:]))
+                    for row in conn.execute(statement, {**params, "feed_month": month})]
+
     for month in months:
         out = []
         for customer_id, agency_id, ae_id, market, revenue_type, gross, net, spots, fees in (
-                cursor.execute(sql, {**params, "feed_month": month}).fetchall()):
+                month_rows(month)):
             customer, customer_key, sector, revenue_class = customers[customer_id]
             agency, agency_key = agencies[agency_id]
             ae, ae_key = aes[ae_id]

@@ -14,6 +14,8 @@ MEASURES = ("gross", "net")
 # billing type (Calendar → calendar month, otherwise broadcast month).
 BASES = ("broadcast", "calendar", "billing")
 _MARKET_RE = re.compile(r"^[A-Za-z0-9_/\-]{1,16}$")
+_STATION_RE = re.compile(r"^[A-Za-z0-9_.\-]{1,16}$")
+MAX_STATIONS = 100
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,9 @@ class ReportFilters:
     basis: str = "broadcast"
     sector: str | None = None  # a sector name, or NO_SECTOR for customers without one
     revenue_class: str | None = None
+    # Station codes (SPEC §4), upper case; empty = every station. Applied by where() on every
+    # table that carries station_id (spot_summary, spots, booking_history).
+    stations: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.year is not None and not 1990 <= self.year <= 2100:
@@ -47,6 +52,9 @@ class ReportFilters:
         if self.revenue_class is not None and self.revenue_class not in REVENUE_CLASSES:
             raise ConfigError("The revenue class must be regular, irregular or political, not "
                               f"'{self.revenue_class[:20]}'.")
+        if len(self.stations) > MAX_STATIONS or not all(
+                isinstance(code, str) and _STATION_RE.match(code) for code in self.stations):
+            raise ConfigError("A station must be a station code such as MAIN.")
         for name in ("ae", "revenue_type", "sector"):
             value = getattr(self, name)
             if value is not None and len(value) > 100:
@@ -86,6 +94,7 @@ class ReportFilters:
             basis=(clean("basis") or "broadcast").lower(),
             sector=clean("sector"),
             revenue_class=(clean("revenue_class") or "").lower() or None,
+            stations=station_codes(args.get("station")),
         )
 
     def month_expr(self, alias: str = "ss") -> str:
@@ -103,8 +112,8 @@ class ReportFilters:
         if self.basis == "calendar":
             return f"{alias}.calendar_month BETWEEN :{start} AND :{end}"
         if self.basis == "billing":
-            return (f"(({alias}.bills_calendar = 0 AND {alias}.broadcast_month BETWEEN :{start} "
-                    f"AND :{end}) OR ({alias}.bills_calendar = 1 AND {alias}.calendar_month "
+            return (f"((NOT {alias}.bills_calendar AND {alias}.broadcast_month BETWEEN :{start} "
+                    f"AND :{end}) OR ({alias}.bills_calendar AND {alias}.calendar_month "
                     f"BETWEEN :{start} AND :{end}))")
         return f"{alias}.broadcast_month BETWEEN :{start} AND :{end}"
 
@@ -141,7 +150,27 @@ class ReportFilters:
         if self.scope_ae_id is not None:
             parts.append(f"{alias}.ae_id = :f_scope_ae")
             params["f_scope_ae"] = self.scope_ae_id
+        if self.stations:
+            names = {f"f_st{i}": code for i, code in enumerate(self.stations)}
+            parts.append(f"{alias}.station_id IN (SELECT station_id FROM stations WHERE "
+                         f"code IN ({', '.join(':' + n for n in names)}))")
+            params.update(names)
         return " AND ".join(parts), params
 
     def with_year(self, year: int | None) -> ReportFilters:
         return replace(self, year=year)
+
+
+def station_codes(value: object) -> tuple[str, ...]:
+    """``?station=A&station=B``, ``?station=A,B`` or ``--station A``: the codes, upper case,
+    each once, in the order given (blank = every station)."""
+    if value is None:
+        return ()
+    items = [value] if isinstance(value, str) else list(value)  # type: ignore[call-overload]
+    codes: list[str] = []
+    for item in items:
+        for part in str(item).split(","):
+            code = part.strip().upper()
+            if code and code not in codes:
+                codes.append(code)
+    return tuple(codes)

@@ -23,4 +23,4 @@ def closure_events(conn: Connection, limit: int = 50) -> list[dict[str, object]]
 def months_with_totals(conn: Connection, year: int | None = None) -> list[dict[str, object]]:
     """The months page's rows: :func:`bookedbiz.months.list_months` on this request's
     connection (same transaction, same snapshot)."""
-    return list_months(conn.connection.dbapi_connection, year)
+    return list_months(conn, year)

@@ -22,6 +22,7 @@ from bookedbiz.reports.changes import changes_report
 from bookedbiz.reports.filters import ReportFilters
 from bookedbiz.reports.pacing import newest_as_of, pacing_report
 from bookedbiz.reports.pages import _customer_rows
+from bookedbiz.reports.stations import closed_months
 
 RISK_CLOSED_MONTHS = 3  # revenue in the last 3 closed months ...
 RISK_OPEN_MONTHS = 2  # ... and nothing booked in the next 2 open ones
@@ -47,16 +48,15 @@ def import_window(conn: Connection, as_of: date) -> tuple[date, date] | None:
     return since, until
 
 
-def risk_months(conn: Connection, as_of: date) -> tuple[list[str], list[str]]:
-    """(the last 3 closed months up to the as-of month, the next 2 open months from it)."""
+def risk_months(conn: Connection, as_of: date,
+                filters: ReportFilters | None = None) -> tuple[list[str], list[str]]:
+    """(the last 3 closed months up to the as-of month, the next 2 open months from it);
+    closed = closed for every station in the filters' scope (reports.stations)."""
     current = bc.broadcast_month_of(as_of)
-    closed_before = list(conn.execute(text(
-        "SELECT broadcast_month FROM month_closures WHERE broadcast_month <= :m "
-        "ORDER BY broadcast_month DESC LIMIT :n"), {"m": current, "n": RISK_CLOSED_MONTHS})
-        .scalars())
-    closed_ahead = set(conn.execute(text(
-        "SELECT broadcast_month FROM month_closures WHERE broadcast_month >= :m"),
-        {"m": current}).scalars())
+    closed = closed_months(conn, "0000-00", "9999-99", filters)
+    closed_before = sorted((m for m in closed if m <= current), reverse=True)
+    closed_before = closed_before[:RISK_CLOSED_MONTHS]
+    closed_ahead = {m for m in closed if m >= current}
     ahead, month = [], current
     while len(ahead) < RISK_OPEN_MONTHS:
         if month not in closed_ahead:
@@ -69,7 +69,7 @@ def accounts_at_risk(conn: Connection, filters: ReportFilters, as_of: date) -> d
     """Customers with gross in the last 3 closed months and none booked (now) in the next 2
     open months, largest first; ``total_gross`` is the exact sum of their recent revenue."""
     filters = replace(filters, year=None)
-    recent, ahead = risk_months(conn, as_of)
+    recent, ahead = risk_months(conn, as_of, filters)
     result: dict[str, Any] = {"recent_months": recent, "ahead_months": ahead, "rows": [],
                               "total_gross": dollars(0), "total_micros": 0}
     if not recent:
@@ -87,7 +87,10 @@ def accounts_at_risk(conn: Connection, filters: ReportFilters, as_of: date) -> d
         "THEN ss.broadcast_month END) "
         "FROM spot_summary ss JOIN customers c ON c.customer_id = ss.customer_id "
         f"WHERE ss.broadcast_month IN ({recent_in}, {ahead_in}) AND {where} "
-        "GROUP BY ss.customer_id, c.name HAVING r > 0 AND a <= 0"),
+        "GROUP BY ss.customer_id, c.name "
+        f"HAVING SUM(CASE WHEN ss.broadcast_month IN ({recent_in}) THEN ss.gross_micros "
+        f"ELSE 0 END) > 0 AND SUM(CASE WHEN ss.broadcast_month IN ({ahead_in}) "
+        "THEN ss.gross_micros ELSE 0 END) <= 0"),
         {**params, **names}).all()
     out = [{"customer_id": cid, "customer": name, "recent_gross": dollars(r),
             "last_month": bc.label(last) if last else "", "_exact": int(r)}

@@ -24,8 +24,10 @@ from bookedbiz.languages.assign import SPECIAL_BUCKETS
 from bookedbiz.money import dollars
 from bookedbiz.planning.targets import Target, applies, plan_columns, targets, total_target
 from bookedbiz.reports.filters import NO_SECTOR, ReportFilters
+from bookedbiz.reports.stations import closed_months
 
-PACING_GROUPS = ("ae", "customer", "agency", "market", "revenue-type", "language", "sector")
+PACING_GROUPS = ("ae", "customer", "agency", "market", "revenue-type", "language", "sector",
+                 "station")
 STLY_DAYS = 364
 DEFAULT_MONTHS = 13
 MAX_MONTHS = 60
@@ -42,6 +44,7 @@ _GROUP_COLUMN = {
     "revenue-type": ("revenue_type", "revenue_type"),
     "language": ("language_group", "language_bucket"),
     "sector": ("customer_id", "customer_id"),
+    "station": ("station_id", "station_id"),
 }
 
 
@@ -76,12 +79,7 @@ def resolve_months(as_of: date, first: str | None, last: str | None) -> list[str
 
 
 def _sectors(conn: Connection) -> dict[int, str]:
-    """customer id → sector name when the schema has sectors (else every customer has none)."""
-    columns = {row[1] for row in conn.execute(text("PRAGMA table_info(customers)"))}
-    has_table = conn.execute(text(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sectors'")).first()
-    if "sector_id" not in columns or not has_table:
-        return {}
+    """customer id → sector name (a customer without a sector is not listed)."""
     return dict(conn.execute(text(
         "SELECT c.customer_id, s.name FROM customers c JOIN sectors s "
         "ON s.sector_id = c.sector_id")).all())
@@ -100,6 +98,9 @@ def _labeller(conn: Connection, by: str | None, table: str) -> Callable[[object]
         return lambda key: names.get(key, str(key))
     if by in ("market", "revenue-type"):
         return lambda key: key or "(none)"
+    if by == "station":
+        codes = dict(conn.execute(text("SELECT station_id, code FROM stations")).all())
+        return lambda key: codes.get(key, str(key))
     if by == "sector":
         sectors = _sectors(conn)
         return lambda key: sectors.get(key, NO_SECTOR)  # type: ignore[arg-type]
@@ -203,12 +204,12 @@ def pacing_row(month: str, group: dict[str, object], booked: Sequence[int],
     }
 
 
-def _closed_months(conn: Connection, months: Sequence[str]) -> set[str]:
+def _closed_months(conn: Connection, months: Sequence[str],
+                   filters: ReportFilters | None = None) -> set[str]:
+    """Closed for every station in the report's scope (reports.stations)."""
     if not months:
         return set()
-    return set(conn.execute(text(
-        "SELECT broadcast_month FROM month_closures WHERE broadcast_month BETWEEN :a AND :b"),
-        {"a": months[0], "b": months[-1]}).scalars())
+    return closed_months(conn, months[0], months[-1], filters)
 
 
 def pacing_report(conn: Connection, *, as_of: date, first: str | None = None,
@@ -228,8 +229,9 @@ def pacing_report(conn: Connection, *, as_of: date, first: str | None = None,
     a_year_on = dict(zip(prior_months, months, strict=True))
     stly = _history_sums(conn, prior_months, stly_day, by, filters, label, a_year_on)
     final = _final_sums(conn, prior_months, by, filters, a_year_on)
-    closed = _closed_months(conn, months)
-    totals_planned = applies(filters)  # plans are per AE: not beside a market or type slice
+    closed = _closed_months(conn, months, filters)
+    # plans are per AE (every station): not beside a market, type or station slice
+    totals_planned = applies(filters) and not filters.stations
     rows_planned = totals_planned and by in (None, "ae")
     plan = targets(conn, months, filters, "ae" if by == "ae" else None)
     company_plan = plan if by != "ae" else targets(conn, months, filters, None)
@@ -348,7 +350,7 @@ def last_year_basis(conn: Connection, months: Sequence[str], filters: ReportFilt
     filters = replace(filters, year=None)
     as_of = newest_as_of(conn)
     stly_day = as_of - timedelta(days=STLY_DAYS)
-    closed = _closed_months(conn, months)
+    closed = _closed_months(conn, months, filters)
     first = conn.execute(text("SELECT MIN(as_of) FROM history_records")).scalar()
     known = first is not None and first <= stly_day.isoformat()
     open_prior = [bc.shift_month(m, -12) for m in months if m not in closed]

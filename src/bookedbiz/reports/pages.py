@@ -75,8 +75,8 @@ def _customer_rows(
     cells: dict[tuple[int, int], dict[str, int]] = defaultdict(dict)
     spot_counts: dict[tuple[int, int], int] = defaultdict(int)
     for month, customer_id, ae_id, amount, spots in _year_groups(conn, filters):
-        cells[(customer_id, ae_id)][month] = amount or 0
-        spot_counts[(customer_id, ae_id)] += spots or 0
+        cells[(customer_id, ae_id)][month] = int(amount or 0)  # PostgreSQL sums are Decimal
+        spot_counts[(customer_id, ae_id)] += int(spots or 0)
     prior = _prior_year_by_customer(conn, filters)
     for key in prior:
         cells.setdefault(key, {})
@@ -231,8 +231,8 @@ def ae_summary(conn: Connection, filters: ReportFilters) -> list[dict[str, Any]]
     spots: dict[int, int] = defaultdict(int)
     customer_sets: dict[int, set[int]] = defaultdict(set)
     for month, customer_id, ae_id, amount, count in _year_groups(conn, filters):
-        current[ae_id][month] += amount or 0
-        spots[ae_id] += count or 0
+        current[ae_id][month] += int(amount or 0)
+        spots[ae_id] += int(count or 0)
         customer_sets[ae_id].add(customer_id)
     where, params = summary_where(filters)
     params.update(start=prior_months[0], end=prior_months[-1])
@@ -242,7 +242,7 @@ def ae_summary(conn: Connection, filters: ReportFilters) -> list[dict[str, Any]]
     )
     prior: dict[int, int] = defaultdict(int)
     for ae_id, amount in conn.execute(text(prior_sql), params).all():
-        prior[ae_id] = amount or 0
+        prior[ae_id] = int(amount or 0)
     customers = {ae_id: len(ids) for ae_id, ids in customer_sets.items()}
     ae_ids = sorted(set(current) | set(prior))
     names = _names(conn, "aes", "ae_id", ae_ids)

@@ -23,6 +23,7 @@ from bookedbiz.money import dollars, share
 from bookedbiz.planning import targets as plan
 from bookedbiz.reports.filters import ReportFilters
 from bookedbiz.reports.pacing import newest_as_of
+from bookedbiz.reports.stations import closed_months
 
 STLY_DAYS = 364
 QUARTERS = (("Q1", 0), ("Q2", 3), ("Q3", 6), ("Q4", 9))
@@ -77,10 +78,13 @@ _BELOW_THE_AE = ("market", "revenue_type", "customer_id", "sector", "revenue_cla
 
 
 def plan_filters(filters: ReportFilters) -> ReportFilters:
-    """Only what a plan can honour: year, AE, scope; gross, by broadcast month."""
+    """Only what a plan can honour: year, AE, scope; gross, by broadcast month, every station
+    (plans are per AE, not per station)."""
     blank = {name: None for name in _BELOW_THE_AE if hasattr(filters, name)}
     if hasattr(filters, "basis"):
         blank["basis"] = "broadcast"
+    if hasattr(filters, "stations"):
+        blank["stations"] = ()
     return replace(filters, measure="gross", **blank)  # type: ignore[arg-type]
 
 
@@ -123,7 +127,7 @@ def grid(conn: Connection, filters: ReportFilters, as_of: date,
     first, last = months[0], months[-1]
     cells = plan.plan_cells(conn, first, last, filters)
     booked = plan.booked_by_ae(conn, first, last, filters)
-    closed = plan.closed_months(conn, first, last)
+    closed = closed_months(conn, first, last)  # closed for every station (reports.stations)
     last_year, known = _last_year(conn, months, closed, as_of, filters)
     ae_ids = {a for a, _ in cells} | {a for a, _ in booked} | {a for a, _ in last_year}
     names = plan.ae_names(conn, sorted(ae_ids))

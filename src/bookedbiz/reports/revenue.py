@@ -15,9 +15,10 @@ from bookedbiz.languages.assign import SPECIAL_BUCKETS
 from bookedbiz.money import dollars, pct_change
 from bookedbiz.reports.filters import ReportFilters
 from bookedbiz.reports.pacing import last_year_basis
+from bookedbiz.reports.stations import month_closures
 
 GROUPINGS = ("month", "ae", "customer", "agency", "market", "language", "revenue-type",
-             "spot-type")
+             "spot-type", "station")
 _GROUP_SQL = {
     "month": ("ss.broadcast_month", ""),
     "ae": ("a.name", "JOIN aes a ON a.ae_id = ss.ae_id"),
@@ -29,6 +30,7 @@ _GROUP_SQL = {
     "revenue-type": ("CASE WHEN ss.revenue_type = '' THEN '(none)' ELSE ss.revenue_type END",
                      ""),
     "spot-type": ("CASE WHEN ss.spot_type = '' THEN '(none)' ELSE ss.spot_type END", ""),
+    "station": ("st.code", "JOIN stations st ON st.station_id = ss.station_id"),
 }
 KEY_NAMES = {g: g.replace("-", "_") for g in GROUPINGS}
 
@@ -149,14 +151,8 @@ def overview(conn: Connection, filters: ReportFilters) -> dict[str, object]:
     year = filters.year or bc.broadcast_year_of(date.today())
     current = _month_sums(conn, filters.with_year(year))
     prior = _month_sums(conn, filters.with_year(year - 1))
-    closures = {
-        month: (closed_at, closed_by)
-        for month, closed_at, closed_by in conn.execute(
-            text("SELECT broadcast_month, closed_at, closed_by FROM month_closures "
-                 "WHERE broadcast_month BETWEEN :a AND :b"),
-            {"a": f"{year}-01", "b": f"{year}-12"},
-        )
-    }
+    # closed when closed for every station in the report's scope (the latest close shown)
+    closures = month_closures(conn, f"{year}-01", f"{year}-12", filters)
     year_months = bc.months_of_year(year)
     basis = last_year_basis(conn, year_months, filters, finals=prior)
     months = []

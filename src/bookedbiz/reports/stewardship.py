@@ -33,7 +33,7 @@ def auto_created_customers(conn: Connection, limit: int = 200) -> list[dict[str,
         "SELECT c.customer_id, c.name, c.created_at, COALESCE(SUM(ss.spots), 0), "
         "COALESCE(SUM(ss.gross_micros), 0), MAX(ss.broadcast_month) "
         "FROM customers c LEFT JOIN spot_summary ss ON ss.customer_id = c.customer_id "
-        "WHERE c.auto_created = 1 AND c.merged_into IS NULL "
+        "WHERE c.auto_created AND c.merged_into IS NULL "
         "GROUP BY c.customer_id ORDER BY 5 DESC, c.name LIMIT :n"), {"n": limit}).all()
     names = _active_names(conn, "customers", "customer_id")
     matches = likely_duplicates(names, [r[0] for r in rows])
@@ -81,9 +81,10 @@ def merge_preview(conn: Connection, kind: str, survivor_id: int, merged_id: int
         records[entity_id] = {"name": row[0], "is_active": row[1], "merged_into": row[2]}
     # One pass over the spots (no index on the id there): revenue rows, Trade rows, months.
     spots, trade, gross, net, first, last = conn.execute(text(
-        "SELECT COALESCE(SUM(is_trade = 0), 0), COALESCE(SUM(is_trade = 1), 0), "
-        "COALESCE(SUM(CASE WHEN is_trade = 0 THEN gross_rate_micros END), 0), "
-        "COALESCE(SUM(CASE WHEN is_trade = 0 THEN station_net_micros END), 0), "
+        "SELECT COALESCE(SUM(CASE WHEN is_trade THEN 0 ELSE 1 END), 0), "
+        "COALESCE(SUM(CASE WHEN is_trade THEN 1 ELSE 0 END), 0), "
+        "COALESCE(SUM(CASE WHEN NOT is_trade THEN gross_rate_micros END), 0), "
+        "COALESCE(SUM(CASE WHEN NOT is_trade THEN station_net_micros END), 0), "
         "MIN(broadcast_month), MAX(broadcast_month) "
         f"FROM spots WHERE {entity.id_column} = :i"),  # noqa: S608
         {"i": merged_id}).one()
@@ -144,7 +145,7 @@ def agencies(conn: Connection) -> list[dict[str, Any]]:
         "WHERE a.merged_into IS NULL GROUP BY a.agency_id ORDER BY 6 DESC, a.name")).all()
     alias_texts: dict[int, list[str]] = {}
     for agency_id, alias in conn.execute(text(
-            "SELECT agency_id, alias_text FROM agency_aliases WHERE is_active = 1 "
+            "SELECT agency_id, alias_text FROM agency_aliases WHERE is_active "
             "ORDER BY alias_text")).all():
         alias_texts.setdefault(agency_id, []).append(alias)
     names = {r[0]: r[1] for r in rows}
@@ -171,10 +172,10 @@ def stale_customers(conn: Connection, months: int, today: date | None = None,
         "MAX(ss.broadcast_month), COALESCE(SUM(ss.spots), 0), "
         "COALESCE(SUM(ss.gross_micros), 0) "
         "FROM customers c LEFT JOIN spot_summary ss ON ss.customer_id = c.customer_id "
-        "WHERE c.merged_into IS NULL AND (:all = 1 OR c.is_active = 1) "
+        "WHERE c.merged_into IS NULL AND (:all OR c.is_active) "
         "GROUP BY c.customer_id HAVING MAX(ss.broadcast_month) IS NULL "
-        "OR MAX(ss.broadcast_month) <= :cutoff ORDER BY 6 DESC, c.name"),
-        {"cutoff": cutoff, "all": int(include_inactive)}).all()
+        "OR MAX(ss.broadcast_month) <= :cutoff ORDER BY 6 DESC NULLS LAST, c.name"),
+        {"cutoff": cutoff, "all": bool(include_inactive)}).all()
     out = [{"customer_id": cid, "name": name, "is_active": bool(active),
             "auto_created": bool(auto), "created_at": created, "last_month": last,
             "spots": int(spots), "gross": dollars(gross), "gross_micros": int(gross)}
@@ -201,7 +202,7 @@ def sectors(conn: Connection, year: int | None = None) -> list[dict[str, Any]]:
 def sector_names(conn: Connection) -> list[str]:
     """The sectors a report can be filtered by (active ones, by name)."""
     return list(conn.execute(text(
-        "SELECT name FROM sectors WHERE is_active = 1 ORDER BY name")).scalars().all())
+        "SELECT name FROM sectors WHERE is_active ORDER BY name")).scalars().all())
 
 
 def classification(conn: Connection, search: str | None = None, sector: str | None = None,
@@ -234,7 +235,7 @@ def language_review(conn: Connection, filters: ReportFilters, limit: int = 100,
     where, params = replace(filters, basis="broadcast").where("s")
     joins = ("FROM spots s JOIN language_assignments la ON la.spot_id = s.spot_id "
              "JOIN customers c ON c.customer_id = s.customer_id JOIN aes a ON a.ae_id = s.ae_id ")
-    condition = f"WHERE la.requires_review = 1 AND s.is_trade = 0 AND {where}"
+    condition = f"WHERE la.requires_review AND NOT s.is_trade AND {where}"
     total = conn.execute(text(f"SELECT COUNT(*) {joins}{condition}"), params).scalar() or 0
     rows = conn.execute(text(
         "SELECT s.spot_id, s.air_date, s.broadcast_month, s.bill_code, c.name, s.language_code,"

@@ -12,14 +12,15 @@ from typing import Any
 
 from flask import Flask, abort, jsonify, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
-from bookedbiz.config import Settings, load_settings, resolve_database_path
+from bookedbiz.config import Settings, load_settings, resolve_database_target
 from bookedbiz.errors import BookedBizError, NotFoundError
 from bookedbiz.web import compression, formatting
 from bookedbiz.web.auth import init_auth, is_api_request
 from bookedbiz.web.cache import ReportCache
-from bookedbiz.web.db import ENGINE_KEY, close_conn, make_read_engine
+from bookedbiz.web.db import DATABASE_KEY, close_conn, open_app_database
 from bookedbiz.web.table_html import rows_html
 from bookedbiz.web.tls_proxy import configure_tls_proxy
 
@@ -35,13 +36,18 @@ CSP = (
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
-    """Build the app. ``config`` overrides Flask config keys (e.g. DATABASE_PATH, SECRET_KEY)."""
+    """Build the app. ``config`` overrides Flask config keys (e.g. DATABASE_PATH, SECRET_KEY;
+    DATABASE_URL selects a PostgreSQL server, as the setting does)."""
     app = Flask(__name__)
     overrides = dict(config or {})
     settings: Settings = overrides.pop("SETTINGS", None) or load_settings()
-    db_path = resolve_database_path(settings, overrides.get("DATABASE_PATH"))
+    url = overrides.pop("DATABASE_URL", None)
+    if url:
+        settings = settings.model_copy(update={"database_url": url})
+    target = resolve_database_target(settings, None if url else overrides.get("DATABASE_PATH"))
+    db = open_app_database(target)
     app.config.update(
-        DATABASE_PATH=str(db_path),
+        DATABASE_PATH=str(db.path) if db.path is not None else None,
         DATA_PATH=str(settings.resolved_data_path()),
         DISPLAY_TIMEZONE=settings.broadcast_timezone,
         PERMANENT_SESSION_LIFETIME=timedelta(hours=8),  # idle: the signed cookie's age
@@ -61,7 +67,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         JSON_SORT_KEYS=False,
     )
     app.config.update(overrides)
-    app.config["DATABASE_PATH"] = str(db_path)
+    app.config["DATABASE_PATH"] = str(db.path) if db.path is not None else None
+    app.config["DATABASE_DESCRIPTION"] = db.describe()  # never the URL: it holds a password
     configure_tls_proxy(app, bool(app.config.get("BEHIND_TLS_PROXY", settings.behind_tls_proxy)))
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = settings.secret_key or _persistent_secret(
@@ -69,7 +76,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         )
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
-    app.extensions[ENGINE_KEY] = make_read_engine(db_path)
+    app.extensions[DATABASE_KEY] = db
     app.extensions["bookedbiz.report_cache"] = ReportCache()
     app.teardown_appcontext(close_conn)
     csrf.init_app(app)
@@ -176,6 +183,16 @@ def _error_pages(app: Flask) -> None:
     @app.errorhandler(BookedBizError)
     def _bookedbiz(exc: BookedBizError):  # noqa: ANN202
         return error_response(404 if isinstance(exc, NotFoundError) else 400, str(exc))
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    def _database(exc: Exception):  # noqa: ANN202 - the server is down or refused us
+        from bookedbiz.web.db import database
+
+        # the detail (host, database, never the password) goes to the log, not to the reader
+        log.warning("Database unavailable on %s %s: %s", request.method, request.path,
+                    database().translate(exc))
+        return error_response(503)
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):  # noqa: ANN202

@@ -1,6 +1,7 @@
 """``bookedbiz.web.asgi:app`` — the Flask app as an ASGI app for uvicorn.
 
-The database comes from DATABASE_PATH (``bookedbiz serve --db`` sets it for its workers).
+The database comes from DATABASE_URL (a PostgreSQL server) or DATABASE_PATH (``bookedbiz serve
+--db`` sets it for its workers).
 """
 
 from __future__ import annotations

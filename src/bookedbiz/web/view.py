@@ -21,6 +21,7 @@ from bookedbiz.reports import revenue
 from bookedbiz.reports import tables as tbl
 from bookedbiz.reports.filters import BASES, REVENUE_CLASSES, ReportFilters
 from bookedbiz.reports.pages import year_span
+from bookedbiz.reports.stations import check_stations, closed_months, station_list
 from bookedbiz.reports.stewardship import sector_names
 from bookedbiz.web.auth import reader, scope_ae_id
 from bookedbiz.web.cache import cached
@@ -33,9 +34,15 @@ FILTER_KEYS = ("year", "measure", "ae", "market", "revenue_type", "basis", "sect
 
 def current_filters(extra_keys: tuple[str, ...] = ()) -> ReportFilters:
     """The filters in the URL (validated by the data core), with the year defaulted and the
-    reader's scope set from who is signed in (never from the URL)."""
-    args = {k: v for k, v in request.args.items() if k in FILTER_KEYS + extra_keys and v != ""}
+    reader's scope set from who is signed in (never from the URL). ``station`` may be repeated
+    or a comma list; an unknown code is a 400 naming the known ones."""
+    args: dict[str, object] = {
+        k: v for k, v in request.args.items() if k in FILTER_KEYS + extra_keys and v != ""}
+    if "station" in request.args:
+        args["station"] = request.args.getlist("station")
     filters = ReportFilters.from_mapping(args)
+    if filters.stations:
+        filters = replace(filters, stations=check_stations(read_conn(), filters.stations))
     filters = replace(filters, scope_ae_id=scope_ae_id(reader()))
     if filters.year is None:
         filters = replace(filters, year=default_year())
@@ -68,14 +75,15 @@ def filter_query(filters: ReportFilters, **extra: Any) -> dict[str, Any]:
         "basis": filters.basis if filters.basis != "broadcast" else None,
         "sector": filters.sector,
         "revenue_class": filters.revenue_class,
+        "station": ",".join(filters.stations) or None,
     }
     values.update(extra)
     return {k: v for k, v in values.items() if v not in (None, "")}
 
 
-def month_columns(year: int) -> list[dict[str, Any]]:
+def month_columns(year: int, filters: ReportFilters | None = None) -> list[dict[str, Any]]:
     """The 12 month headers of a year: key, label, weeks, status (closed/open)."""
-    closed = revenue_month_status(year)
+    closed = revenue_month_status(year, filters)
     return [
         {
             "month": m,
@@ -87,17 +95,12 @@ def month_columns(year: int) -> list[dict[str, Any]]:
     ]
 
 
-def revenue_month_status(year: int) -> set[str]:
-    from sqlalchemy import text
-
-    rows = read_conn().execute(
-        text("SELECT broadcast_month FROM month_closures WHERE broadcast_month BETWEEN :a AND :b"),
-        {"a": f"{year:04d}-01", "b": f"{year:04d}-12"},
-    )
-    return {r[0] for r in rows}
+def revenue_month_status(year: int, filters: ReportFilters | None = None) -> set[str]:
+    """The closed months of ``year``: closed for every station the page covers."""
+    return closed_months(read_conn(), f"{year:04d}-01", f"{year:04d}-12", filters)
 
 
-def month_table_columns(year: int) -> list[tbl.Column]:
+def month_table_columns(year: int, filters: ReportFilters | None = None) -> list[tbl.Column]:
     return [
         tbl.Column(
             m["month"],
@@ -107,7 +110,7 @@ def month_table_columns(year: int) -> list[tbl.Column]:
             sub=f"{m['weeks']} wks",
             title=f"{m['label']}: {m['status']}, {m['weeks']} broadcast weeks",
         )
-        for m in month_columns(year)
+        for m in month_columns(year, filters)
     ]
 
 
@@ -125,7 +128,16 @@ def filter_bar(filters: ReportFilters) -> dict[str, Any]:
     options = dict(options, sectors=cached(sector_names), revenue_classes=REVENUE_CLASSES,
                    bases=BASES)
     years = sorted(set(cached(year_span)) | {filters.year}, reverse=True)
+    # the station select only where there is a choice: one station's pages look as before
+    stations = cached(station_list)
+    if len(stations) > 1 or filters.stations:
+        options["stations"] = [s["code"] for s in stations]
     return {"years": years, "options": options, "filters": filters}
+
+
+def multi_station() -> bool:
+    """True when the database has more than one station (station columns and tabs show)."""
+    return len(cached(station_list)) > 1
 
 
 def describe_filters(filters: ReportFilters) -> dict[str, str]:
@@ -138,6 +150,7 @@ def describe_filters(filters: ReportFilters) -> dict[str, str]:
         "month basis": filters.basis,
         "sector": filters.sector or "",
         "revenue class": filters.revenue_class or "",
+        **({"station": ", ".join(filters.stations)} if filters.stations else {}),
     }
 
 

@@ -18,7 +18,7 @@ bp = Blueprint("aes", __name__, url_prefix="/reports/aes")
 
 def aes_table(filters) -> tuple[tbl.Table, dict[str, Any]]:  # noqa: ANN001
     rows = cached(ae_summary, filters)
-    month_cols = month_table_columns(filters.year)
+    month_cols = month_table_columns(filters.year, filters)
     fq = filter_query(filters)
     out = []
     for r in rows:

@@ -163,7 +163,7 @@ def changes() -> Response:
 def months() -> Response:
     from bookedbiz import months as month_service
 
-    return reply(month_service.list_months(read_conn().connection.driver_connection))
+    return reply(month_service.list_months(read_conn()))
 
 
 # Where a file lay on the server and which host:pid ran an import are not the API's business.
@@ -226,19 +226,22 @@ def _feed(rows_of, columns: tuple[str, ...], name: str, **meta: Any) -> Response
     """Stream ``rows_of(conn)`` as CSV or JSON on a connection of its own (the request's closes
     when the view returns, the stream later), one snapshot for the whole feed."""
     from bookedbiz.reports import feeds
-    from bookedbiz.web.db import ENGINE_KEY
+    from bookedbiz.web.db import database, snapshot
 
     fmt = (request.args.get("format") or "json").lower()
     if fmt not in ("csv", "json"):
         raise BookedBizError("The feed format must be csv or json.")
-    engine = current_app.extensions[ENGINE_KEY]
+    db = database()
 
     def generate():  # noqa: ANN202
-        with engine.connect() as conn:
+        conn = snapshot(db)
+        try:
             rows = rows_of(conn)
             chunks = (feeds.as_csv(rows, columns) if fmt == "csv"
                       else feeds.as_json(rows, columns, **_plain(meta)))
             yield from (chunk.encode("utf-8") for chunk in chunks)
+        finally:
+            conn.close()
 
     mime = "text/csv; charset=utf-8" if fmt == "csv" else "application/json"
     response = Response(generate(), mimetype=mime)

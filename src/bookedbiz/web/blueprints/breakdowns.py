@@ -12,7 +12,7 @@ from bookedbiz.reports import breakdowns as report
 from bookedbiz.reports import tables as tbl
 from bookedbiz.web.auth import requires
 from bookedbiz.web.cache import cached
-from bookedbiz.web.view import current_filters, filter_query, render_report
+from bookedbiz.web.view import current_filters, filter_query, multi_station, render_report
 
 bp = Blueprint("breakdowns", __name__, url_prefix="/reports/breakdowns")
 
@@ -113,6 +113,7 @@ def show(dimension: str):  # noqa: ANN201
         filters,
         tables,
         dimension=dimension,
-        dimensions=DIMENSIONS,
+        # the station tab only where there is more than one station
+        dimensions={k: v for k, v in DIMENSIONS.items() if k != "station" or multi_station()},
         **context,
     )

@@ -33,7 +33,7 @@ def customers_table(filters, search: str, sort: str, new_only: bool,  # noqa: AN
                     status: str = "") -> tuple[tbl.Table, tbl.Table, dict]:
     """Lay out reports.pages.customers_page: columns, links, the lost table."""
     page = cached(customers_page, filters, search, status, new_only, sort)
-    month_cols = month_table_columns(filters.year)
+    month_cols = month_table_columns(filters.year, filters)
     if filters.basis != "broadcast":  # broadcast weeks say nothing about calendar months
         month_cols = [replace(c, sub="", title=f"{c.label} ({filters.basis} basis)")
                       for c in month_cols]

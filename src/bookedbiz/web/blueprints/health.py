@@ -1,4 +1,5 @@
-"""/health: JSON for monitors — 200 when the database answers and its schema is current.
+"""/health: JSON for monitors — 200 when the database (file or server) answers and its schema
+is current.
 
 Anyone gets the status (and 200/503); the details (schema version, last import, problems) only
 a signed-in user or an API token, so an anonymous scan learns nothing about the installation.
@@ -7,16 +8,16 @@ a signed-in user or an API token, so an anonymous scan learns nothing about the 
 from __future__ import annotations
 
 from functools import lru_cache
-from pathlib import Path
 
 from flask import Blueprint, current_app, jsonify, request
 from flask_login import current_user
+from sqlalchemy import text
 
 from bookedbiz import users
 from bookedbiz.db.migrate import current_version, head_version
 from bookedbiz.reports import freshness
 from bookedbiz.web.auth import session_expired
-from bookedbiz.web.db import read_conn
+from bookedbiz.web.db import database, read_conn
 
 bp = Blueprint("health", __name__)
 
@@ -40,7 +41,7 @@ def _may_see_details() -> bool:
 
 @bp.get("/health")
 def health():  # noqa: ANN201
-    path = Path(current_app.config["DATABASE_PATH"])
+    db = database()
     body: dict[str, object] = {
         "status": "healthy",
         "database": {"reachable": False, "schema_version": None, "schema_head": _head()},
@@ -48,9 +49,11 @@ def health():  # noqa: ANN201
     }
     problems: list[str] = []
     try:
-        if not path.is_file():
-            raise FileNotFoundError(path)
-        version = current_version(path)
+        if db.path is not None and not db.path.is_file():
+            raise FileNotFoundError(db.path)
+        version = (current_version(db.path) if db.path is not None
+                   else read_conn().execute(text("SELECT version_num FROM alembic_version"))
+                   .scalar())
         body["database"] = {"reachable": True, "schema_version": version,
                             "schema_head": _head()}
         if version != _head():

@@ -20,7 +20,7 @@ from bookedbiz.reports.pacing import PACING_GROUPS, booking_curve, pacing_report
 from bookedbiz.web.auth import requires
 from bookedbiz.web.cache import cached
 from bookedbiz.web.db import read_conn
-from bookedbiz.web.view import current_filters, render_report
+from bookedbiz.web.view import current_filters, multi_station, render_report
 
 bp = Blueprint("pacing", __name__, url_prefix="/reports")
 
@@ -144,7 +144,8 @@ def pacing():  # noqa: ANN201
     return render_report(
         "reports/pacing.html", "Pacing", _shown(filters), pacing_tables(report, measure),
         report=report, chart=curve_chart(curve), measure=measure, cards=cards, args=args,
-        groups=PACING_GROUPS, months=[(m, bc.label(m)) for m in report["months"]],
+        groups=[g for g in PACING_GROUPS if g != "station" or multi_station()],
+        months=[(m, bc.label(m)) for m in report["months"]],
         curve_month=curve_month,
     )
 
