@@ -8,9 +8,11 @@ Each app process is ``bookedbiz serve`` (uvicorn, one worker) on its own loopbac
 boxes behind a balancer would be; both get the same SECRET_KEY. Client *i* talks to app
 *i mod apps* and signs in as demo user *i mod 5* (``ensure_demo_users``: admin, manager,
 finance, an AE who sees only their book, viewer). Every client then fetches the main report
-pages in turn for ``--seconds``; the answer is requests per second, p50/p95/p99 latency as the
-client sees it (HTTP included), and the error count (any answer but 200, or no answer within
-30 s). The bar is 0 errors.
+pages in turn for ``--seconds``, a round; the databases take turns for ``--rounds`` rounds (all
+apps started once), so both see the same spread of load. The answer is requests per second,
+p50/p95/p99 latency as the client sees it (HTTP included), and the error count (any answer but
+200, or no answer within 30 s; a page a role may not see, 403/404 at warm-up, is dropped for
+that client and listed). The bar is 0 errors.
 
 The data are the page benchmark's (bench_data.py: the built SQLite file, copied row for row into
 a throwaway PostgreSQL, pg_server.py); the report cache is on, as served, so after the first
@@ -124,13 +126,13 @@ async def sign_in(client, base: str, username: str, password: str) -> None:  # n
 async def drive(apps: list[App], logins: list, urls: list[str], clients: int,
                 seconds: float) -> dict:
     """Every client signs in, views each page once (a 403 or 404 for its role or book drops
-    that page for it), then fetches its pages in turn until the time is up."""
+    that page for it), then fetches its pages in turn until the time is up. The raw
+    latencies (ms), the errors, the pages dropped and the seconds measured."""
     import httpx
 
     latencies: list[float] = []
     errors: list[str] = []
     skipped: set[str] = set()
-
     warmed = [0]
 
     async def client_loop(number: int, stop_at: list[float], ready: asyncio.Event) -> None:
@@ -169,20 +171,31 @@ async def drive(apps: list[App], logins: list, urls: list[str], clients: int,
     stop_at = [float("inf")]
     tasks = [asyncio.create_task(client_loop(n, stop_at, ready)) for n in range(clients)]
     # Let the warm-ups finish (they share the apps), then start the clock for everyone.
-    while warmed[0] < clients:
+    while warmed[0] < clients and not any(t.done() for t in tasks):
         await asyncio.sleep(0.1)
     started = time.perf_counter()
     stop_at[0] = started + seconds
     ready.set()
     await asyncio.gather(*tasks)
-    elapsed = time.perf_counter() - started
-    return {"requests": len(latencies), "seconds": round(elapsed, 1),
-            "requests_per_s": round(len(latencies) / elapsed, 1),
+    return {"latencies": latencies, "errors": errors, "skipped": skipped,
+            "seconds": time.perf_counter() - started}
+
+
+def summarise(rounds: list[dict]) -> dict:
+    """All rounds of one database together; requests/s per round as well."""
+    latencies = [v for r in rounds for v in r["latencies"]]
+    errors = [e for r in rounds for e in r["errors"]]
+    seconds = sum(r["seconds"] for r in rounds)
+    return {"requests": len(latencies), "seconds": round(seconds, 1),
+            "requests_per_s": round(len(latencies) / seconds, 1),
+            "requests_per_s_by_round": [round(len(r["latencies"]) / r["seconds"], 1)
+                                        for r in rounds],
             "p50_ms": round(statistics.median(latencies), 1) if latencies else None,
             "p95_ms": round(percentile(latencies, 95), 1) if latencies else None,
             "p99_ms": round(percentile(latencies, 99), 1) if latencies else None,
             "errors": len(errors), "first_errors": errors[:5],
-            "pages_forbidden_to_a_role": sorted(skipped)}
+            "pages_dropped_for_a_role": sorted({p for r in rounds for p in r["skipped"]}),
+            "load_by_round": [r["load"] for r in rounds]}
 
 
 def start_apps(name: str, target: str, workdir: Path, count: int) -> tuple[list[App], str]:
@@ -208,23 +221,46 @@ def start_apps(name: str, target: str, workdir: Path, count: int) -> tuple[list[
     return apps, f"uvicorn bookedbiz.web.asgi:app (bookedbiz serve refused: {refused})"
 
 
-def run_side(name: str, target: str, workdir: Path, logins: list, urls: list[str],
-             args: argparse.Namespace) -> dict:
-    apps: list[App] = []
+def run_rounds(sides: list[tuple[str, str]], workdir: Path, logins: list, urls: list[str],
+               args: argparse.Namespace) -> dict:
+    """Start every side's apps once, then alternate the databases round by round, so both
+    see the same spread of machine load."""
+    started: dict[str, tuple[list[App], str]] = {}
+    results: dict[str, dict] = {}
+    rounds: dict[str, list[dict]] = {name: [] for name, _ in sides}
     try:
-        apps, how = start_apps(name, target, workdir, args.apps)
-        print(f"{name}: {args.apps} app processes: {how}", flush=True)
-        with LoadMonitor(every=2.0) as load:
-            result = asyncio.run(drive(apps, logins, urls, args.clients, args.seconds))
-        result["load"] = load.summary()
-        result["served_by"] = how
-        result["logged_errors"] = [line for app in apps for line in app.errors_logged()]
-    except Exception as exc:  # noqa: BLE001 - say what failed, measure the other side
-        result = {"not_measured": one_line(exc)}
+        for name, target in sides:
+            try:
+                started[name] = start_apps(name, target, workdir, args.apps)
+                print(f"{name}: {args.apps} app processes: {started[name][1]}", flush=True)
+            except Exception as exc:  # noqa: BLE001 - say what failed, measure the other
+                results[name] = {"not_measured": one_line(exc)}
+        for number in range(args.rounds):
+            for name, (apps, _how) in started.items():
+                if name in results:
+                    continue
+                try:
+                    with LoadMonitor(every=2.0) as load:
+                        measured = asyncio.run(drive(apps, logins, urls, args.clients,
+                                                     args.seconds))
+                except Exception as exc:  # noqa: BLE001
+                    results[name] = {"not_measured": one_line(exc)}
+                    continue
+                measured["load"] = load.summary()
+                rounds[name].append(measured)
+                print(f"  round {number + 1} {name}: {len(measured['latencies'])} requests, "
+                      f"{len(measured['errors'])} errors (load {measured['load']})", flush=True)
+        for name, (apps, how) in started.items():
+            if name not in results:
+                results[name] = summarise(rounds[name])
+                results[name]["served_by"] = how
+                results[name]["logged_errors"] = [line for app in apps
+                                                  for line in app.errors_logged()]
     finally:
-        for app in apps:
-            app.stop()
-    return result
+        for apps, _how in started.values():
+            for app in apps:
+                app.stop()
+    return results
 
 
 def describe(name: str, result: dict, args: argparse.Namespace) -> str:
@@ -232,9 +268,9 @@ def describe(name: str, result: dict, args: argparse.Namespace) -> str:
         return f"{name}: not measured: {result['not_measured']}"
     text = (f"{name}: {args.clients} clients, {args.apps} app processes, "
             f"{result['seconds']} s: {result['requests']} requests, "
-            f"{result['requests_per_s']} requests/s, p50 {result['p50_ms']} ms, "
-            f"p95 {result['p95_ms']} ms, p99 {result['p99_ms']} ms, "
-            f"{result['errors']} errors (load {result['load']})")
+            f"{result['requests_per_s']} requests/s {result['requests_per_s_by_round']}, "
+            f"p50 {result['p50_ms']} ms, p95 {result['p95_ms']} ms, p99 {result['p99_ms']} ms, "
+            f"{result['errors']} errors (load {', '.join(result['load_by_round'])})")
     for line in result["first_errors"]:
         text += f"\n    {line}"
     return text
@@ -250,29 +286,29 @@ def main() -> None:
     parser.add_argument("--years", type=int, default=5)
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--apps", type=int, default=2)
-    parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--seconds", type=float, default=30, help="a round, per database")
+    parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--only", choices=["sqlite", "postgresql"], default=None)
     args = parser.parse_args()
     per_month = 20_000 * args.scale if args.scale else args.per_month
     source = sqlite_bench_db(per_month, args.years)
     results: dict = {"started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                     "clients": args.clients, "apps": args.apps, "seconds": args.seconds}
+                     "clients": args.clients, "apps": args.apps, "seconds": args.seconds,
+                     "rounds": args.rounds, "pages": []}
     with tempfile.TemporaryDirectory(prefix="bench-conc-", dir=OUT) as work, \
             PgServer(parent=OUT) as server:
         db = working_copy(source, Path(work))
         logins = ensure_demo_users(db)
         results["spots"] = spot_count(db)
         year, customer = year_and_customer(db)
-        urls = main_pages(year, customer)
+        urls = results["pages"] = main_pages(year, customer)
         results["postgresql_server"] = server.describe()
         print(f"{results['spots']:,} spots; {server.describe()}", flush=True)
-        sides = [("sqlite", str(db))]
+        sides = [] if args.only == "postgresql" else [("sqlite", str(db))]
         if args.only != "sqlite":
             sides.append(("postgresql", copy_to_postgres(db, server, "concurrency")))
-        for name, target in sides:
-            if args.only and name != args.only:
-                continue
-            results[name] = run_side(name, target, Path(work), logins, urls, args)
+        results.update(run_rounds(sides, Path(work), logins, urls, args))
+        for name, _target in sides:
             print(describe(name, results[name], args), flush=True)
     lite, pg = results.get("sqlite", {}), results.get("postgresql", {})
     if lite.get("requests_per_s") and pg.get("requests_per_s"):
