@@ -53,8 +53,11 @@ def alembic_upgrade(db: Path, revision: str = "head") -> None:
 UNAUDITED = ("audit_log", "alembic_version", "sqlite_sequence")
 
 
-def every_table(db: Path) -> dict[str, list[tuple]]:
-    """Every row of every table but the audit trail, sorted: 'the exact state'."""
+def every_table(db: Path | str) -> dict[str, list[tuple]]:
+    """Every row of every table but the audit trail, sorted: 'the exact state' (of a SQLite
+    file, or of a PostgreSQL database given by its URL)."""
+    if "://" in str(db):
+        return _every_server_table(str(db))
     conn = sqlite3.connect(db)
     try:
         tables = [t for (t,) in conn.execute(
@@ -66,6 +69,21 @@ def every_table(db: Path) -> dict[str, list[tuple]]:
         conn.close()
 
 
+def _every_server_table(url: str) -> dict[str, list[tuple]]:
+    from sqlalchemy import select
+
+    from bookedbiz.db.access import Database
+    from bookedbiz.db.schema import metadata
+
+    database = Database(url)
+    try:
+        with database.reading() as conn:
+            return {t.name: sorted((tuple(r) for r in conn.execute(select(t))), key=repr)
+                    for t in metadata.sorted_tables if t.name not in UNAUDITED}
+    finally:
+        database.dispose()
+
+
 def query_rows(db: Path, sql: str, *params: object) -> list[tuple]:
     """Every row of one query on ``db``, read with plain sqlite3 (not the code under test)."""
     conn = sqlite3.connect(db)
@@ -75,8 +93,13 @@ def query_rows(db: Path, sql: str, *params: object) -> list[tuple]:
         conn.close()
 
 
-def data_checksum(db: Path) -> str:
-    """A digest of every row of every data table: equal means 'exactly as before'."""
+def data_checksum(db: Path | str) -> str:
+    """A digest of every row of every data table: equal means 'exactly as before' (a URL: the
+    same digest of the PostgreSQL database, tests/core/dbstate.py)."""
+    if "://" in str(db):
+        from tests.core.dbstate import checksum
+
+        return checksum(str(db), DATA_TABLES)
     digest = hashlib.sha256()
     conn = sqlite3.connect(db)
     try:

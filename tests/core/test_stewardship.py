@@ -9,10 +9,12 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
+from tests.core import dbstate
 from tests.core.conftest import data_checksum, every_table
 from tests.core.handmade import spot_row, write_workbook
 
-from bookedbiz.db.connection import create_db_engine
+from bookedbiz.db.access import Database
 from bookedbiz.db.summary import refresh_summary
 from bookedbiz.entities import sectors as sector_admin
 from bookedbiz.entities.duplicates import likely_duplicates, match_key
@@ -32,47 +34,51 @@ from bookedbiz.reports.filters import ReportFilters
 from bookedbiz.reports.revenue import revenue_by, revenue_total
 
 
-def _report(db: Path, by: str, filters: ReportFilters | None = None) -> dict:
-    engine = create_db_engine(db, readonly=True)
-    with engine.connect() as conn:
-        key = by.replace("-", "_")
-        rows = {r[key]: r for r in revenue_by(conn, by, filters or ReportFilters())}
-        total = revenue_total(conn, filters or ReportFilters())
-    engine.dispose()
-    return {"rows": rows, "total": total}
+def _report(db: Path | str, by: str, filters: ReportFilters | None = None) -> dict:
+    key = by.replace("-", "_")
+    return _read(db, lambda conn: {
+        "rows": {r[key]: r for r in revenue_by(conn, by, filters or ReportFilters())},
+        "total": revenue_total(conn, filters or ReportFilters())})
 
 
-def _read(db: Path, function, *args, **kwargs):  # noqa: ANN001, ANN202
-    engine = create_db_engine(db, readonly=True)
+def _read(db: Path | str, function, *args, **kwargs):  # noqa: ANN001, ANN202
+    database = Database(db)
     try:
-        with engine.connect() as conn:
+        with database.reading() as conn:
             return function(conn, *args, **kwargs)
     finally:
-        engine.dispose()
+        database.dispose()
 
 
-def _summary_is_fresh(db: Path) -> None:
-    conn = sqlite3.connect(db)
-    query = "SELECT * FROM spot_summary"
-    before = sorted(conn.execute(query).fetchall(), key=repr)
-    months = [m for (m,) in conn.execute("SELECT DISTINCT broadcast_month FROM spots")]
-    refresh_summary(conn, months)
-    rebuilt = sorted(conn.execute(query).fetchall(), key=repr)
-    conn.rollback()
-    conn.close()
+class _Rollback(Exception):  # noqa: N818 - control flow: leave the write transaction undone
+    pass
+
+
+def _summary_is_fresh(db: Path | str) -> None:
+    """Rebuilding the whole summary from the spots (then rolled back) changes no row."""
+    database = Database(db)
+    query = text("SELECT * FROM spot_summary")
+    try:
+        with database.writing() as conn:
+            before = sorted((tuple(r) for r in conn.execute(query)), key=repr)
+            months = list(conn.execute(text("SELECT DISTINCT broadcast_month FROM spots"))
+                          .scalars())
+            refresh_summary(conn, months)
+            rebuilt = sorted((tuple(r) for r in conn.execute(query)), key=repr)
+            raise _Rollback
+    except _Rollback:
+        pass
+    finally:
+        database.dispose()
     assert rebuilt == before
 
 
-def _ids(db: Path, table: str, id_column: str) -> dict[str, int]:
-    conn = sqlite3.connect(db)
-    try:
-        return dict(conn.execute(f"SELECT name, {id_column} FROM {table}"))
-    finally:
-        conn.close()
+def _ids(db: Path | str, table: str, id_column: str) -> dict[str, int]:
+    return {name: int(i) for name, i in dbstate.rows(db, f"SELECT name, {id_column} FROM {table}")}
 
 
 @pytest.fixture()
-def two_acmes(db_path: Path, tmp_path: Path) -> Path:
+def two_acmes(database: str, tmp_path: Path) -> str:
     """Acme Foods through an agency and direct, its duplicate 'Acme Food', other business."""
     rows = [
         spot_row(bill_code="iGraphix:ACME FOODS"),
@@ -85,11 +91,11 @@ def two_acmes(db_path: Path, tmp_path: Path) -> Path:
         spot_row(bill_code="Zeta Agency:Bolt Motors", gross_rate=5.0, revenue_type="Trade"),
     ]
     path = write_workbook(tmp_path / "a.xlsx", {"Commercials": rows})
-    import_workbook(db_path, path, mode="historical", closed_by="x", today=date(2025, 5, 1))
-    return db_path
+    import_workbook(database, path, mode="historical", closed_by="x", today=date(2025, 5, 1))
+    return database
 
 
-def test_customer_merge_then_undo_restores_every_row(two_acmes: Path) -> None:
+def test_customer_merge_then_undo_restores_every_row(two_acmes: str) -> None:
     db = two_acmes
     before_tables = every_table(db)
     before = _report(db, "customer")
@@ -108,10 +114,8 @@ def test_customer_merge_then_undo_restores_every_row(two_acmes: Path) -> None:
     assert after["rows"]["Acme Foods"]["gross"] == (before["rows"]["Acme Foods"]["gross"]
                                                     + before["rows"]["Acme Food"]["gross"])
     _summary_is_fresh(db)
-    conn = sqlite3.connect(db)
-    assert conn.execute("SELECT COUNT(*) FROM booking_history WHERE customer_id = ?",
-                        (ids["Acme Food"],)).fetchone()[0] == 0
-    conn.close()
+    assert dbstate.scalar(db, "SELECT COUNT(*) FROM booking_history WHERE customer_id = :c",
+                  c=ids["Acme Food"]) == 0
     history = _read(db, steward_report.merge_history)
     assert history[0]["audit_id"] == detail["audit_id"] and not history[0]["undone"]
     with pytest.raises(BookedBizError, match="already merged"):
@@ -124,7 +128,7 @@ def test_customer_merge_then_undo_restores_every_row(two_acmes: Path) -> None:
         undo_merge(db, int(detail["audit_id"]), "admin")
 
 
-def test_later_imports_land_on_the_survivor(two_acmes: Path, tmp_path: Path) -> None:
+def test_later_imports_land_on_the_survivor(two_acmes: str, tmp_path: Path) -> None:
     ids = _ids(two_acmes, "customers", "customer_id")
     merge_customers(two_acmes, ids["Acme Foods"], ids["Acme Food"], "admin")
     rows = [spot_row(bill_code="Other Agency:ACME FOOD", gross_rate=7.0)]
@@ -134,7 +138,7 @@ def test_later_imports_land_on_the_survivor(two_acmes: Path, tmp_path: Path) -> 
     _summary_is_fresh(two_acmes)
 
 
-def test_merge_refusals_change_nothing(two_acmes: Path) -> None:
+def test_merge_refusals_change_nothing(two_acmes: str) -> None:
     db = two_acmes
     ids = _ids(db, "customers", "customer_id")
     merge_customers(db, ids["Acme Foods"], ids["Acme Food"], "admin")
@@ -166,7 +170,7 @@ def test_merge_refusals_change_nothing(two_acmes: Path) -> None:
     assert every_table(db) == tables
 
 
-def test_agency_merge_undo_and_rename(two_acmes: Path) -> None:
+def test_agency_merge_undo_and_rename(two_acmes: str) -> None:
     db = two_acmes
     before_tables = every_table(db)
     before = _report(db, "agency")
@@ -190,7 +194,8 @@ def test_agency_merge_undo_and_rename(two_acmes: Path) -> None:
     assert data_checksum(db) == checksum
 
 
-def test_ae_alias_repoints_spots(db_path: Path, tmp_path: Path) -> None:
+def test_ae_alias_repoints_spots(database: str, tmp_path: Path) -> None:
+    db_path = database
     rows = [spot_row(sales_person="Riley Van Patten"), spot_row(sales_person="R. Van Patten")]
     path = write_workbook(tmp_path / "b.xlsx", {"Commercials": rows})
     import_workbook(db_path, path, mode="historical", closed_by="x", today=date(2025, 5, 1))
@@ -215,14 +220,14 @@ def test_likely_duplicates_match_normalized_names() -> None:
     assert found[4] == []
 
 
-def test_auto_created_customers_by_revenue_with_duplicates(two_acmes: Path) -> None:
+def test_auto_created_customers_by_revenue_with_duplicates(two_acmes: str) -> None:
     listed = _read(two_acmes, steward_report.auto_created_customers)
     assert [c["name"] for c in listed] == ["Bolt Motors", "Acme Food", "Acme Foods"]
     assert [d["name"] for d in listed[1]["duplicates"]] == ["Acme Foods"]
     assert listed[0]["duplicates"] == []
 
 
-def test_stale_customers_and_bulk_deactivation(two_acmes: Path) -> None:
+def test_stale_customers_and_bulk_deactivation(two_acmes: str) -> None:
     db = two_acmes
     stale = _read(db, steward_report.stale_customers, 6, date(2026, 1, 15))
     assert {c["name"] for c in stale["customers"]} == {"Acme Foods", "Acme Food", "Bolt Motors"}
@@ -237,13 +242,11 @@ def test_stale_customers_and_bulk_deactivation(two_acmes: Path) -> None:
     done = set_customers_active(db, ids, False, "no business since 2025", "admin")
     assert len(done["customers"]) == 3
     assert _read(db, steward_report.stale_customers, 6, date(2026, 1, 15))["customers"] == []
-    conn = sqlite3.connect(db)
-    assert conn.execute("SELECT COUNT(*) FROM audit_log WHERE action = 'deactivate_customers'"
-                        ).fetchone()[0] == 1
-    conn.close()
+    assert dbstate.scalar(db, "SELECT COUNT(*) FROM audit_log WHERE action = 'deactivate_customers'"
+                  ) == 1
 
 
-def test_sectors_and_classes_filter_every_report(two_acmes: Path) -> None:
+def test_sectors_and_classes_filter_every_report(two_acmes: str) -> None:
     db = two_acmes
     ids = _ids(db, "customers", "customer_id")
     names = {s["name"] for s in _read(db, steward_report.sectors)}
@@ -268,7 +271,7 @@ def test_sectors_and_classes_filter_every_report(two_acmes: Path) -> None:
         sector_admin.add_sector(db, "cannabis", "admin")
 
 
-def test_month_basis_moves_spots_between_months(two_acmes: Path) -> None:
+def test_month_basis_moves_spots_between_months(two_acmes: str) -> None:
     """The 2025-03-31 spot is broadcast April (Month column) but calendar March; the Calendar
     billed spot counts in its calendar month under the billing basis."""
     by_basis = {b: _report(two_acmes, "month", ReportFilters(basis=b))
@@ -284,7 +287,7 @@ def test_month_basis_moves_spots_between_months(two_acmes: Path) -> None:
     assert _report(two_acmes, "month", ReportFilters(year=2024, basis="calendar"))["rows"] == {}
 
 
-def test_language_review_list(two_acmes: Path) -> None:
+def test_language_review_list(two_acmes: str) -> None:
     review = _read(two_acmes, steward_report.language_review, ReportFilters())
     assert review["total"] == 1
     assert review["rows"][0]["bill_code"] == "Zeta Agency:Bolt Motors"
@@ -346,7 +349,7 @@ def test_migration_0007_keeps_every_total(db_path: Path, workbooks) -> None:  # 
     assert {by: _report(db_path, by) for by in groupings} == before
 
 
-def test_customers_cli_merge_undo_and_bad_input(two_acmes: Path, runner) -> None:  # noqa: ANN001
+def test_customers_cli_merge_undo_and_bad_input(two_acmes: str, runner) -> None:  # noqa: ANN001
     from bookedbiz.cli.main import cli
 
     db = str(two_acmes)
@@ -379,7 +382,7 @@ def test_customers_cli_merge_undo_and_bad_input(two_acmes: Path, runner) -> None
     assert "2025-04" not in calendar.output
 
 
-def test_undo_after_a_reimport_says_what_stays(two_acmes: Path, tmp_path: Path) -> None:
+def test_undo_after_a_reimport_says_what_stays(two_acmes: str, tmp_path: Path) -> None:
     """Spots re-imported after a merge are new rows: undo reports them, and the next import of
     their month (the alias gone) puts them back on the duplicate."""
     ids = _ids(two_acmes, "customers", "customer_id")
@@ -413,7 +416,7 @@ def test_every_table_with_a_customer_or_agency_is_merged() -> None:
                 assert table.name in tables, (table.name, column)
 
 
-def test_later_imports_follow_agency_merges_and_renames(two_acmes: Path, tmp_path: Path) -> None:
+def test_later_imports_follow_agency_merges_and_renames(two_acmes: str, tmp_path: Path) -> None:
     agencies = _ids(two_acmes, "agencies", "agency_id")
     merge_agencies(two_acmes, agencies["iGraphix"], agencies["iGraphix Media"], "admin")
     rename_agency(two_acmes, agencies["Zeta Agency"], "Zeta Media Group", "admin")
