@@ -172,9 +172,9 @@ def test_killed_upload_leaves_previous_remote_copy(dropbox_env, fake, live_db) -
     assert fake.calls_to("upload_session/finish") == 0
     # The killed process could not clean up its snapshot; the next run removes it.
     assert len(list(live_db.parent.glob(".bookedbiz-snapshot-*"))) == 1
-    from bookedbiz.backup.gate import _remove_stale_snapshots
+    from bookedbiz.backup.gate import remove_stale_snapshots
 
-    _remove_stale_snapshots(live_db.parent)
+    remove_stale_snapshots(live_db.parent)
     assert not list(live_db.parent.glob(".bookedbiz-snapshot-*"))
 
 

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from bookedbiz.backup.content_hash import file_hasher
 from bookedbiz.config import Settings
@@ -33,7 +34,11 @@ class Snapshot:
     spot_count: int
     last_import_at: str | None
     blocks: list[bytes]
-    check: BackgroundCheck | None = None
+    # Runs alongside the upload; its wait() is the before-commit gate (SQLite: integrity_check,
+    # PostgreSQL: every block of the dump read back, bookedbiz.backup.pg_backup).
+    check: BackgroundCheck | Any | None = None
+    # PostgreSQL: the figures recorded with the dump (bookedbiz.backup.facts); SQLite: None.
+    facts: dict[str, Any] | None = None
 
 
 def data_dir(settings: Settings, db_path: Path) -> Path:
@@ -96,9 +101,11 @@ def check_sanity(spot_count: int, previous: int | None, max_shrink: float,
         )
 
 
-def _remove_stale_snapshots(folder: Path) -> None:
-    """Delete temp snapshots left by a process that was killed (its pid is gone)."""
-    for stale in folder.glob(".bookedbiz-snapshot-*-*.db"):
+def remove_stale_snapshots(folder: Path) -> None:
+    """Delete temp snapshots (SQLite files, PostgreSQL dumps) left by a process that was killed
+    (its pid is gone)."""
+    for stale in [*folder.glob(".bookedbiz-snapshot-*-*.db"),
+                  *folder.glob(".bookedbiz-snapshot-*-*.pgdump")]:
         try:
             pid = int(stale.name.split("-")[2])
             os.kill(pid, 0)
@@ -117,7 +124,7 @@ def taken_snapshot(settings: Settings, db_path: Path, previous_spots: int | None
     folder = data_dir(settings, db_path)
     if not folder.is_dir():
         raise BookedBizError(f"The data directory {folder} does not exist.")
-    _remove_stale_snapshots(folder)
+    remove_stale_snapshots(folder)
     _check_space(folder, db_path)
     tmp = folder / f".bookedbiz-snapshot-{os.getpid()}-{threading.get_ident()}.db"
     try:

@@ -20,6 +20,7 @@ from typing import Any
 from bookedbiz.backup.naming import join
 from bookedbiz.backup.targets import Target
 from bookedbiz.db.connection import connect, utc_now, write_transaction
+from bookedbiz.db.server import is_server_url
 from bookedbiz.errors import BookedBizError
 
 log = logging.getLogger(__name__)
@@ -52,10 +53,18 @@ class Manifest:
         self.data["last"] = {"at": utc_now(), "name": name, "spot_count": spot_count,
                              "content_hash": content_hash}
 
-    def record_file(self, path: str, content_hash: str, size: int) -> None:
-        """The content hash of a copy at ``path``, recorded when it was made (and only then)."""
+    def record_file(self, path: str, content_hash: str, size: int,
+                    facts: dict[str, Any] | None = None) -> None:
+        """The content hash of a copy at ``path``, recorded when it was made (and only then);
+        for a PostgreSQL dump also its figures (:mod:`bookedbiz.backup.facts`)."""
         files = self.data.setdefault("files", {})
         files[path] = {"content_hash": content_hash, "size": size, "recorded_at": utc_now()}
+        if facts is not None:
+            files[path]["facts"] = facts
+
+    def recorded_facts(self, path: str) -> dict[str, Any] | None:
+        value = ((self.data.get("files") or {}).get(path) or {}).get("facts")
+        return value if isinstance(value, dict) else None
 
     def recorded_hash(self, path: str, name: str) -> str | None:
         """The hash recorded for ``path`` when it was made (older manifests: per backup name)."""
@@ -98,8 +107,11 @@ class Manifest:
         self.target.write_bytes(self.path, json.dumps(self.data, indent=1).encode())
 
 
-def read_state(db_path: Path, key: str) -> dict[str, Any] | None:
-    """One JSON value from ``app_state`` (None when absent or unreadable)."""
+def read_state(db_path: Path | str, key: str) -> dict[str, Any] | None:
+    """One JSON value from ``app_state`` (None when absent or unreadable); ``db_path`` may be
+    a DATABASE_URL."""
+    if is_server_url(db_path):
+        return _server_read_state(str(db_path), key)
     try:
         conn = connect(db_path, readonly=True)
     except BookedBizError:
@@ -119,8 +131,10 @@ def read_state(db_path: Path, key: str) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-def write_state(db_path: Path, key: str, value: dict[str, Any]) -> bool:
+def write_state(db_path: Path | str, key: str, value: dict[str, Any]) -> bool:
     """Upsert ``app_state[key]``; returns False (and logs) when the database refuses."""
+    if is_server_url(db_path):
+        return _server_write_state(str(db_path), key, value)
     try:
         conn = connect(db_path)
         try:
@@ -139,6 +153,44 @@ def write_state(db_path: Path, key: str, value: dict[str, Any]) -> bool:
     return True
 
 
+def _server_read_state(url: str, key: str) -> dict[str, Any] | None:
+    from sqlalchemy import select
+
+    from bookedbiz.db.access import reading_from
+    from bookedbiz.db.schema import app_state
+
+    try:
+        with reading_from(url) as conn:
+            raw = conn.execute(select(app_state.c.value).where(app_state.c.key == key)).scalar()
+        value = json.loads(raw) if raw else None
+    except Exception:  # noqa: BLE001 - an unreachable or foreign database simply has no state
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _server_write_state(url: str, key: str, value: dict[str, Any]) -> bool:
+    from sqlalchemy.dialects.postgresql import insert
+
+    from bookedbiz.db.access import Database
+    from bookedbiz.db.schema import app_state
+
+    db = Database(url)
+    try:
+        with db.writing() as conn:
+            row = insert(app_state).values(key=key, value=json.dumps(value, sort_keys=True),
+                                           updated_at=utc_now())
+            conn.execute(row.on_conflict_do_update(
+                index_elements=[app_state.c.key],
+                set_={"value": row.excluded.value, "updated_at": row.excluded.updated_at}))
+    except Exception as exc:  # noqa: BLE001 - recording state must not hide the real outcome
+        log.warning("could not record %s in %s: %s", key, db.describe(), exc)
+        return False
+    finally:
+        db.dispose()
+    return True
+
+
 def last_backup_info(db_path: str | Path) -> dict[str, Any] | None:
-    """The ``last_backup`` record: {at, name, target, spot_count, content_hash} or None."""
-    return read_state(Path(db_path), LAST_BACKUP_KEY)
+    """The ``last_backup`` record: {at, name, target, spot_count, content_hash} or None;
+    ``db_path`` is a SQLite path or a DATABASE_URL."""
+    return read_state(db_path if is_server_url(db_path) else Path(db_path), LAST_BACKUP_KEY)

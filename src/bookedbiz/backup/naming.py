@@ -14,14 +14,16 @@ from bookedbiz.errors import ConfigError
 
 NIGHTLY_PREFIX = "bookedbiz-"
 NIGHTLY_FORMAT = "%Y%m%dT%H%M%SZ"
-NIGHTLY_RE = re.compile(r"^bookedbiz-(\d{8}T\d{6}Z)\.db$")
+# .db: a SQLite snapshot; .pgdump: a PostgreSQL dump (pg_dump --format=custom).
+NIGHTLY_RE = re.compile(r"^bookedbiz-(\d{8}T\d{6}Z)\.(?:db|pgdump)$")
+SUFFIXES = (".db", ".pgdump")
 CUSTOM_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 MANUAL_SUBFOLDER = "manual"
 
 
-def nightly_name(at: datetime) -> str:
-    """``bookedbiz-20261123T020500Z.db`` for a UTC moment."""
-    return f"{NIGHTLY_PREFIX}{at.astimezone(UTC).strftime(NIGHTLY_FORMAT)}.db"
+def nightly_name(at: datetime, suffix: str = ".db") -> str:
+    """``bookedbiz-20261123T020500Z.db`` (``.pgdump`` on PostgreSQL) for a UTC moment."""
+    return f"{NIGHTLY_PREFIX}{at.astimezone(UTC).strftime(NIGHTLY_FORMAT)}{suffix}"
 
 
 def parse_nightly(name: str) -> datetime | None:
@@ -35,16 +37,17 @@ def parse_nightly(name: str) -> datetime | None:
         return None
 
 
-def custom_name(raw: str) -> str:
-    """Validate a ``backup NAME`` argument: one plain file name, stored as ``*.db``."""
+def custom_name(raw: str, suffix: str = ".db") -> str:
+    """Validate a ``backup NAME`` argument: one plain file name, stored as ``*.db`` (a
+    PostgreSQL dump as ``*.pgdump``)."""
     name = raw.strip()
     if not CUSTOM_RE.match(name) or ".." in name:
         raise ConfigError(
             f"The backup name {raw!r} is not allowed: use letters, digits, '.', '_' or '-' "
             "(no folders), at most 100 characters."
         )
-    if not name.endswith(".db"):
-        name += ".db"
+    if not name.endswith(suffix):
+        name += suffix
     if parse_nightly(name) is not None:
         raise ConfigError(
             f"The backup name {raw!r} looks like a nightly backup name; choose another name."
@@ -69,6 +72,15 @@ def normalize_file(path: str) -> str:
     if not folder:
         raise ConfigError("A remote file path is required, e.g. /database.db.")
     return folder
+
+
+def with_suffix(path: str, suffix: str) -> str:
+    """``path`` ending in ``suffix``: '/database.db' is '/database.pgdump' on PostgreSQL."""
+    for known in SUFFIXES:
+        if path.endswith(known):
+            path = path[: -len(known)]
+            break
+    return path + suffix
 
 
 def join(folder: str, name: str) -> str:

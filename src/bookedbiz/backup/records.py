@@ -51,9 +51,19 @@ class LocalLedger:
         value = entry.get("content_hash")
         return value if isinstance(value, str) else None
 
-    def record(self, remote_path: str, content_hash: str, size: int) -> None:
-        self._update(lambda files: files.__setitem__(
-            remote_path, {"content_hash": content_hash, "size": size, "recorded_at": utc_now()}))
+    def record(self, remote_path: str, content_hash: str, size: int,
+               facts: dict[str, Any] | None = None) -> None:
+        entry: dict[str, Any] = {"content_hash": content_hash, "size": size,
+                                 "recorded_at": utc_now()}
+        if facts is not None:
+            entry["facts"] = facts
+        self._update(lambda files: files.__setitem__(remote_path, entry))
+
+    def facts(self, remote_path: str) -> dict[str, Any] | None:
+        """The figures recorded with a PostgreSQL dump (:mod:`bookedbiz.backup.facts`)."""
+        entry = (self._load()["targets"].get(self.target_key) or {}).get(remote_path) or {}
+        value = entry.get("facts")
+        return value if isinstance(value, dict) else None
 
     def forget(self, remote_path: str) -> None:
         self._update(lambda files: files.pop(remote_path, None))
@@ -76,10 +86,17 @@ class LocalLedger:
 
 
 def record_copy(manifest: Manifest, ledger: LocalLedger, path: str, content_hash: str,
-                size: int) -> None:
-    """Record a freshly made copy in both places (the caller saves the manifest)."""
-    ledger.record(path, content_hash, size)
-    manifest.record_file(path, content_hash, size)
+                size: int, facts: dict[str, Any] | None = None) -> None:
+    """Record a freshly made copy in both places (the caller saves the manifest); a
+    PostgreSQL dump also records its figures (``facts``)."""
+    ledger.record(path, content_hash, size, facts)
+    manifest.record_file(path, content_hash, size, facts)
+
+
+def recorded_facts(manifest: Manifest, ledger: LocalLedger, path: str) -> dict[str, Any] | None:
+    """The figures recorded when the dump at ``path`` was made: the local record first (its
+    hash is checked first too), else the target's manifest."""
+    return ledger.facts(path) or manifest.recorded_facts(path)
 
 
 def expected_hash(manifest: Manifest, ledger: LocalLedger, path: str, name: str,

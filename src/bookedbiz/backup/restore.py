@@ -39,7 +39,7 @@ class VerifiedFile:
     check: SnapshotCheck
 
 
-def _fetch_checked(target: Target, entry: RemoteEntry, partial: Path,
+def fetch_checked(target: Target, entry: RemoteEntry, partial: Path,
                    recorded: str | None) -> tuple[RemoteEntry, str]:
     """Download to ``partial``; the bytes must match the target's hash (the transfer) and the
     hash recorded when the copy was made (damage or replacement at rest)."""
@@ -57,7 +57,7 @@ def _fetch_checked(target: Target, entry: RemoteEntry, partial: Path,
     return got, digest
 
 
-def _settle(partial: Path, dest: Path) -> None:
+def settle(partial: Path, dest: Path) -> None:
     with open(partial, "rb+") as handle:
         os.fsync(handle.fileno())
     partial.replace(dest)
@@ -69,8 +69,8 @@ def download_verified_file(target: Target, entry: RemoteEntry, dest: Path,
     partial = dest.with_name(dest.name + ".partial")
     partial.unlink(missing_ok=True)
     try:
-        _, digest = _fetch_checked(target, entry, partial, recorded)
-        _settle(partial, dest)
+        _, digest = fetch_checked(target, entry, partial, recorded)
+        settle(partial, dest)
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
@@ -88,9 +88,9 @@ def download_verified(target: Target, entry: RemoteEntry, dest: Path,
     partial = dest.with_name(dest.name + ".partial")
     partial.unlink(missing_ok=True)
     try:
-        got, digest = _fetch_checked(target, entry, partial, recorded)
+        got, digest = fetch_checked(target, entry, partial, recorded)
         check = verify_database_file(partial)
-        _settle(partial, dest)
+        settle(partial, dest)
     except BaseException:
         partial.unlink(missing_ok=True)
         raise

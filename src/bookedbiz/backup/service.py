@@ -7,11 +7,14 @@ raise :class:`~bookedbiz.errors.BookedBizError` subclasses whose exit codes the 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bookedbiz.backup import server_verbs
 from bookedbiz.backup.dropbox_target import DropboxTarget, dropbox_configured
 from bookedbiz.backup.gate import BackgroundCheck, Snapshot, data_dir, taken_snapshot
 from bookedbiz.backup.manifest import (
@@ -29,8 +32,10 @@ from bookedbiz.backup.naming import (
     normalize_file,
     normalize_folder,
     parse_nightly,
+    with_suffix,
 )
-from bookedbiz.backup.records import LocalLedger, expected_hash, record_copy
+from bookedbiz.backup.pg_backup import DUMP_SUFFIX, taken_dump
+from bookedbiz.backup.records import LocalLedger, expected_hash, record_copy, recorded_facts
 from bookedbiz.backup.restore import (
     download_verified,
     ensure_not_in_use,
@@ -39,7 +44,8 @@ from bookedbiz.backup.restore import (
 )
 from bookedbiz.backup.retention import plan_retention
 from bookedbiz.backup.targets import LocalTarget, RemoteEntry, Target
-from bookedbiz.config import Settings, resolve_database_path
+from bookedbiz.config import Settings, resolve_database_path, resolve_database_target
+from bookedbiz.db.access import Database
 from bookedbiz.db.connection import utc_now
 from bookedbiz.errors import BookedBizError, ConfigError, NotFoundError, VerificationError
 from bookedbiz.jobs.lock import job_lock_path
@@ -100,7 +106,12 @@ class SyncService:
             raise ConfigError(f"Unknown backup target {self.kind!r}; use dropbox or local.")
         self.db_override = db_override
         self._target: Target | None = None
+        # DATABASE_URL (unless --db names a file): the backups are pg_dump archives.
+        self.is_server = db_override is None and bool(settings.database_url)
+        self.suffix = DUMP_SUFFIX if self.is_server else ".db"
         self.remote_db = normalize_file(settings.dropbox_db_path)
+        if self.is_server:
+            self.remote_db = with_suffix(self.remote_db, self.suffix)
         self.folder = normalize_folder(settings.dropbox_backup_folder)
         if not self.folder:
             raise ConfigError("DROPBOX_BACKUP_FOLDER must be a folder such as /backups.")
@@ -114,14 +125,32 @@ class SyncService:
     def live_db(self, *, must_exist: bool = True) -> Path:
         return resolve_database_path(self.settings, self.db_override, must_exist=must_exist)
 
+    def live_target(self) -> Path | str:
+        """The live database: the SQLite file, or the DATABASE_URL (a secret: never print it;
+        :meth:`database` describes it)."""
+        target = resolve_database_target(self.settings, self.db_override)
+        if isinstance(target, str):
+            Database(target)  # a URL that does not parse is one sentence here
+        return target
+
+    def database(self) -> Database:
+        """The live server database (``is_server``); the caller disposes it."""
+        target = self.live_target()
+        assert isinstance(target, str)
+        return Database(target)
+
     def ledger(self) -> LocalLedger:
         """The copy of the recorded content hashes under DATA_PATH, for this target."""
-        return LocalLedger(self._side_dir(), self.target.key)
+        return LocalLedger(self.side_dir(), self.target.key)
 
-    def _recorded(self, entry: RemoteEntry, ignore_record: bool) -> str | None:
+    def recorded_hash(self, entry: RemoteEntry, ignore_record: bool) -> str | None:
         manifest = Manifest(self.target, self.folder)
         return expected_hash(manifest, self.ledger(), entry.path, entry.name,
                              ignore_record=ignore_record)
+
+    def recorded_facts(self, entry: RemoteEntry) -> dict[str, Any] | None:
+        """The figures recorded with a PostgreSQL dump when it was made."""
+        return recorded_facts(Manifest(self.target, self.folder), self.ledger(), entry.path)
 
     # -- listing ------------------------------------------------------------------------------
     def _folder_or_empty(self, folder: str) -> list[RemoteEntry]:
@@ -135,13 +164,13 @@ class SyncService:
         found = []
         for entry in self._folder_or_empty(self.folder):
             at = parse_nightly(entry.name)
-            if at is not None and not entry.is_folder:
+            if at is not None and not entry.is_folder and entry.name.endswith(self.suffix):
                 found.append((entry, at))
         return sorted(found, key=lambda item: item[1], reverse=True)
 
     def manual_backups(self) -> list[RemoteEntry]:
         return [e for e in self._folder_or_empty(manual_folder(self.folder))
-                if not e.is_folder and e.name.endswith(".db")]
+                if not e.is_folder and e.name.endswith(self.suffix)]
 
     def resolve_source(self, name: str | None) -> RemoteEntry:
         """Pick a backup: None = newest nightly (else the current copy); or a name/path."""
@@ -157,7 +186,7 @@ class SyncService:
         elif parse_nightly(name) is not None:
             candidates = [join(self.folder, name)]
         else:
-            plain = custom_name(name)
+            plain = custom_name(name, self.suffix)
             candidates = [join(manual_folder(self.folder), plain), join(self.folder, plain)]
         for path in candidates:
             entry = self.target.metadata(path)
@@ -209,7 +238,7 @@ class SyncService:
         return Outcome({"target": self.kind, "path": folder or "/",
                         "entries": [e.as_dict() for e in entries]}, lines)
 
-    def _previous_spots(self, manifest: Manifest, db: Path) -> int | None:
+    def _previous_spots(self, manifest: Manifest, db: Path | str) -> int | None:
         if manifest.last_spot_count is not None:
             return manifest.last_spot_count
         record = read_state(db, LAST_BACKUP_KEY) or {}
@@ -229,19 +258,34 @@ class SyncService:
             except BookedBizError:
                 pass
 
+    @contextmanager
+    def _snapshot(self, db: Path | str, previous: int | None,
+                  allow_shrink: bool) -> Iterator[Snapshot]:
+        """A SQLite snapshot, or a PostgreSQL dump with its figures."""
+        if isinstance(db, Path):
+            with taken_snapshot(self.settings, db, previous, allow_shrink=allow_shrink) as snap:
+                yield snap
+            return
+        server = Database(db)
+        try:
+            with taken_dump(self.settings, server, previous, allow_shrink=allow_shrink) as snap:
+                yield snap
+        finally:
+            server.dispose()
+
     def upload(self, *, allow_shrink: bool = False) -> Outcome:
         started = time.monotonic()
-        db = self.live_db()
+        db = self.live_target()
         manifest = Manifest(self.target, self.folder)
-        with taken_snapshot(self.settings, db, self._previous_spots(manifest, db),
-                            allow_shrink=allow_shrink) as snap:
+        with self._snapshot(db, self._previous_spots(manifest, db), allow_shrink) as snap:
             remote = self.target.metadata(self.remote_db)
             if remote is not None and remote.content_hash == snap.content_hash:
                 status, entry = "unchanged", remote
             else:
                 status, entry = "uploaded", self._send(snap, self.remote_db, overwrite=True)
             manifest.record_upload(self.remote_db, snap.spot_count, snap.content_hash)
-            record_copy(manifest, self.ledger(), self.remote_db, snap.content_hash, snap.size)
+            record_copy(manifest, self.ledger(), self.remote_db, snap.content_hash, snap.size,
+                        snap.facts)
             manifest.save()
         seconds = round(time.monotonic() - started, 3)
         line = (f"Remote copy {entry.path} is already up to date (content hash "
@@ -252,7 +296,7 @@ class SyncService:
                         "spot_count": snap.spot_count, "seconds": seconds}, [line])
 
     def backup(self, name: str | None = None, *, allow_shrink: bool = False) -> Outcome:
-        db = self.live_db()
+        db = self.live_target()
         try:
             outcome = self._backup(db, name, allow_shrink)
         except BookedBizError as exc:
@@ -261,24 +305,23 @@ class SyncService:
             raise
         return outcome
 
-    def _backup(self, db: Path, name: str | None, allow_shrink: bool) -> Outcome:
+    def _backup(self, db: Path | str, name: str | None, allow_shrink: bool) -> Outcome:
         now = datetime.now(UTC).replace(microsecond=0)
         if name is None:
-            dest_name = nightly_name(now)
+            dest_name = nightly_name(now, self.suffix)
             for _ in range(10):  # a rerun within the same second takes the next free second
                 if self.target.metadata(join(self.folder, dest_name)) is None:
                     break
                 now += timedelta(seconds=1)
-                dest_name = nightly_name(now)
+                dest_name = nightly_name(now, self.suffix)
             dest = join(self.folder, dest_name)
         else:
-            dest_name = custom_name(name)
+            dest_name = custom_name(name, self.suffix)
             dest = join(manual_folder(self.folder), dest_name)
         if self.target.metadata(dest) is not None:
             raise BookedBizError(f"A backup {dest} already exists; choose another name.")
         manifest = Manifest(self.target, self.folder)
-        with taken_snapshot(self.settings, db, self._previous_spots(manifest, db),
-                            allow_shrink=allow_shrink) as snap:
+        with self._snapshot(db, self._previous_spots(manifest, db), allow_shrink) as snap:
             current = self.target.metadata(self.remote_db)
             if current is not None and current.content_hash == snap.content_hash:
                 method, entry = "server-side copy", self.target.copy(current.path, dest)
@@ -288,7 +331,7 @@ class SyncService:
                 method, entry = "upload", self._send(snap, dest, overwrite=False)
             manifest.record_backup(dest_name, snap.spot_count, snap.content_hash, entry.size)
             manifest.record_upload(dest, snap.spot_count, snap.content_hash)
-            record_copy(manifest, self.ledger(), dest, snap.content_hash, snap.size)
+            record_copy(manifest, self.ledger(), dest, snap.content_hash, snap.size, snap.facts)
             manifest.save()
         record = {"at": now.strftime("%Y-%m-%dT%H:%M:%SZ"), "name": dest_name,
                   "target": self.kind, "spot_count": snap.spot_count,
@@ -305,7 +348,7 @@ class SyncService:
 
     def prune(self, *, dry_run: bool = False) -> Outcome:
         try:
-            db: Path | None = self.live_db()
+            db: Path | str | None = self.live_target()
         except BookedBizError:
             db = None
         attempt = read_state(db, ATTEMPT_KEY) if db else None
@@ -346,7 +389,9 @@ class SyncService:
         return Outcome({"dry_run": dry_run, "keep": list(plan.keep), "deleted": deleted,
                         "reasons": {k: list(v) for k, v in plan.reasons.items()}}, lines)
 
-    def _side_dir(self) -> Path:
+    def side_dir(self) -> Path:
+        if self.is_server:
+            return self.settings.resolved_data_path()
         try:
             return data_dir(self.settings, self.live_db(must_exist=False))
         except BookedBizError:
@@ -363,10 +408,12 @@ class SyncService:
 
     def download(self, name: str | None, to: Path | None, *,
                  ignore_record: bool = False) -> Outcome:
+        if self.is_server:
+            return server_verbs.download(self, name, to, ignore_record=ignore_record)
         entry = self.resolve_source(name)
-        recorded = self._recorded(entry, ignore_record)
+        recorded = self.recorded_hash(entry, ignore_record)
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        dest = to or self._side_dir() / f"restore-{stamp}.db"
+        dest = to or self.side_dir() / f"restore-{stamp}.db"
         if dest.exists():
             raise BookedBizError(f"{dest} already exists; choose another --to path.")
         if not dest.parent.is_dir():
@@ -393,9 +440,11 @@ class SyncService:
                 "last_import_at": verified.check.last_import_at}
 
     def verify(self, name: str | None, *, ignore_record: bool = False) -> Outcome:
+        if self.is_server:
+            return server_verbs.verify(self, name, ignore_record=ignore_record)
         entry = self.resolve_source(name)
-        recorded = self._recorded(entry, ignore_record)
-        folder = self._side_dir()
+        recorded = self.recorded_hash(entry, ignore_record)
+        folder = self.side_dir()
         side = folder / f".bookedbiz-verify-{datetime.now(UTC):%Y%m%dT%H%M%S%f}.db"
         try:
             verified = download_verified(self.target, entry, side, recorded)
@@ -422,9 +471,11 @@ class SyncService:
         return restore_logs(self, dest, ignore_record=ignore_record)
 
     def restore(self, name: str | None, *, yes: bool, ignore_record: bool = False) -> Outcome:
+        if self.is_server:
+            return server_verbs.restore(self, name, yes=yes, ignore_record=ignore_record)
         live = self.live_db(must_exist=False)
         entry = self.resolve_source(name)
-        recorded = self._recorded(entry, ignore_record)
+        recorded = self.recorded_hash(entry, ignore_record)
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         side = live.with_name(f"{live.name}.restore-{stamp}")
         verified = download_verified(self.target, entry, side, recorded)

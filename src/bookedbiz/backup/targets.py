@@ -166,7 +166,8 @@ class LocalTarget:
             if child.name.startswith("."):
                 continue
             path = f"{folder}/{child.name}"
-            entries.append(self._entry(path, child, with_hash=child.suffix == ".db"))
+            entries.append(self._entry(path, child,
+                                       with_hash=child.suffix in (".db", ".pgdump")))
         return entries
 
     def upload(self, local: Path, path: str, *, local_hash: str, overwrite: bool,

@@ -1,0 +1,314 @@
+"""Backup and restore on both databases (issue 14 item 4): the same ``sync`` verbs to the local
+target, a SQLite file and a PostgreSQL database (pg_dump custom format, verified by restoring
+into a scratch database, restored by swapping a checked copy in).
+
+Rows go in with Core ``insert()`` through ``Database(target).writing()`` (the importer is being
+ported separately); the figures are summed here, independently of bookedbiz.backup.facts.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from sqlalchemy import func, insert, select
+from tests.databases import PASSWORD, PgServer
+
+from bookedbiz.cli.main import cli
+from bookedbiz.db import schema
+from bookedbiz.db.access import Database
+from bookedbiz.db.connection import utc_now
+from bookedbiz.db.server import is_server_url, parse_database_url
+
+
+@dataclass
+class Live:
+    target: str  # SQLite path or DATABASE_URL
+    nas: Path
+    server: PgServer | None
+
+    @property
+    def is_server(self) -> bool:
+        return self.server is not None
+
+    @property
+    def name(self) -> str:
+        return str(parse_database_url(self.target).database)
+
+
+def _server_databases(server: PgServer, prefix: str) -> list[str]:
+    with psycopg.connect(host=str(server.socket_dir), port=server.port, user="postgres",
+                         dbname="postgres", autocommit=True) as conn:
+        rows = conn.execute("SELECT datname FROM pg_database WHERE datname LIKE %s",
+                            (prefix + "%",)).fetchall()
+    return sorted(r[0] for r in rows)
+
+
+@pytest.fixture()
+def live(database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+         request: pytest.FixtureRequest) -> Iterator[Live]:
+    """The ``database`` fixture behind ``bookedbiz sync`` with the local target; on
+    PostgreSQL the test role may create databases (verify's scratch copy, restore's new one)."""
+    nas = tmp_path / "nas"
+    nas.mkdir()
+    for key in ("DROPBOX_APP_KEY", "DROPBOX_APP_SECRET", "DROPBOX_REFRESH_TOKEN",
+                "DROPBOX_ACCESS_TOKEN", "DATABASE_PATH", "DATABASE_URL", "DATA_PATH"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("BACKUP_LOCAL_DIR", str(nas))
+    if not is_server_url(database):
+        monkeypatch.setenv("DATABASE_PATH", database)
+        yield Live(database, nas, None)
+        return
+    server: PgServer = request.getfixturevalue("pg_server")
+    data = tmp_path / "data"
+    data.mkdir(exist_ok=True)
+    monkeypatch.setenv("DATABASE_URL", database)
+    monkeypatch.setenv("DATA_PATH", str(data))
+    server.admin("ALTER ROLE bookedbiz CREATEDB")
+    state = Live(database, nas, server)
+    try:
+        yield state
+    finally:
+        server.admin("ALTER ROLE bookedbiz NOCREATEDB")
+        for leftover in _server_databases(server, state.name + "_"):
+            server.admin(f'DROP DATABASE IF EXISTS "{leftover}" WITH (FORCE)')
+
+
+def fill(target: str, count: int, *, month: str = "2025-03", rate: int = 1000) -> None:
+    """``count`` spots in one completed import batch, with the AE and customer they need."""
+    db = Database(target)
+    try:
+        with db.writing() as conn:
+            now = utc_now()
+            batch = conn.execute(insert(schema.import_batches).values(
+                mode="weekly", source_file="test.xlsx", started_at=now, finished_at=now,
+                status="completed").returning(schema.import_batches.c.batch_id)).scalar_one()
+            ae = conn.execute(select(schema.aes.c.ae_id).where(schema.aes.c.name_key == "ae")
+                              ).scalar()
+            if ae is None:
+                ae = conn.execute(insert(schema.aes).values(
+                    name="AE", name_key="ae", created_at=now
+                ).returning(schema.aes.c.ae_id)).scalar_one()
+            customer = conn.execute(select(schema.customers.c.customer_id)
+                                    .where(schema.customers.c.name_key == "a:c")).scalar()
+            if customer is None:
+                customer = conn.execute(insert(schema.customers).values(
+                    name="A:C", name_key="a:c", created_at=now
+                ).returning(schema.customers.c.customer_id)).scalar_one()
+            conn.execute(insert(schema.spots), [
+                {"import_batch_id": batch, "bill_code": "A:C", "air_date": f"{month}-01",
+                 "broadcast_month": month, "ae_id": ae, "customer_id": customer,
+                 "language_category": "default_english", "gross_rate_micros": rate * i,
+                 "station_net_micros": rate * i // 2, "comments": f"spot {i}"}
+                for i in range(1, count + 1)])
+    finally:
+        db.dispose()
+
+
+def totals(target: str) -> dict[str, Any]:
+    """Spots, their gross and net, and the import batches: summed here, independently."""
+    db = Database(target)
+    try:
+        with db.reading() as conn:
+            spots = conn.execute(select(
+                func.count(), func.coalesce(func.sum(schema.spots.c.gross_rate_micros), 0),
+                func.coalesce(func.sum(schema.spots.c.station_net_micros), 0))).one()
+            batches = conn.execute(select(func.count()).select_from(schema.import_batches)
+                                   ).scalar()
+            last_id = conn.execute(select(schema.spots.c.spot_id)
+                                   .order_by(schema.spots.c.spot_id.desc()).limit(1)).scalar()
+    finally:
+        db.dispose()
+    return {"spots": int(spots[0]), "gross": int(spots[1]), "net": int(spots[2]),
+            "batches": int(batches), "last_spot_id": last_id}
+
+
+def _ok(runner, *args: str) -> Any:
+    result = runner.invoke(cli, ["sync", *args])
+    assert result.exit_code == 0, result.output + result.stderr
+    return result
+
+
+def _nightly(live: Live) -> Path:
+    found = sorted((live.nas / "backups").glob("bookedbiz-*"))
+    assert len(found) == 1, found
+    return found[0]
+
+
+def test_round_trip_restores_the_backed_up_figures(live: Live, runner) -> None:
+    fill(live.target, 300)
+    _ok(runner, "backup")
+    backed_up = totals(live.target)
+    dump = _nightly(live)
+    assert dump.suffix == (".pgdump" if live.is_server else ".db")
+    fill(live.target, 50, month="2025-04", rate=7)  # the data moves on after the backup
+    assert totals(live.target) != backed_up
+    verified = _ok(runner, "verify", "--json")
+    report = json.loads(verified.output)
+    assert report["ok"] and report["spot_count"] == 300 and report["matches_record"]
+    preview = _ok(runner, "restore")
+    assert "Nothing replaced" in preview.output
+    assert totals(live.target)["spots"] == 350  # nothing replaced without --yes
+    restored = _ok(runner, "restore", "--yes")
+    assert totals(live.target) == backed_up
+    if live.server is not None:
+        assert PASSWORD not in restored.output + restored.stderr
+        aside = _server_databases(live.server, live.name + "_replaced_")
+        assert len(aside) == 1  # the old database is kept, as the old SQLite file is
+        old = parse_database_url(live.target).set(database=aside[0])
+        assert totals(old.render_as_string(hide_password=False))["spots"] == 350
+        assert not _server_databases(live.server, live.name + "_verify_")
+        assert not _server_databases(live.server, live.name + "_restore_")
+        # Only the preview's verified dump is left (as the SQLite preview leaves its file);
+        # the --yes run removed its own once the copy was in place.
+        assert len(list((live.nas.parent / "data").glob("*.pgdump*"))) == 1
+
+
+def _tamper(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 2
+    data[middle] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def test_changed_copy_is_refused_and_live_unchanged(live: Live, runner) -> None:
+    fill(live.target, 200)
+    _ok(runner, "backup")
+    fill(live.target, 20, month="2025-05")
+    before = totals(live.target)
+    _tamper(_nightly(live))
+    for verb in (["verify"], ["download"], ["restore", "--yes"]):
+        result = runner.invoke(cli, ["sync", *verb])
+        assert result.exit_code == 3, (verb, result.output, result.stderr)
+        assert "damaged or replaced at rest" in result.stderr
+    assert totals(live.target) == before
+    if live.server is not None:
+        assert _server_databases(live.server, live.name + "_") == []
+
+
+def _doctor_record(live: Live, change: Any) -> None:
+    """Change the figures recorded for the nightly dump in both records (the hash stays)."""
+    for path in (live.nas / "backups" / "manifest.json",
+                 live.nas.parent / "data" / "backup-hashes.json"):
+        data = json.loads(path.read_text())
+        files = data["files"] if "files" in data else next(iter(data["targets"].values()))
+        for entry in files.values():
+            if "facts" in entry:
+                change(entry["facts"])
+        path.write_text(json.dumps(data))
+
+
+def test_pg_restored_figures_must_equal_the_record(live: Live, runner) -> None:
+    if not live.is_server:
+        pytest.skip("figures are recorded with PostgreSQL dumps")
+    fill(live.target, 120)
+    _ok(runner, "backup")
+    fill(live.target, 5)
+    before = totals(live.target)
+
+    def lose_a_spot(facts: dict[str, Any]) -> None:
+        facts["row_counts"]["spots"] += 1
+
+    _doctor_record(live, lose_a_spot)
+    for verb in (["verify"], ["restore", "--yes"]):
+        result = runner.invoke(cli, ["sync", *verb])
+        assert result.exit_code == 3, result.output + result.stderr
+        assert "120 rows in spots, but 121 were recorded" in result.stderr
+    assert totals(live.target) == before
+    assert live.server is not None
+    assert _server_databases(live.server, live.name + "_") == []
+
+
+def test_pg_restore_refused_while_another_session_is_open(live: Live, runner) -> None:
+    if not live.is_server:
+        pytest.skip("the SQLite case is test_backup_restore's")
+    fill(live.target, 80)
+    _ok(runner, "backup")
+    fill(live.target, 3)
+    before = totals(live.target)
+    holder = Database(live.target)  # the web app, say
+    try:
+        with holder.reading() as conn:
+            conn.execute(select(1))
+            result = runner.invoke(cli, ["sync", "restore", "--yes"])
+    finally:
+        holder.dispose()
+    assert result.exit_code == 75, result.output + result.stderr
+    assert "other session" in result.stderr and "Nothing was replaced" in result.stderr
+    assert totals(live.target) == before
+    assert live.server is not None
+    assert _server_databases(live.server, live.name + "_") == []
+
+
+def test_pg_verify_without_createdb_names_the_grant(live: Live, runner) -> None:
+    if live.server is None:
+        pytest.skip("PostgreSQL only")
+    fill(live.target, 40)
+    _ok(runner, "backup")
+    live.server.admin("ALTER ROLE bookedbiz NOCREATEDB")
+    result = runner.invoke(cli, ["sync", "verify"])
+    assert result.exit_code == 2, result.output + result.stderr
+    assert "ALTER ROLE bookedbiz CREATEDB" in result.stderr
+    assert PASSWORD not in result.output + result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_pg_password_never_reaches_a_command_line(live: Live, runner,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    if not live.is_server:
+        pytest.skip("PostgreSQL only")
+    fill(live.target, 30)
+    seen: list[tuple[list[str], dict[str, str] | None]] = []
+    real = subprocess.run
+
+    def spy(args, **kwargs):  # noqa: ANN001, ANN202 - subprocess.run's signature
+        seen.append((list(args), kwargs.get("env")))
+        return real(args, **kwargs)
+
+    monkeypatch.setattr("bookedbiz.db.pg_dump.subprocess.run", spy)
+    _ok(runner, "backup")
+    _ok(runner, "verify")
+    tools = [Path(args[0]).name for args, _ in seen]
+    assert "pg_dump" in tools and "pg_restore" in tools
+    for args, env in seen:
+        assert not any(PASSWORD in a for a in args)
+        if "--file=/dev/null" not in args:
+            assert env is not None and env["PGPASSWORD"] == PASSWORD
+
+
+@pytest.mark.parametrize("problem", ["down", "password"])
+def test_pg_server_down_or_wrong_password_is_one_sentence(
+        pg_url: str, pg_server: PgServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        runner, problem: str) -> None:
+    from bookedbiz.db.migrate import init_server_database
+
+    init_server_database(pg_url)
+    nas = tmp_path / "nas"
+    nas.mkdir()
+    monkeypatch.setenv("BACKUP_LOCAL_DIR", str(nas))
+    monkeypatch.setenv("DATA_PATH", str(tmp_path))
+    url = parse_database_url(pg_url)
+    bad = (url.set(port=_closed_port()) if problem == "down"
+           else url.set(password="wrong-" + PASSWORD))
+    monkeypatch.setenv("DATABASE_URL", bad.render_as_string(hide_password=False))
+    for verb in (["backup"], ["upload"]):
+        result = runner.invoke(cli, ["sync", *verb])
+        assert result.exit_code != 0
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1, result.stderr
+        assert PASSWORD not in result.output + result.stderr
+        expected = "cannot be reached" if problem == "down" else "refused the password"
+        assert expected in lines[0] and url.database in lines[0]
+    assert not list((nas / "backups").glob("*")) if (nas / "backups").exists() else True
+
+
+def _closed_port() -> int:
+    from tests.databases import free_port
+
+    return free_port()
