@@ -84,9 +84,10 @@ def sync(ctx: click.Context, target: str | None, as_json: bool, db_path: Path | 
     """Verified off-site backups of the database, and safe restores.
 
     The nightly job runs 'sync upload', 'sync backup' and 'sync prune'. Every upload is a
-    consistent snapshot (SQLite backup API) that passed PRAGMA integrity_check; restores verify
-    before they replace anything. Exit codes: 0 ok, 1 failure, 2 usage/configuration,
-    3 verification failed, 4 not found, 75 database or job lock busy.
+    consistent snapshot (SQLite backup API) that passed PRAGMA integrity_check, or with
+    DATABASE_URL a pg_dump archive read back whole; restores verify before they replace
+    anything. Exit codes: 0 ok, 1 failure, 2 usage/configuration, 3 verification failed,
+    4 not found, 75 database or job lock busy.
     """
     ctx.obj = {"target": target, "json": as_json, "db": db_path}
 
@@ -183,7 +184,9 @@ def restore_cmd(name: str | None, yes: bool, ignore_record: bool, target: str | 
 
     A copy whose content hash differs from the one recorded when it was made is refused
     (exit 3). Refuses while the web app, an import or Datasette holds the database. The old
-    database and its -wal/-shm are moved aside with a timestamp suffix, never deleted.
+    database and its -wal/-shm are moved aside with a timestamp suffix, never deleted. On
+    PostgreSQL the dump is restored into a new database, checked against its recorded figures
+    and swapped in by renaming; the old database is kept as <db>_replaced_<time>.
     """
     _run(target, as_json, db_path,
          lambda s: s.restore(name, yes=yes, ignore_record=ignore_record))
@@ -213,7 +216,8 @@ def verify_cmd(name: str | None, ignore_record: bool, target: str | None, as_jso
     """Download a backup to a scratch file and check its content hash and integrity.
 
     The hash must equal the one recorded when the backup was made (exit 3 otherwise); verify
-    never changes that record.
+    never changes that record. On PostgreSQL the dump is restored into a scratch database
+    (dropped after) whose row counts and totals must equal those recorded with it.
     """
     _run(target, as_json, db_path, lambda s: s.verify(name, ignore_record=ignore_record))
 
