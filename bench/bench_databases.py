@@ -454,8 +454,9 @@ def time_page(url: str, clients: dict, failed: dict, headers: dict, runs: int) -
         except Exception as exc:  # noqa: BLE001
             errors[name] = one_line(exc)
     live = {n: c for n, c in clients.items() if n not in errors}
-    for _ in range(runs):
-        for name, client in live.items():  # alternating: both see the same machine load
+    for number in range(runs):
+        order = list(live.items())  # alternating, each first in turn: the same machine load
+        for name, client in order[::-1] if number % 2 else order:
             if name in errors:
                 continue
             try:
