@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,34 +51,60 @@ def _server_databases(server: PgServer, prefix: str) -> list[str]:
     return sorted(r[0] for r in rows)
 
 
-@pytest.fixture()
-def live(database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-         request: pytest.FixtureRequest) -> Iterator[Live]:
-    """The ``database`` fixture behind ``bookedbiz sync`` with the local target; on
-    PostgreSQL the test role may create databases (verify's scratch copy, restore's new one)."""
+def _configure(target: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """``bookedbiz sync`` on ``target`` with the local target (tmp/nas); the NAS folder."""
     nas = tmp_path / "nas"
     nas.mkdir()
     for key in ("DROPBOX_APP_KEY", "DROPBOX_APP_SECRET", "DROPBOX_REFRESH_TOKEN",
                 "DROPBOX_ACCESS_TOKEN", "DATABASE_PATH", "DATABASE_URL", "DATA_PATH"):
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("BACKUP_LOCAL_DIR", str(nas))
-    if not is_server_url(database):
-        monkeypatch.setenv("DATABASE_PATH", database)
-        yield Live(database, nas, None)
-        return
-    server: PgServer = request.getfixturevalue("pg_server")
+    if not is_server_url(target):
+        monkeypatch.setenv("DATABASE_PATH", target)
+        return nas
     data = tmp_path / "data"
     data.mkdir(exist_ok=True)
-    monkeypatch.setenv("DATABASE_URL", database)
+    monkeypatch.setenv("DATABASE_URL", target)
     monkeypatch.setenv("DATA_PATH", str(data))
+    return nas
+
+
+@contextmanager
+def _server_live(target: str, nas: Path, server: PgServer) -> Iterator[Live]:
+    """The test role may create databases (verify's scratch copy, restore's new one) while the
+    test runs; databases a test left beside its own are dropped after it."""
     server.admin("ALTER ROLE bookedbiz CREATEDB")
-    state = Live(database, nas, server)
+    state = Live(target, nas, server)
     try:
         yield state
     finally:
         server.admin("ALTER ROLE bookedbiz NOCREATEDB")
         for leftover in _server_databases(server, state.name + "_"):
             server.admin(f'DROP DATABASE IF EXISTS "{leftover}" WITH (FORCE)')
+
+
+@pytest.fixture()
+def live(database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+         request: pytest.FixtureRequest) -> Iterator[Live]:
+    """The ``database`` fixture (a SQLite file, then PostgreSQL) behind ``bookedbiz sync``."""
+    nas = _configure(database, tmp_path, monkeypatch)
+    if not is_server_url(database):
+        yield Live(database, nas, None)
+        return
+    with _server_live(database, nas, request.getfixturevalue("pg_server")) as state:
+        yield state
+
+
+@pytest.fixture()
+def pg_live(pg_url: str, pg_server: PgServer, tmp_path: Path,
+            monkeypatch: pytest.MonkeyPatch) -> Iterator[Live]:
+    """PostgreSQL only: an initialised fresh database behind ``bookedbiz sync``."""
+    from bookedbiz.db.migrate import init_server_database
+
+    init_server_database(pg_url)
+    nas = _configure(pg_url, tmp_path, monkeypatch)
+    with _server_live(pg_url, nas, pg_server) as state:
+        yield state
 
 
 def fill(target: str, count: int, *, month: str = "2025-03", rate: int = 1000) -> None:
@@ -170,6 +197,79 @@ def test_round_trip_restores_the_backed_up_figures(live: Live, runner) -> None:
         assert len(list((live.nas.parent / "data").glob("*.pgdump*"))) == 1
 
 
+def test_every_verb_and_retention_on_both(live: Live, runner,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    fill(live.target, 100)
+    uploaded = json.loads(_ok(runner, "upload", "--json").output)
+    current = "/database.pgdump" if live.is_server else "/database.db"
+    assert uploaded["file"]["path"] == current and uploaded["spot_count"] == 100
+    assert current in _ok(runner, "info").output
+    _ok(runner, "backup")
+    _ok(runner, "backup", "pre-change")
+    at_custom = totals(live.target)
+    fill(live.target, 10, month="2025-06")
+    _ok(runner, "backup")
+    listed = json.loads(_ok(runner, "list-backups", "--json").output)
+    suffix = ".pgdump" if live.is_server else ".db"
+    assert len(listed["nightly"]) == 2
+    assert all(e["name"].endswith(suffix) for e in listed["nightly"])
+    assert [e["name"] for e in listed["custom"]] == [f"pre-change{suffix}"]
+    monkeypatch.setenv("BACKUP_KEEP_DAILY", "1")
+    monkeypatch.setenv("BACKUP_KEEP_WEEKLY", "0")
+    monkeypatch.setenv("BACKUP_KEEP_MONTHLY", "0")
+    pruned = json.loads(_ok(runner, "prune", "--json").output)
+    assert pruned["deleted"] == [listed["nightly"][1]["name"]]  # the older one of the day
+    assert len(list((live.nas / "backups").glob(f"bookedbiz-*{suffix}"))) == 1
+    copy = live.nas.parent / f"drill{suffix}"
+    _ok(runner, "download", "--name", "pre-change", "--to", str(copy))
+    assert copy.read_bytes()[:5] == (b"PGDMP" if live.is_server else b"SQLit")
+    _ok(runner, "restore", "--name", "pre-change", "--yes")
+    assert totals(live.target) == at_custom
+
+
+def test_pg_dump_holds_exactly_the_recorded_snapshot(pg_live: Live, runner,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """An import that commits after the figures were counted but before pg_dump starts is in
+    neither: the dump reads the exported snapshot the figures were counted in."""
+    import bookedbiz.backup.pg_backup as pg_backup
+
+    fill(pg_live.target, 150)
+    real = pg_backup.dump_database
+
+    def import_meanwhile(url, dest, *, snapshot=None):  # noqa: ANN001, ANN202
+        fill(pg_live.target, 25, month="2025-07")  # committed by another session
+        return real(url, dest, snapshot=snapshot)
+
+    monkeypatch.setattr(pg_backup, "dump_database", import_meanwhile)
+    backed = json.loads(_ok(runner, "backup", "--json").output)
+    assert backed["spot_count"] == 150
+    monkeypatch.setattr(pg_backup, "dump_database", real)
+    assert totals(pg_live.target)["spots"] == 175
+    _ok(runner, "verify")  # the restored figures equal the recorded ones
+    _ok(runner, "restore", "--yes")
+    assert totals(pg_live.target)["spots"] == 150
+
+
+def test_pg_backup_to_dropbox(pg_live: Live, runner, fake,
+                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from backup_helpers import DROPBOX_ENV
+
+    for key, value in DROPBOX_ENV.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("BACKUP_LOCAL_DIR")
+    fill(pg_live.target, 90)
+    _ok(runner, "upload")
+    _ok(runner, "backup")
+    backed_up = totals(pg_live.target)
+    fill(pg_live.target, 9)
+    assert fake.file("/database.pgdump") is not None
+    verified = json.loads(_ok(runner, "verify", "--json").output)
+    assert verified["source"]["path"].startswith("/backups/bookedbiz-")
+    assert verified["spot_count"] == 90
+    _ok(runner, "restore", "--yes")
+    assert totals(pg_live.target) == backed_up
+
+
 def _tamper(path: Path) -> None:
     data = bytearray(path.read_bytes())
     middle = len(data) // 2
@@ -204,35 +304,31 @@ def _doctor_record(live: Live, change: Any) -> None:
         path.write_text(json.dumps(data))
 
 
-def test_pg_restored_figures_must_equal_the_record(live: Live, runner) -> None:
-    if not live.is_server:
-        pytest.skip("figures are recorded with PostgreSQL dumps")
-    fill(live.target, 120)
+def test_pg_restored_figures_must_equal_the_record(pg_live: Live, runner) -> None:
+    fill(pg_live.target, 120)
     _ok(runner, "backup")
-    fill(live.target, 5)
-    before = totals(live.target)
+    fill(pg_live.target, 5)
+    before = totals(pg_live.target)
 
     def lose_a_spot(facts: dict[str, Any]) -> None:
         facts["row_counts"]["spots"] += 1
 
-    _doctor_record(live, lose_a_spot)
+    _doctor_record(pg_live, lose_a_spot)
     for verb in (["verify"], ["restore", "--yes"]):
         result = runner.invoke(cli, ["sync", *verb])
         assert result.exit_code == 3, result.output + result.stderr
         assert "120 rows in spots, but 121 were recorded" in result.stderr
-    assert totals(live.target) == before
-    assert live.server is not None
-    assert _server_databases(live.server, live.name + "_") == []
+    assert totals(pg_live.target) == before
+    assert pg_live.server is not None
+    assert _server_databases(pg_live.server, pg_live.name + "_") == []
 
 
-def test_pg_restore_refused_while_another_session_is_open(live: Live, runner) -> None:
-    if not live.is_server:
-        pytest.skip("the SQLite case is test_backup_restore's")
-    fill(live.target, 80)
+def test_pg_restore_refused_while_another_session_is_open(pg_live: Live, runner) -> None:
+    fill(pg_live.target, 80)
     _ok(runner, "backup")
-    fill(live.target, 3)
-    before = totals(live.target)
-    holder = Database(live.target)  # the web app, say
+    fill(pg_live.target, 3)
+    before = totals(pg_live.target)
+    holder = Database(pg_live.target)  # the web app, say
     try:
         with holder.reading() as conn:
             conn.execute(select(1))
@@ -241,17 +337,16 @@ def test_pg_restore_refused_while_another_session_is_open(live: Live, runner) ->
         holder.dispose()
     assert result.exit_code == 75, result.output + result.stderr
     assert "other session" in result.stderr and "Nothing was replaced" in result.stderr
-    assert totals(live.target) == before
-    assert live.server is not None
-    assert _server_databases(live.server, live.name + "_") == []
+    assert totals(pg_live.target) == before
+    assert pg_live.server is not None
+    assert _server_databases(pg_live.server, pg_live.name + "_") == []
 
 
-def test_pg_verify_without_createdb_names_the_grant(live: Live, runner) -> None:
-    if live.server is None:
-        pytest.skip("PostgreSQL only")
-    fill(live.target, 40)
+def test_pg_verify_without_createdb_names_the_grant(pg_live: Live, runner) -> None:
+    fill(pg_live.target, 40)
     _ok(runner, "backup")
-    live.server.admin("ALTER ROLE bookedbiz NOCREATEDB")
+    assert pg_live.server is not None
+    pg_live.server.admin("ALTER ROLE bookedbiz NOCREATEDB")
     result = runner.invoke(cli, ["sync", "verify"])
     assert result.exit_code == 2, result.output + result.stderr
     assert "ALTER ROLE bookedbiz CREATEDB" in result.stderr
@@ -259,11 +354,9 @@ def test_pg_verify_without_createdb_names_the_grant(live: Live, runner) -> None:
     assert len(result.stderr.strip().splitlines()) == 1
 
 
-def test_pg_password_never_reaches_a_command_line(live: Live, runner,
+def test_pg_password_never_reaches_a_command_line(pg_live: Live, runner,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    if not live.is_server:
-        pytest.skip("PostgreSQL only")
-    fill(live.target, 30)
+    fill(pg_live.target, 30)
     seen: list[tuple[list[str], dict[str, str] | None]] = []
     real = subprocess.run
 
