@@ -14,9 +14,12 @@ from pathlib import Path
 import pytest
 import xlsxwriter
 from click.testing import CliRunner
+from sqlalchemy import text
+from tests.core import dbstate
 from tests.core.conftest import alembic_upgrade, data_checksum
 
 from bookedbiz.cli.main import cli
+from bookedbiz.db.access import Database
 
 AES = ("Mei-Lin Chen", "Diego Alvarez", "Charmaine Lane")
 MONTHS = ("2026-01", "2026-02", "2026-03")
@@ -24,25 +27,28 @@ LABELS = {"2026-01": "Jan-26", "2026-02": "Feb-26", "2026-03": "Mar-26"}
 
 
 @pytest.fixture()
-def ae_db(db_path: Path) -> Path:
-    conn = sqlite3.connect(db_path)
-    with conn:
-        for name in AES:
-            conn.execute("INSERT INTO aes (name, name_key, created_at) VALUES (?, ?, 'now')",
-                         (name, name.casefold()))
-        conn.execute("INSERT INTO ae_aliases (alias_key, alias_text, ae_id, created_by, "
-                     "created_at) SELECT 'charmaine lane - transfer', "
-                     "'Charmaine Lane - TRANSFER', ae_id, 'test', 'now' FROM aes "
-                     "WHERE name = 'Charmaine Lane'")
-    conn.close()
-    return db_path
+def ae_db(database: str) -> str:
+    """Three AEs and an alias, on a SQLite file and on a PostgreSQL database (a URL)."""
+    db = Database(database)
+    try:
+        with db.writing() as conn:
+            for name in AES:
+                conn.execute(text("INSERT INTO aes (name, name_key, created_at) "
+                                  "VALUES (:n, :k, 'now')"), {"n": name, "k": name.casefold()})
+            conn.execute(text("INSERT INTO ae_aliases (alias_key, alias_text, ae_id, "
+                              "created_by, created_at) SELECT 'charmaine lane - transfer', "
+                              "'Charmaine Lane - TRANSFER', ae_id, 'test', 'now' FROM aes "
+                              "WHERE name = 'Charmaine Lane'"))
+    finally:
+        db.dispose()
+    return database
 
 
 def run(*args: str) -> object:
     return CliRunner().invoke(cli, list(args), catch_exceptions=False)
 
 
-def listed(db: Path, year: int = 2026) -> dict[tuple[str, str], Decimal]:
+def listed(db: Path | str, year: int = 2026) -> dict[tuple[str, str], Decimal]:
     result = run("budgets", "list", "--year", str(year), "--format", "json", "--db", str(db))
     assert result.exit_code == 0, result.output
     return {(r["ae"], r["month"]): Decimal(str(r["gross"])) for r in json.loads(result.output)}
@@ -123,7 +129,7 @@ def _as_date(text: str):  # noqa: ANN202
 
 @pytest.mark.parametrize("layout", ["long", "wide"])
 @pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
-def test_budgets_equal_an_independent_reading(ae_db: Path, tmp_path: Path, layout: str,
+def test_budgets_equal_an_independent_reading(ae_db: str, tmp_path: Path, layout: str,
                                               suffix: str) -> None:
     rows = LONG if layout == "long" else WIDE
     path = write(rows, tmp_path / f"budget-{layout}{suffix}",
@@ -135,7 +141,7 @@ def test_budgets_equal_an_independent_reading(ae_db: Path, tmp_path: Path, layou
     assert len(expected) == (4 if layout == "long" else 7)
 
 
-def test_every_change_is_kept_and_an_export_reads_back(ae_db: Path, tmp_path: Path) -> None:
+def test_every_change_is_kept_and_an_export_reads_back(ae_db: str, tmp_path: Path) -> None:
     first = write(LONG, tmp_path / "one.csv")
     assert run("budgets", "import", str(first), "--by", "Pat", "--db", str(ae_db)).exit_code == 0
     changed = [row[:] for row in LONG]
@@ -143,12 +149,10 @@ def test_every_change_is_kept_and_an_export_reads_back(ae_db: Path, tmp_path: Pa
     second = write(changed, tmp_path / "two.csv")
     result = run("budgets", "import", str(second), "--by", "Lee", "--db", str(ae_db))
     assert "Changed 1 budgets (3 unchanged)" in result.output
-    conn = sqlite3.connect(ae_db)
-    history = conn.execute(
-        "SELECT old_micros, new_micros, changed_by, source FROM budget_changes c JOIN aes a "
-        "ON a.ae_id = c.ae_id WHERE a.name = 'Mei-Lin Chen' AND broadcast_month = '2026-01' "
-        "ORDER BY change_id").fetchall()
-    conn.close()
+    history = dbstate.rows(
+        ae_db, "SELECT old_micros, new_micros, changed_by, source FROM budget_changes c JOIN "
+        "aes a ON a.ae_id = c.ae_id WHERE a.name = 'Mei-Lin Chen' AND broadcast_month = "
+        "'2026-01' ORDER BY change_id")
     assert history == [(None, 150_000_000_000, "Pat", "one.csv"),
                        (150_000_000_000, 155_000_000_000, "Lee", "two.csv")]
     exported = tmp_path / "export.csv"
@@ -191,7 +195,7 @@ BAD_FILES = {
 @pytest.mark.parametrize("case", sorted(BAD_FILES))
 @pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
 def test_bad_budget_files_list_every_problem_and_store_nothing(
-        ae_db: Path, tmp_path: Path, case: str, suffix: str) -> None:
+        ae_db: str, tmp_path: Path, case: str, suffix: str) -> None:
     good = write(LONG, tmp_path / "good.csv")
     assert run("budgets", "import", str(good), "--by", "Pat", "--db", str(ae_db)).exit_code == 0
     before = data_checksum(ae_db), _plan_tables(ae_db)
@@ -206,16 +210,12 @@ def test_bad_budget_files_list_every_problem_and_store_nothing(
     assert (data_checksum(ae_db), _plan_tables(ae_db)) == before
 
 
-def _plan_tables(db: Path) -> list[tuple]:
-    conn = sqlite3.connect(db)
-    try:
-        return [tuple(conn.execute(f"SELECT * FROM {t} ORDER BY 1, 2").fetchall())
-                for t in ("budgets", "budget_changes", "aes")]
-    finally:
-        conn.close()
+def _plan_tables(db: Path | str) -> list[tuple]:
+    return [tuple(dbstate.rows(db, f"SELECT * FROM {t} ORDER BY 1, 2"))
+            for t in ("budgets", "budget_changes", "aes")]
 
 
-def test_unknown_aes_are_added_only_when_asked(ae_db: Path, tmp_path: Path) -> None:
+def test_unknown_aes_are_added_only_when_asked(ae_db: str, tmp_path: Path) -> None:
     path = write([["AE", "Month", "Gross"], ["New Person", "2026-02", "5000"]],
                  tmp_path / "new.csv")
     dry = run("budgets", "import", str(path), "--create-aes", "--dry-run", "--db", str(ae_db))
@@ -226,7 +226,7 @@ def test_unknown_aes_are_added_only_when_asked(ae_db: Path, tmp_path: Path) -> N
     assert listed(ae_db) == {("New Person", "2026-02"): Decimal("5000.00")}
 
 
-def test_oversized_and_wrong_files_are_refused(ae_db: Path, tmp_path: Path) -> None:
+def test_oversized_and_wrong_files_are_refused(ae_db: str, tmp_path: Path) -> None:
     fake = tmp_path / "fake.xlsx"
     fake.write_bytes(b"not a zip")
     result = CliRunner().invoke(cli, ["budgets", "import", str(fake), "--db", str(ae_db)])

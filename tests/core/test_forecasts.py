@@ -5,17 +5,17 @@ from __future__ import annotations
 
 import json
 import shutil
-import sqlite3
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from tests.core.conftest import query_rows
+from sqlalchemy import text
+from tests.core import dbstate
 
 from bookedbiz.cli.main import cli
-from bookedbiz.db.connection import create_db_engine
+from bookedbiz.db.access import reading_from, writing_to
 from bookedbiz.errors import BookedBizError
 from bookedbiz.planning import forecasts
 from bookedbiz.planning.targets import pipeline, targets
@@ -35,33 +35,44 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture()
-def db(demo_db: Path, tmp_path: Path) -> Path:
-    copy = tmp_path / "demo.db"
-    shutil.copyfile(demo_db, copy)
-    conn = sqlite3.connect(copy)
-    with conn:  # start from no plans (the demo may set some)
+def db(demo_db: Path, tmp_path: Path, database: str) -> Path | str:
+    """The demo's data on a SQLite file (a copy) or in a PostgreSQL database (a URL)."""
+    if "://" in database:
+        from tests.core.copy_data import copy_database
+
+        copy_database(demo_db, database)
+        target: Path | str = database
+    else:
+        target = tmp_path / "demo.db"
+        shutil.copyfile(demo_db, target)
+    with writing_to(target) as conn:  # start from no plans (the demo may set some)
         for table in ("forecasts", "forecast_changes", "budgets", "budget_changes"):
-            conn.execute(f"DELETE FROM {table}")
-    conn.close()
-    return copy
+            conn.execute(text(f"DELETE FROM {table}"))
+    return target
 
 
-def booked(db: Path, ae: str, month: str) -> int:
+def booked(db: Path | str, ae: str, month: str) -> int:
     """Independent: the AE's non-Trade spots of the month, straight from ``spots``."""
-    return query_rows(db, "SELECT COALESCE(SUM(s.gross_rate_micros), 0) FROM spots s JOIN aes a "
-                      "ON a.ae_id = s.ae_id WHERE a.name = ? AND s.broadcast_month = ? "
-                      "AND s.is_trade = 0", ae, month)[0][0]
+    return int(dbstate.scalar(
+        db, "SELECT COALESCE(SUM(s.gross_rate_micros), 0) FROM spots s JOIN aes a "
+        "ON a.ae_id = s.ae_id WHERE a.name = :ae AND s.broadcast_month = :m "
+        "AND NOT s.is_trade", ae=ae, m=month))
 
 
-def busiest_aes(db: Path) -> list[str]:
-    return [r[0] for r in query_rows(
+def busiest_aes(db: Path | str) -> list[str]:
+    return [r[0] for r in dbstate.rows(
         db, "SELECT a.name FROM spots s JOIN aes a ON a.ae_id = s.ae_id WHERE "
-        "s.broadcast_month = '2026-07' AND s.is_trade = 0 GROUP BY a.name "
-        "ORDER BY SUM(s.gross_rate_micros) DESC")]
+        "s.broadcast_month = '2026-07' AND NOT s.is_trade GROUP BY a.name "
+        "ORDER BY SUM(s.gross_rate_micros) DESC, a.name")]
 
 
-def closed_month(db: Path) -> str:
-    return query_rows(db, "SELECT MAX(broadcast_month) FROM month_closures")[0][0]
+def closed_month(db: Path | str) -> str:
+    return str(dbstate.scalar(db, "SELECT MAX(broadcast_month) FROM month_closures"))
+
+
+def _read(db: Path | str, function, *args, **kwargs):  # noqa: ANN001, ANN202
+    with reading_from(db) as conn:
+        return function(conn, *args, **kwargs)
 
 
 def run(*args: str):  # noqa: ANN201
@@ -76,7 +87,7 @@ def test_pipeline_rule() -> None:
     assert pipeline(150, 100, closed=True) == 0
 
 
-def test_pipeline_only_for_open_months_with_a_higher_forecast(db: Path) -> None:
+def test_pipeline_only_for_open_months_with_a_higher_forecast(db: Path | str) -> None:
     first, second = busiest_aes(db)[:2]
     done = closed_month(db)
     high = booked(db, first, "2026-07") + 12_345_670_000
@@ -84,19 +95,17 @@ def test_pipeline_only_for_open_months_with_a_higher_forecast(db: Path) -> None:
     for ae, month, micros in ((first, "2026-07", high), (second, "2026-07", low)):
         forecasts.set_forecast(db, ae=ae, month=month, micros=micros, by="Pat")
     # a forecast entered while the month was open, then the month closed
-    conn = sqlite3.connect(db)
-    with conn:
-        conn.execute("INSERT INTO forecasts (ae_id, broadcast_month, gross_micros, updated_at, "
-                     "updated_by) SELECT ae_id, ?, ?, 'then', 'Pat' FROM aes WHERE name = ?",
-                     (done, booked(db, first, done) + 10**12, first))
-    conn.close()
-    engine = create_db_engine(db, readonly=True)
-    with engine.connect() as conn:
+    amount = booked(db, first, done) + 10**12
+    with writing_to(db) as conn:
+        conn.execute(text("INSERT INTO forecasts (ae_id, broadcast_month, gross_micros, "
+                          "updated_at, updated_by) SELECT ae_id, :m, :g, 'then', 'Pat' FROM aes "
+                          "WHERE name = :ae"), {"m": done, "g": amount, "ae": first})
+    scope = _ae_id(db, second)
+    with reading_from(db) as conn:
         report = planning_report(conn, ReportFilters(year=2026), as_of=TODAY)
         plan = targets(conn, ["2026-07", done], ReportFilters(), "ae")
         company = targets(conn, ["2026-07"], ReportFilters(), None)
-        own = targets(conn, ["2026-07"], ReportFilters(scope_ae_id=_ae_id(db, second)), None)
-    engine.dispose()
+        own = targets(conn, ["2026-07"], ReportFilters(scope_ae_id=scope), None)
     rows = {(r["ae"], r["month"]): r for r in report["rows"]}
     expected = Decimal(high - booked(db, first, "2026-07")) / 1_000_000
     assert rows[(first, "2026-07")]["pipeline"] == expected.quantize(Decimal("0.01"))
@@ -114,11 +123,11 @@ def test_pipeline_only_for_open_months_with_a_higher_forecast(db: Path) -> None:
     assert own == {("2026-07", ""): own[("2026-07", "")]} and own[("2026-07", "")].pipeline == 0
 
 
-def _ae_id(db: Path, name: str) -> int:
-    return query_rows(db, "SELECT ae_id FROM aes WHERE name = ?", name)[0][0]
+def _ae_id(db: Path | str, name: str) -> int:
+    return int(dbstate.scalar(db, "SELECT ae_id FROM aes WHERE name = :n", n=name))
 
 
-def test_forecast_set_list_and_history(db: Path) -> None:
+def test_forecast_set_list_and_history(db: Path | str) -> None:
     ae = busiest_aes(db)[0]
     base = ["--ae", ae, "--month", "Aug-26", "--db", str(db)]
     assert run("forecast", "set", *base, "--gross", "$125,000", "--by", "Pat").exit_code == 0
@@ -136,11 +145,11 @@ def test_forecast_set_list_and_history(db: Path) -> None:
         ("Lee", 125000.0, 130000.5, "new order"), ("Pat", None, 125000.0, None)]
 
 
-def test_refused_forecasts_change_nothing(db: Path) -> None:
+def test_refused_forecasts_change_nothing(db: Path | str) -> None:
     ae, other = busiest_aes(db)[:2]
     done = closed_month(db)
-    before = (query_rows(db, "SELECT * FROM forecasts"),
-              query_rows(db, "SELECT * FROM forecast_changes"))
+    before = (dbstate.rows(db, "SELECT * FROM forecasts ORDER BY 1, 2"),
+              dbstate.rows(db, "SELECT * FROM forecast_changes ORDER BY 1"))
     cases = {
         "closed": (["--ae", ae, "--month", done, "--gross", "1000"], "is closed"),
         "malformed": (["--ae", ae, "--month", "2026-08", "--gross", "12k"],
@@ -158,12 +167,12 @@ def test_refused_forecasts_change_nothing(db: Path) -> None:
     with pytest.raises(BookedBizError, match="only your own book"):
         forecasts.set_forecast(db, ae=other, month="2026-08", micros=1, by="ae-user",
                                own_ae_id=_ae_id(db, ae))
-    after = (query_rows(db, "SELECT * FROM forecasts"),
-             query_rows(db, "SELECT * FROM forecast_changes"))
+    after = (dbstate.rows(db, "SELECT * FROM forecasts ORDER BY 1, 2"),
+             dbstate.rows(db, "SELECT * FROM forecast_changes ORDER BY 1"))
     assert after == before
 
 
-def test_pacing_rows_carry_budget_forecast_and_pipeline(db: Path, tmp_path: Path) -> None:
+def test_pacing_rows_carry_budget_forecast_and_pipeline(db: Path | str, tmp_path: Path) -> None:
     from bookedbiz.reports.pacing import pacing_report
 
     first, second = busiest_aes(db)[:2]
@@ -172,14 +181,12 @@ def test_pacing_rows_carry_budget_forecast_and_pipeline(db: Path, tmp_path: Path
                       .replace("$1,000.10", '"$1,000.10"'))
     assert run("budgets", "import", str(budget), "--db", str(db)).exit_code == 0
     forecasts.set_forecast(db, ae=first, month="2026-07", micros=10**12, by="Pat")
-    engine = create_db_engine(db, readonly=True)
-    with engine.connect() as conn:
+    with reading_from(db) as conn:
         by_ae = pacing_report(conn, as_of=TODAY, first="2026-06", last="2026-08", by="ae")
         company = pacing_report(conn, as_of=TODAY, first="2026-06", last="2026-08")
         market = pacing_report(conn, as_of=TODAY, first="2026-06", last="2026-08",
                                by="market")
         plan = planning_report(conn, ReportFilters(year=2026), as_of=TODAY)
-    engine.dispose()
     planned = {(r["ae"], r["month"]): r for r in plan["rows"]}
     for row in by_ae["rows"]:
         mine = planned[(row["ae"], row["month"])]
@@ -200,7 +207,7 @@ def test_pacing_rows_carry_budget_forecast_and_pipeline(db: Path, tmp_path: Path
                 if r["month"] == "2026-07")["budget_gross"] == Decimal("51000.10")
 
 
-def test_management_report_against_independent_figures(db: Path, tmp_path: Path) -> None:
+def test_management_report_against_independent_figures(db: Path | str, tmp_path: Path) -> None:
     from bookedbiz.reports.management import management_report
 
     ae = busiest_aes(db)[0]
@@ -208,10 +215,7 @@ def test_management_report_against_independent_figures(db: Path, tmp_path: Path)
     budget.write_text(f"AE,Jul-26,Aug-26,Sep-26\n{ae},100000,100000,1\n")
     assert run("budgets", "import", str(budget), "--db", str(db)).exit_code == 0
     forecasts.set_forecast(db, ae=ae, month="2026-07", micros=200_000_000_000, by="Pat")
-    engine = create_db_engine(db, readonly=True)
-    with engine.connect() as conn:
-        report = management_report(conn, ReportFilters(year=2026, ae=ae), as_of=TODAY)
-    engine.dispose()
+    report = _read(db, management_report, ReportFilters(year=2026, ae=ae), as_of=TODAY)
     assert report["company"]["name"] == "All AEs shown"
     q3 = next(p for p in report["aes"][0]["periods"] if p["period"] == "Q3")
     july, quarter = booked(db, ae, "2026-07"), sum(
