@@ -245,3 +245,44 @@ def test_station_lists_from_the_query_string() -> None:
         "KXYZ", "MAIN")
     assert ReportFilters.from_mapping({"station": ""}).stations == ()
     assert ReportFilters.from_mapping({}).stations == ()
+
+
+def test_two_stations_imported_for_the_same_months_report_apart_and_together(
+        database: str, workbooks: dict[str, Path]) -> None:
+    """The real importer (issue 14): station MAIN's log and KTWO's log for the same months;
+    each station's months equal an independent sum of its own workbook, all stations their
+    sum, and the station grouping both."""
+    from tests.core.independent import sums_by
+
+    from bookedbiz.entities.stations import add_station
+    from bookedbiz.ingest.service import import_workbook
+
+    db = Database(database)
+    try:
+        with db.writing() as conn:
+            add_station(conn, "KTWO", "Station two")
+        for code, book in (("MAIN", "daily"), ("KTWO", "daily_b")):
+            result = import_workbook(database, workbooks[book], mode="historical",
+                                     closed_by="Fin", today=date(2025, 11, 5), station=code)
+            assert result.success and result.rows_rejected == 0
+        expected = {"MAIN": sums_by(workbooks["daily"]), "KTWO": sums_by(workbooks["daily_b"])}
+        months = sorted(set(expected["MAIN"]) | set(expected["KTWO"]))
+        for code, sums in expected.items():
+            rows = read(db, revenue.revenue_by, "month", ReportFilters(stations=(code,)))
+            assert {r["month"]: (r["gross"], r["net"], r["spots"]) for r in rows} == {
+                m: (s["gross"].quantize(Decimal("0.01")), s["net"].quantize(Decimal("0.01")),
+                    s["spots"]) for m, s in sums.items()}, code
+        together = {r["month"]: r for r in read(db, revenue.revenue_by, "month",
+                                                ReportFilters())}
+        for month in months:
+            parts = [expected[c].get(month, {"gross": Decimal(0), "spots": 0})
+                     for c in expected]
+            assert together[month]["gross"] == sum(p["gross"] for p in parts).quantize(
+                Decimal("0.01"))
+            assert together[month]["spots"] == sum(p["spots"] for p in parts)
+        by_station = {r["station"]: r["spots"] for r in read(db, revenue.revenue_by, "station",
+                                                             ReportFilters())}
+        assert by_station == {c: sum(s["spots"] for s in expected[c].values())
+                              for c in expected}
+    finally:
+        db.dispose()

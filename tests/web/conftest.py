@@ -39,12 +39,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def uvicorn_server(folder: Path, db: Path, secret_key: str,
+def uvicorn_server(folder: Path, db: Path | str, secret_key: str,
                    wait_seconds: float) -> Iterator[tuple[str, subprocess.Popen]]:
     """The real app under a real uvicorn on a free loopback port: (base URL, process), once
     /health answers 200; stopped on exit. Its log is ``folder``/uvicorn.log, shown if it never
-    comes up."""
-    env = dict(os.environ, DATABASE_PATH=str(db), DATA_PATH=str(folder), SECRET_KEY=secret_key)
+    comes up. ``db`` is a SQLite file, or a PostgreSQL URL (given as DATABASE_URL)."""
+    where = ({"DATABASE_URL": db} if isinstance(db, str) and "://" in db
+             else {"DATABASE_PATH": str(db)})
+    env = dict(os.environ, **where, DATA_PATH=str(folder), SECRET_KEY=secret_key)
     log = open(folder / "uvicorn.log", "wb")  # noqa: SIM115 - closed below
     port = free_port()
     proc = subprocess.Popen(
