@@ -81,36 +81,49 @@ def months_list(db_path: Path | None, as_json: bool) -> None:
     Console().print(table)
 
 
+def _station_suffix(station: str | None) -> str:
+    return f" for station {station.strip().upper()}" if station else ""
+
+
 @months_group.command("close")
 @click.argument("month")
 @click.option("--by", "by", required=True, help="Who closes the month (recorded).")
 @click.option("--reason", default=None, help="Optional note kept in the audit trail.")
+@click.option("--station", default=None, metavar="CODE",
+              help="The station whose month is closed (default: $STATION_CODE, else MAIN).")
 @db_option
 @handle_errors
-def months_close(month: str, by: str, reason: str | None, db_path: Path | None) -> None:
-    """Close MONTH (Jan-25 or 2025-01): daily imports will no longer change it."""
-    path = database_path(db_path)
-    require_current_schema(path)
+def months_close(month: str, by: str, reason: str | None, station: str | None,
+                 db_path: Path | None) -> None:
+    """Close MONTH (Jan-25 or 2025-01) of one station: its daily imports will no longer
+    change it; other stations' month stays open."""
+    target = resolve_database_target(settings(), db_path)
+    require_current_schema(target)
     from bookedbiz.history.recording import record_month_event
 
-    key = months_service.close_month(path, month, by, reason, on_change=record_month_event)
-    click.echo(f"Closed {key} (by {by}).")
+    key = months_service.close_month(target, month, by, reason, on_change=record_month_event,
+                                     station=station)
+    click.echo(f"Closed {key}{_station_suffix(station)} (by {by}).")
 
 
 @months_group.command("reopen")
 @click.argument("month")
 @click.option("--by", "by", required=True, help="Who reopens the month (recorded).")
 @click.option("--reason", required=True, help="Why it is reopened (recorded).")
+@click.option("--station", default=None, metavar="CODE",
+              help="The station whose month is reopened (default: $STATION_CODE, else MAIN).")
 @db_option
 @handle_errors
-def months_reopen(month: str, by: str, reason: str, db_path: Path | None) -> None:
-    """Reopen a closed MONTH so imports may replace it again."""
-    path = database_path(db_path)
-    require_current_schema(path)
+def months_reopen(month: str, by: str, reason: str, station: str | None,
+                  db_path: Path | None) -> None:
+    """Reopen one station's closed MONTH so its imports may replace it again."""
+    target = resolve_database_target(settings(), db_path)
+    require_current_schema(target)
     from bookedbiz.history.recording import record_month_event
 
-    key = months_service.reopen_month(path, month, by, reason, on_change=record_month_event)
-    click.echo(f"Reopened {key} (by {by}: {reason}).")
+    key = months_service.reopen_month(target, month, by, reason, on_change=record_month_event,
+                                      station=station)
+    click.echo(f"Reopened {key}{_station_suffix(station)} (by {by}: {reason}).")
 
 
 def register(cli: click.Group) -> None:

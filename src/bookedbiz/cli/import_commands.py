@@ -13,13 +13,21 @@ from pathlib import Path
 
 import click
 
-from bookedbiz.cli.common import database_path, db_option, handle_errors, settings
+from bookedbiz.cli.common import db_option, handle_errors, settings
+from bookedbiz.config import resolve_database_target
 from bookedbiz.errors import EXIT_FAILURE, BookedBizError
 from bookedbiz.ingest.fetch import default_daily_file, fetch_daily_log
 from bookedbiz.ingest.result import ImportResult
 from bookedbiz.ingest.service import import_workbook
 
 log = logging.getLogger("bookedbiz.import")
+
+
+def station_option(func):  # noqa: ANN001, ANN201 - a click decorator
+    """``--station CODE``: the station the data belongs to (default $STATION_CODE, MAIN)."""
+    return click.option("--station", default=None, metavar="CODE",
+                        help="The station this log belongs to (default: $STATION_CODE, "
+                             "else MAIN).")(func)
 
 
 def _parse_day(value: str | None, as_of: str | None = None) -> date | None:
@@ -50,7 +58,8 @@ def print_result(result: ImportResult, as_json: bool) -> None:
         click.echo(json.dumps(result.to_dict(), default=str))
         return
     state = "DRY RUN (nothing written)" if result.dry_run else result.status.upper()
-    click.echo(f"Import {state}: {Path(result.source_file).name} ({result.mode}), "
+    station = f", station {result.station}" if result.station else ""
+    click.echo(f"Import {state}: {Path(result.source_file).name} ({result.mode}{station}), "
                f"batch {result.batch_id or '-'}, {result.seconds:.2f} s")
     click.echo(f"  rows read {result.rows_read:,}, inserted {result.rows_inserted:,}, "
                f"deleted {result.rows_deleted:,}, rejected {result.rows_rejected:,}, "
@@ -89,25 +98,28 @@ def print_result(result: ImportResult, as_json: bool) -> None:
               help="The day this log describes (default: the date in 'Commercial Log YYMMDD', "
                    "else today at the station).")
 @click.option("--today", default=None, hidden=True, help="Old name of --as-of.")
+@station_option
 @db_option
 @handle_errors
 def import_command(file: Path, mode: str, closed_by: str | None, strict: bool, dry_run: bool,
                    include_previous_month: bool, auto_setup: bool, as_json: bool,
-                   as_of: str | None, today: str | None, db_path: Path | None) -> None:
+                   as_of: str | None, today: str | None, station: str | None,
+                   db_path: Path | None) -> None:
     """Import a commercial log or an annual recap FILE (.xlsx).
 
     Every broadcast month in the file is replaced as a whole, all in one transaction; a failure
     changes nothing. Weekly mode skips closed months and last calendar month; historical mode
-    (monthly close) replaces every month in the file and closes it.
+    (monthly close) replaces every month in the file and closes it. Only the station's own
+    months are replaced or closed (--station, default $STATION_CODE).
     """
-    path = database_path(db_path)
+    target = resolve_database_target(settings(), db_path)
     day = _parse_day(today, as_of)
     show_bar = not as_json and sys.stderr.isatty()
     with _progress(show_bar, None, f"Importing {file.name}") as progress:
         result = import_workbook(
-            path, file, mode=mode, closed_by=closed_by, strict=strict, dry_run=dry_run,
+            target, file, mode=mode, closed_by=closed_by, strict=strict, dry_run=dry_run,
             include_previous_month=include_previous_month, auto_setup=auto_setup,
-            as_of=day, progress=progress,
+            as_of=day, progress=progress, station=station,
         )
     print_result(result, as_json)
     if not result.success:
@@ -142,11 +154,13 @@ def _setup_file_logging(log_file: Path | None) -> None:
 @click.option("--as-of", "as_of", default=None, metavar="YYYY-MM-DD",
               help="The day this log describes (default: the date in its name, else today).")
 @click.option("--today", default=None, hidden=True, help="Old name of --as-of.")
+@station_option
 @db_option
 def daily_update_command(file: Path | None, auto_setup: bool, unattended: bool,
                          log_file: Path | None, dry_run: bool, source: Path | None,
                          include_previous_month: bool, yes: bool, as_json: bool,
-                         as_of: str | None, today: str | None, db_path: Path | None) -> None:
+                         as_of: str | None, today: str | None, station: str | None,
+                         db_path: Path | None) -> None:
     """The daily job: import today's commercial log in weekly mode.
 
     FILE defaults to $DAILY_UPDATE_DATA_FILE, else
@@ -158,7 +172,7 @@ def daily_update_command(file: Path | None, auto_setup: bool, unattended: bool,
     try:
         result = _daily_update(file, auto_setup, unattended, dry_run, source,
                                include_previous_month, yes, as_json, _parse_day(today, as_of),
-                               db_path)
+                               db_path, station)
     except BookedBizError as exc:
         log.error("daily update FAILED: %s", exc)
         click.echo(f"Error: {exc}", err=True)
@@ -175,29 +189,39 @@ def daily_update_command(file: Path | None, auto_setup: bool, unattended: bool,
 
 
 def _daily_update(file, auto_setup, unattended, dry_run, source, include_previous_month, yes,
-                  as_json, today, db_path) -> ImportResult | None:
+                  as_json, today, db_path, station) -> ImportResult | None:
+    from bookedbiz.db.access import Database
     from bookedbiz.history.as_of import station_today
 
     config = settings()
     day = today or station_today(config.station_timezone)
-    path = database_path(db_path)
+    db = Database(resolve_database_target(config, db_path))
+    try:
+        return _update_into(db, file, config, day, auto_setup, unattended, dry_run, source,
+                            include_previous_month, yes, as_json, today, station)
+    finally:
+        db.dispose()
+
+
+def _update_into(db, file, config, day, auto_setup, unattended, dry_run, source,  # noqa: ANN001
+                 include_previous_month, yes, as_json, today, station) -> ImportResult | None:
     target = file or config.daily_update_data_file or default_daily_file(
         config.resolved_data_path(), day)
     source = source or config.daily_update_source
     if source is not None and not dry_run:
         log.info("copying %s to %s", source, target)
         fetch_daily_log(Path(source), Path(target))
-    log.info("daily update of %s into %s", target, path)
+    log.info("daily update of %s into %s", target, db.describe())
     options = dict(mode="weekly", auto_setup=auto_setup, as_of=today,
-                   include_previous_month=include_previous_month)
+                   include_previous_month=include_previous_month, station=station)
     interactive = not (unattended or yes or dry_run or as_json) and sys.stdin.isatty()
     if interactive:
-        preview = import_workbook(path, Path(target), dry_run=True, **options)
+        preview = import_workbook(db, Path(target), dry_run=True, **options)
         print_result(preview, False)
         if not click.confirm("Apply these changes?", default=False):
             click.echo("Nothing changed.")
             return None
-    result = import_workbook(path, Path(target), dry_run=dry_run, **options)
+    result = import_workbook(db, Path(target), dry_run=dry_run, **options)
     print_result(result, as_json)
     for warning in result.warnings:
         log.warning("%s", warning)

@@ -16,6 +16,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "import": ("import_commands", "import_command"),
     "daily-update": ("import_commands", "daily_update_command"),
     "generate-log": ("import_commands", "generate_log_command"),
+    "stations": ("station_commands", "stations_group"),
     "report": ("report_commands", "report_group"),
     "customers": ("customer_commands", "customers_group"),
     "budgets": ("planning_commands", "budgets_group"),
@@ -44,6 +45,7 @@ SUMMARIES: dict[str, str] = {
     "import": "Import a commercial log or an annual recap FILE (.xlsx).",
     "daily-update": "The daily job: import today's commercial log in weekly mode.",
     "generate-log": "Write a deterministic synthetic commercial log (.xlsx) to OUT.",
+    "stations": "The stations sharing this database: list, add, rename.",
     "report": "Revenue reports (Trade excluded) in the terminal or as files.",
     "customers": "Customer and agency stewardship: duplicates, merges and undo, sectors, stale "
                  "customers.",
