@@ -4,7 +4,8 @@ absolutely; API tokens die with a password reset or an admin's "revoke all"."""
 
 from __future__ import annotations
 
-import sqlite3
+import shutil
+import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -12,11 +13,38 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from tests.web.conftest import csrf_token, login, make_app, password_for
+from tests.core import dbstate
+from tests.web.conftest import csrf_token, login, password_for
+from tests.web.conftest import make_app as make_sqlite_app
 
 from bookedbiz import users
+from bookedbiz.web import create_app
 
 COOKIE = "bookedbiz_session"
+
+
+@pytest.fixture()
+def db_copy(base_db: Path, tmp_path: Path, database: str) -> Path | str:
+    """The web test data, one user per role: a private SQLite copy, or the same rows copied
+    into a fresh PostgreSQL database (a URL)."""
+    if "://" in database:
+        from tests.core.copy_data import copy_database
+
+        copy_database(base_db, database)
+        return database
+    dest = tmp_path / "web" / "bookedbiz.db"
+    dest.parent.mkdir(parents=True)
+    shutil.copyfile(base_db, dest)
+    return dest
+
+
+def make_app(db: Path | str, **config: object) -> Flask:
+    """The real app on ``db``: a SQLite file, or a PostgreSQL server named by DATABASE_URL."""
+    if isinstance(db, Path):
+        return make_sqlite_app(db, **config)
+    folder = Path(tempfile.mkdtemp(prefix="bookedbiz-web-"))
+    return create_app({"DATABASE_URL": db, "SECRET_KEY": "test-secret-" + "x" * 32,
+                       "DATA_PATH": str(folder), **config})
 
 
 def copy_of(app: Flask, client: FlaskClient) -> FlaskClient:
@@ -77,7 +105,7 @@ EVENTS = [sign_out, sign_out_everywhere, change_own_password, admin_reset, role_
 
 
 @pytest.mark.parametrize("event", EVENTS, ids=lambda e: e.__name__)
-def test_a_copied_cookie_is_refused_after(db_copy: Path, event) -> None:  # noqa: ANN001
+def test_a_copied_cookie_is_refused_after(db_copy: Path | str, event) -> None:  # noqa: ANN001
     app = make_app(db_copy)
     victim = app.test_client()
     assert login(victim, "viewer").status_code == 302
@@ -91,14 +119,14 @@ def test_a_copied_cookie_is_refused_after(db_copy: Path, event) -> None:  # noqa
     assert thief.get("/api/v1/me").status_code == 401  # and the API never took cookies
 
 
-def test_sign_out_everywhere_is_on_the_account_page(db_copy: Path) -> None:
+def test_sign_out_everywhere_is_on_the_account_page(db_copy: Path | str) -> None:
     client = make_app(db_copy).test_client()
     login(client, "viewer")
     html = client.get("/account").get_data(as_text=True)
     assert "/account/sign-out-everywhere" in html and "Sign out everywhere" in html
 
 
-def test_absolute_lifetime_ends_an_active_session(db_copy: Path) -> None:
+def test_absolute_lifetime_ends_an_active_session(db_copy: Path | str) -> None:
     app = make_app(db_copy, SESSION_ABSOLUTE_LIFETIME=timedelta(seconds=2))
     client = app.test_client()
     login(client, "viewer")
@@ -111,7 +139,7 @@ def test_absolute_lifetime_ends_an_active_session(db_copy: Path) -> None:
     assert signed_in(client)
 
 
-def test_idle_lifetime_ends_a_copied_cookie(db_copy: Path) -> None:
+def test_idle_lifetime_ends_a_copied_cookie(db_copy: Path | str) -> None:
     app = make_app(db_copy, PERMANENT_SESSION_LIFETIME=timedelta(seconds=1))
     client = app.test_client()
     login(client, "viewer")
@@ -120,7 +148,7 @@ def test_idle_lifetime_ends_a_copied_cookie(db_copy: Path) -> None:
     assert not signed_in(thief)
 
 
-def test_a_session_without_a_version_is_refused(db_copy: Path) -> None:
+def test_a_session_without_a_version_is_refused(db_copy: Path | str) -> None:
     """A cookie naming only the user id (before session versions) does not sign anyone in."""
     app = make_app(db_copy)
     client = app.test_client()
@@ -131,17 +159,13 @@ def test_a_session_without_a_version_is_refused(db_copy: Path) -> None:
     assert not signed_in(client)
 
 
-def _tokens_alive(db: Path, username: str) -> int:
-    conn = sqlite3.connect(db)
-    try:
-        return conn.execute(
-            "SELECT COUNT(*) FROM api_tokens t JOIN users u ON u.user_id = t.user_id "
-            "WHERE u.username = ? AND t.revoked_at IS NULL", (username,)).fetchone()[0]
-    finally:
-        conn.close()
+def _tokens_alive(db: Path | str, username: str) -> int:
+    return int(dbstate.scalar(
+        db, "SELECT COUNT(*) FROM api_tokens t JOIN users u ON u.user_id = t.user_id "
+        "WHERE u.username = :u AND t.revoked_at IS NULL", u=username))
 
 
-def test_admin_reset_revokes_tokens_and_own_change_keeps_them(db_copy: Path) -> None:
+def test_admin_reset_revokes_tokens_and_own_change_keeps_them(db_copy: Path | str) -> None:
     _, token = users.create_token(db_copy, "viewer", "sheet")
     app = make_app(db_copy)
     api = app.test_client()
@@ -156,7 +180,7 @@ def test_admin_reset_revokes_tokens_and_own_change_keeps_them(db_copy: Path) -> 
     assert _tokens_alive(db_copy, "viewer") == 0
 
 
-def test_admin_revokes_all_tokens_of_a_user(db_copy: Path) -> None:
+def test_admin_revokes_all_tokens_of_a_user(db_copy: Path | str) -> None:
     tokens = [users.create_token(db_copy, "manager", f"sheet {i}")[1] for i in range(3)]
     users.create_token(db_copy, "viewer", "keeps working")
     app = make_app(db_copy)
@@ -174,7 +198,7 @@ def test_admin_revokes_all_tokens_of_a_user(db_copy: Path) -> None:
     assert _tokens_alive(db_copy, "viewer") == 1
 
 
-def test_cli_reset_ends_sessions_and_revokes_tokens(db_copy: Path) -> None:
+def test_cli_reset_ends_sessions_and_revokes_tokens(db_copy: Path | str) -> None:
     from click.testing import CliRunner
 
     from bookedbiz.cli.main import cli
@@ -207,7 +231,7 @@ def _fail(client: FlaskClient, username: str, address: str) -> int:
         environ_base={"REMOTE_ADDR": address}).status_code
 
 
-def test_one_user_from_many_addresses_is_throttled(db_copy: Path) -> None:
+def test_one_user_from_many_addresses_is_throttled(db_copy: Path | str) -> None:
     app = make_app(db_copy, LOGIN_FAIL_LIMIT=3, LOGIN_FAIL_USER_LIMIT=5,
                    LOGIN_FAIL_GLOBAL_LIMIT=100)
     client = app.test_client()
@@ -227,7 +251,7 @@ def test_one_user_from_many_addresses_is_throttled(db_copy: Path) -> None:
     assert login(app.test_client(), "manager").status_code == 302  # others are unaffected
 
 
-def test_spraying_many_users_hits_the_global_limit(db_copy: Path) -> None:
+def test_spraying_many_users_hits_the_global_limit(db_copy: Path | str) -> None:
     app = make_app(db_copy, LOGIN_FAIL_LIMIT=3, LOGIN_FAIL_USER_LIMIT=5,
                    LOGIN_FAIL_GLOBAL_LIMIT=8)
     client = app.test_client()
