@@ -135,14 +135,15 @@ def import_workbook(
 
 # SQLite checks every foreign key of every inserted row; the importer assigns every id itself
 # inside the write lock, so those checks only cost time (the cascade they would give is done
-# explicitly in _finish). The pragma only works outside a transaction, so it is issued as the
-# import's transaction begins, on that connection alone (a new one per write transaction).
+# explicitly in _finish). The pragma only works outside a transaction, so it is issued when the
+# import's write connection is made (SQLite writers get a new connection per transaction),
+# before its BEGIN IMMEDIATE, on that connection alone.
 _NO_FOREIGN_KEY_CHECKS: ContextVar[bool] = ContextVar("bookedbiz_import_fk_off", default=False)
 
 
-def _foreign_keys_off(conn: Connection) -> None:
+def _foreign_keys_off(dbapi_connection: Any, _record: Any) -> None:
     if _NO_FOREIGN_KEY_CHECKS.get():
-        conn.exec_driver_sql("PRAGMA foreign_keys = OFF")
+        dbapi_connection.execute("PRAGMA foreign_keys = OFF")
 
 
 @contextmanager
@@ -150,8 +151,8 @@ def _import_transaction(db: Database) -> Iterator[Connection]:
     """``db.writing()``, on SQLite without per-row foreign-key checks."""
     if db.is_sqlite:
         engine = db.engine("write", pool_size=2)
-        if not event.contains(engine, "begin", _foreign_keys_off):
-            event.listen(engine, "begin", _foreign_keys_off, insert=True)
+        if not event.contains(engine, "connect", _foreign_keys_off):
+            event.listen(engine, "connect", _foreign_keys_off)
     token = _NO_FOREIGN_KEY_CHECKS.set(db.is_sqlite)
     try:
         with db.writing() as conn:
