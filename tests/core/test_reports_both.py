@@ -286,3 +286,47 @@ def test_two_stations_imported_for_the_same_months_report_apart_and_together(
                               for c in expected}
     finally:
         db.dispose()
+
+
+def test_report_commands_on_both_with_stations(copied: Database, demo: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """``bookedbiz report revenue/pacing/changes`` read a file or a server (``--db`` or
+    DATABASE_URL) and take ``--station``; an unknown one is one sentence, a non-zero exit."""
+    import json
+
+    from click.testing import CliRunner
+
+    from bookedbiz.cli.main import cli
+
+    runner = CliRunner()
+    split_station(copied.target)
+    if copied.is_sqlite:
+        where = ["--db", copied.target]
+    else:
+        monkeypatch.setenv("DATABASE_URL", copied.target)  # the setting, not --db
+        where = []
+    def run(*args: str) -> list[dict[str, Any]]:
+        result = runner.invoke(cli, [*args, "--format", "json", *where])
+        assert result.exit_code == 0, result.output
+        return json.loads(result.output)
+
+    rows = run("report", "revenue", "--year", str(YEAR), "--by", "station")
+    assert {r["station"] for r in rows} == {"MAIN", "KTWO"}
+    parts = {code: run("report", "revenue", "--year", str(YEAR), "--station", code.lower())
+             for code in ("MAIN", "KTWO")}
+    every = run("report", "revenue", "--year", str(YEAR))
+    assert [sum(r["spots"] for r in parts[c]) for c in ("MAIN", "KTWO")] == [
+        r["spots"] for r in sorted(rows, key=lambda r: r["station"] != "MAIN")]
+    assert sum(r["spots"] for r in every) == sum(r["spots"] for r in rows)
+    booked = ("month", "booked_gross", "stly_gross", "last_year_gross", "pace")
+    paced = run("report", "pacing", "--as-of", "2026-06-15", "--station", "KTWO,MAIN")
+    assert [{k: r[k] for k in booked} for r in paced] == [
+        {k: r[k] for k in booked} for r in run("report", "pacing", "--as-of", "2026-06-15")]
+    assert all(r["budget_gross"] is None for r in paced)  # plans are per AE, not per station
+    assert run("report", "changes", "--station", "KTWO") is not None
+    bad = runner.invoke(cli, ["report", "revenue", "--station", "NOPE", *where])
+    assert bad.exit_code == ConfigError.exit_code != 0
+    assert bad.output.strip().startswith("Error: There is no station 'NOPE'")
+    assert bad.output.count("\n") == 1 and "Traceback" not in bad.output
+    if not copied.is_sqlite:
+        assert "s3cret" not in bad.output

@@ -17,12 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from bookedbiz.config import (
-    Settings,
-    load_settings,
-    resolve_database_path,
-    resolve_database_target,
-)
+from bookedbiz.config import Settings, load_settings, resolve_database_path
 from bookedbiz.errors import EXIT_FAILURE, BookedBizError, ConfigError
 
 if TYPE_CHECKING:
@@ -70,22 +65,15 @@ def database_path(db_path: Path | str | None, *, must_exist: bool = True) -> Pat
     return resolve_database_path(settings(), db_path, must_exist=must_exist)
 
 
-def database_target(db_path: Path | str | None, *, must_exist: bool = True) -> Path | str:
-    """The database of a command that runs on both: ``--db`` (a file or a URL), else
-    DATABASE_URL, else DATABASE_PATH."""
-    if isinstance(db_path, str) and "://" in db_path:
-        return db_path
-    return resolve_database_target(settings(), db_path, must_exist=must_exist)
-
-
 @contextmanager
 def read_connection(db_path: Path | str | None) -> Iterator[Connection]:
     """A Core connection in one read-only snapshot (``Database.reading()``) for a report, on
     a SQLite file or a PostgreSQL server, refused unless the database's schema is current."""
+    from bookedbiz.cli.databases import command_target
     from bookedbiz.db.access import Database
     from bookedbiz.db.migrate import require_current_schema
 
-    target = database_target(db_path)
+    target = command_target(db_path)
     require_current_schema(target)
     db = Database(target)
     try:

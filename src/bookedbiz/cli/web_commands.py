@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from bookedbiz import users as user_service
-from bookedbiz.cli.common import database_path, db_option, handle_errors
+from bookedbiz.cli.common import db_option, handle_errors
 from bookedbiz.cli.databases import command_target
 from bookedbiz.db.access import reading_from
 from bookedbiz.db.migrate import require_current_schema
@@ -17,11 +17,16 @@ from bookedbiz.errors import BookedBizError
 DEMO_DB = Path("var/demo/bookedbiz.db")
 
 
-def _run_uvicorn(db: Path, host: str, port: int, workers: int) -> None:
-    """Serve ``bookedbiz.web.asgi:app``; workers find the database through DATABASE_PATH."""
+def _run_uvicorn(db: Path | str, host: str, port: int, workers: int) -> None:
+    """Serve ``bookedbiz.web.asgi:app``; workers find the database through DATABASE_PATH, or
+    DATABASE_URL for a PostgreSQL server."""
     import uvicorn
 
-    os.environ["DATABASE_PATH"] = str(db.resolve())
+    if isinstance(db, Path):
+        os.environ["DATABASE_PATH"] = str(db.resolve())
+        os.environ.pop("DATABASE_URL", None)
+    else:
+        os.environ["DATABASE_URL"] = db
     uvicorn.run(
         "bookedbiz.web.asgi:app",
         host=host,
@@ -42,10 +47,13 @@ def _run_uvicorn(db: Path, host: str, port: int, workers: int) -> None:
 @handle_errors
 def serve_command(host: str, port: int, workers: int, db_path: Path | None) -> None:
     """Serve the web dashboard with uvicorn (bookedbiz.web.asgi:app)."""
-    path = database_path(db_path)
-    require_current_schema(path)
-    click.echo(f"Serving {path} on http://{host}:{port} ({workers} worker(s)).")
-    _run_uvicorn(path, host, port, workers)
+    from bookedbiz.db.access import Database
+
+    target = command_target(db_path)  # --db file or URL, DATABASE_URL, DATABASE_PATH
+    require_current_schema(target)
+    where = Database(target).describe()  # never the URL: it holds the password
+    click.echo(f"Serving {where} on http://{host}:{port} ({workers} worker(s)).")
+    _run_uvicorn(target, host, port, workers)
 
 
 def _password(value: str | None, prompt: str = "Password") -> str:
