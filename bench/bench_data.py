@@ -71,56 +71,83 @@ def spot_count(db: Path) -> int:
         return conn.execute("SELECT COUNT(*) FROM spots").fetchone()[0]
 
 
-def copy_to_postgres(sqlite_path: Path, server: PgServer, dbname: str,
-                     echo=print) -> str:  # noqa: ANN001
+def copy_to_postgres(sqlite_path: Path, server: PgServer, dbname: str, echo=print,  # noqa: ANN001
+                     workers: int = 2) -> str:
     """A fresh PostgreSQL database (``bookedbiz init``) holding exactly the SQLite file's rows;
-    its URL. Sequences continue after the copied ids; the copy is vacuumed and analysed."""
+    its URL. Tables are copied ``workers`` at a time, secondary indexes built after the copy,
+    sequences continue after the copied ids; the copy is vacuumed and analysed."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from bookedbiz.db.migrate import init_server_database
     from bookedbiz.db.schema import metadata
 
     started = time.perf_counter()
     url = server.create_database(dbname)
     init_server_database(url)
-    tables = list(metadata.sorted_tables)  # parents first
-    source = sqlite3.connect(f"file:{sqlite_path}?mode=ro", uri=True)
-    rows_copied = 0
-    try:
-        with server.admin_connect(dbname) as pg:
-            # As the superuser, foreign-key triggers are skipped: the rows are already consistent.
-            pg.execute("SET session_replication_role = replica")
-            pg.execute("TRUNCATE " + ", ".join(f'"{t.name}"' for t in tables) + " CASCADE")
-            # Secondary indexes are built once after the copy instead of row by row.
-            indexes = pg.execute(
-                "SELECT i.indexname, i.indexdef FROM pg_indexes i WHERE i.schemaname = 'public' "
-                "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)"
-            ).fetchall()
-            for name, _definition in indexes:
-                pg.execute(f'DROP INDEX "{name}"')
-            for table in tables:
-                present = {row[1] for row in source.execute(f'PRAGMA table_info("{table.name}")')}
-                columns = [c.name for c in table.columns if c.name in present]
-                if not columns:
-                    continue
-                names = ", ".join(f'"{c}"' for c in columns)
-                with pg.cursor().copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
-                    for row in source.execute(f'SELECT {names} FROM "{table.name}"'):
-                        copy.write_row(row)
-                        rows_copied += 1
-            for _name, definition in indexes:
-                pg.execute(definition)
-            serials = pg.execute(
-                "SELECT table_name, column_name FROM information_schema.columns "
-                "WHERE table_schema = 'public' AND (column_default LIKE 'nextval%' "
-                "OR is_identity = 'YES')").fetchall()
-            for table_name, column in serials:
-                pg.execute(f"SELECT setval(pg_get_serial_sequence('\"{table_name}\"', "
-                           f"'{column}'), COALESCE(MAX(\"{column}\"), 0) + 1, false) "
-                           f"FROM \"{table_name}\"")
-            pg.commit()
-    finally:
-        source.close()
+    tables = [t.name for t in metadata.sorted_tables]
+    with server.admin_connect(dbname) as pg:
+        pg.execute("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " CASCADE")
+        # Secondary indexes are built once after the copy instead of row by row.
+        indexes = pg.execute(
+            "SELECT i.indexname, i.indexdef FROM pg_indexes i WHERE i.schemaname = 'public' "
+            "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)"
+        ).fetchall()
+        for name, _definition in indexes:
+            pg.execute(f'DROP INDEX "{name}"')
+        pg.commit()
+    biggest_first = sorted(tables, key=lambda t: -_row_count(sqlite_path, t))
+    with ThreadPoolExecutor(workers) as pool:
+        rows_copied = sum(pool.map(lambda t: _copy_table(sqlite_path, server, dbname, t),
+                                   biggest_first))
+    copied = time.perf_counter()
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(lambda d: server.admin(d, dbname=dbname), [d for _n, d in indexes]))
+    with server.admin_connect(dbname) as pg:
+        serials = pg.execute(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE table_schema = 'public' AND (column_default LIKE 'nextval%' "
+            "OR is_identity = 'YES')").fetchall()
+        for table_name, column in serials:
+            pg.execute(f"SELECT setval(pg_get_serial_sequence('\"{table_name}\"', "
+                       f"'{column}'), COALESCE(MAX(\"{column}\"), 0) + 1, false) "
+                       f"FROM \"{table_name}\"")
+        pg.commit()
     server.admin("VACUUM ANALYZE", dbname=dbname)
     echo(f"copied {rows_copied:,} rows of {sqlite_path.name} into PostgreSQL in "
-         f"{time.perf_counter() - started:.0f} s ({server.database_size_mb(dbname):.0f} MB; "
-         f"SQLite file {sqlite_path.stat().st_size / 1e6:.0f} MB)")
+         f"{time.perf_counter() - started:.0f} s (rows {copied - started:.0f} s; "
+         f"{server.database_size_mb(dbname):.0f} MB; SQLite file "
+         f"{sqlite_path.stat().st_size / 1e6:.0f} MB)")
     return url
+
+
+def _row_count(sqlite_path: Path, table: str) -> int:
+    with sqlite3.connect(f"file:{sqlite_path}?mode=ro", uri=True) as conn:
+        try:
+            return conn.execute(f'SELECT COUNT(*) FROM "{table}"').fetchone()[0]
+        except sqlite3.OperationalError:  # a table this file does not have
+            return 0
+
+
+def _copy_table(sqlite_path: Path, server: PgServer, dbname: str, table: str) -> int:
+    """One table's rows with COPY, in its own transaction; the number of rows."""
+    from bookedbiz.db.schema import metadata
+
+    source = sqlite3.connect(f"file:{sqlite_path}?mode=ro", uri=True)
+    try:
+        present = {row[1] for row in source.execute(f'PRAGMA table_info("{table}")')}
+        columns = [c.name for c in metadata.tables[table].columns if c.name in present]
+        if not columns:
+            return 0
+        names = ", ".join(f'"{c}"' for c in columns)
+        count = 0
+        with server.admin_connect(dbname) as pg:
+            # As the superuser, foreign-key triggers are skipped: the rows are consistent.
+            pg.execute("SET session_replication_role = replica")
+            with pg.cursor().copy(f'COPY "{table}" ({names}) FROM STDIN') as copy:
+                for row in source.execute(f'SELECT {names} FROM "{table}"'):
+                    copy.write_row(row)
+                    count += 1
+            pg.commit()
+        return count
+    finally:
+        source.close()
