@@ -323,6 +323,20 @@ def test_pg_restored_figures_must_equal_the_record(pg_live: Live, runner) -> Non
     assert _server_databases(pg_live.server, pg_live.name + "_") == []
 
 
+def test_pg_restore_onto_a_server_whose_database_was_lost(pg_live: Live, runner) -> None:
+    """After a disaster the database may not exist at all (as a SQLite file may be gone): the
+    checked copy simply takes its name."""
+    fill(pg_live.target, 60)
+    _ok(runner, "backup")
+    backed_up = totals(pg_live.target)
+    assert pg_live.server is not None
+    pg_live.server.admin(f'DROP DATABASE "{pg_live.name}" WITH (FORCE)')
+    restored = _ok(runner, "restore", "--yes", "--json")
+    assert json.loads(restored.output)["moved_aside"] == []
+    assert totals(pg_live.target) == backed_up
+    assert _server_databases(pg_live.server, pg_live.name + "_") == []
+
+
 def test_pg_restore_refused_while_another_session_is_open(pg_live: Live, runner) -> None:
     fill(pg_live.target, 80)
     _ok(runner, "backup")

@@ -55,6 +55,7 @@ from bookedbiz.db.access import Database
 from bookedbiz.db.pg_databases import (
     copy_database_grants,
     create_database,
+    database_exists,
     drop_database,
     other_sessions,
     side_name,
@@ -214,9 +215,10 @@ def drop_scratch(db: Database, name: str) -> None:
     drop_database(db.url, name)
 
 
-def replace_live(db: Database, copy: RestoredCopy, lock_path: Path, stamp: str) -> str:
+def replace_live(db: Database, copy: RestoredCopy, lock_path: Path, stamp: str) -> str | None:
     """Swap the checked copy in for the live database (see the module docstring); the old one
-    is kept as ``<db>_replaced_<stamp>``, whose name is returned. Refused (exit 75) while a job
+    is kept as ``<db>_replaced_<stamp>``, whose name is returned (None when there was no live
+    database: the copy just takes its name). Refused (exit 75) while a job
     holds the lock or another session has the database open; nothing is renamed then."""
     assert db.url is not None
     url = db.url
@@ -224,6 +226,9 @@ def replace_live(db: Database, copy: RestoredCopy, lock_path: Path, stamp: str) 
     aside = side_name(live, "replaced", stamp)
     db.dispose()  # our own pooled sessions would block the rename
     with exclusive_job_lock(lock_path):
+        if not database_exists(url, live):  # a new server after a disaster: nothing to keep
+            swap_databases(url, live, copy.database, None)
+            return _checked_after(db, copy, None)
         sessions = other_sessions(url)
         if sessions:
             raise DatabaseBusyError(
@@ -231,10 +236,20 @@ def replace_live(db: Database, copy: RestoredCopy, lock_path: Path, stamp: str) 
                 "Datasette or an import); stop them before restoring.")
         copy_database_grants(url, live, copy.database)
         swap_databases(url, live, copy.database, aside)
+    return _checked_after(db, copy, aside)
+
+
+def _checked_after(db: Database, copy: RestoredCopy, aside: str | None) -> str | None:
+    """The figures of the database now live must be the copy's; otherwise the swap is undone."""
+    assert db.url is not None
+    url = db.url
+    live = str(url.database)
     after = _facts_of(url, live)
     try:
         compare_facts(copy.facts, after, f"The restored {db.describe()}")
     except VerificationError as exc:  # pragma: no cover - the renamed copy is the checked one
+        if aside is None:
+            raise
         swap_databases(url, live, aside, copy.database)
         raise VerificationError(f"{exc} The old database was put back.") from None
     return aside

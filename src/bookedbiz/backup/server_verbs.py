@@ -169,8 +169,9 @@ def restore(service: SyncService, name: str | None, *, yes: bool,
     finally:
         db.dispose()
     side.unlink(missing_ok=True)
-    data.update(replaced=True, verified_copy=None, moved_aside=[aside])
+    data.update(replaced=True, verified_copy=None, moved_aside=[aside] if aside else [])
     lines.append(f"Restored {entry.path} into the {live}; its totals equal the record.")
-    lines.append(f"  kept the old database as {aside} (drop it once you are satisfied: "
-                 f"DROP DATABASE \"{aside}\")")
+    if aside:
+        lines.append(f"  kept the old database as {aside} (drop it once you are satisfied: "
+                     f"DROP DATABASE \"{aside}\")")
     return Outcome(data, lines)

@@ -18,7 +18,7 @@ from bookedbiz.db.server import create_server_engine, describe, translate_server
 from bookedbiz.errors import BookedBizError, ConfigError, DatabaseBusyError
 
 if TYPE_CHECKING:
-    from sqlalchemy import Connection
+    from sqlalchemy import Connection, Engine
     from sqlalchemy.engine import URL
 
 MAX_NAME = 63  # PostgreSQL truncates longer identifiers
@@ -36,18 +36,36 @@ def _sqlstate(exc: BaseException) -> str | None:
     return getattr(getattr(exc, "orig", None), "sqlstate", None)
 
 
-@contextmanager
-def _autocommit(url: URL, database: str | None = None) -> Iterator[Connection]:
+def _connect(url: URL, *, fallback: bool) -> tuple[Engine, Connection]:
+    """A connection to the URL's database; with ``fallback``, to a maintenance database when
+    that one does not exist (a restore onto a server whose database was lost)."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    target = url.set(database=database) if database else url
-    engine = create_server_engine(target, pool_size=1)
+    names = [str(url.database), *(MAINTENANCE_DATABASES if fallback else ())]
+    for index, name in enumerate(names):
+        target = url.set(database=name)
+        engine = create_server_engine(target, pool_size=1)
+        try:
+            return engine, engine.connect()
+        except SQLAlchemyError as exc:
+            engine.dispose()
+            if index + 1 < len(names) and "does not exist" in str(exc):
+                continue
+            raise translate_server_error(exc, target) from None
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+@contextmanager
+def _autocommit(url: URL, *, fallback: bool = False) -> Iterator[Connection]:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    engine, conn = _connect(url, fallback=fallback)
     try:
-        with engine.connect() as conn:
-            yield conn.execution_options(isolation_level="AUTOCOMMIT")
+        yield conn.execution_options(isolation_level="AUTOCOMMIT")
     except SQLAlchemyError as exc:
-        raise translate_server_error(exc, target) from None
+        raise translate_server_error(exc, url) from None
     finally:
+        conn.close()
         engine.dispose()
 
 
@@ -63,7 +81,7 @@ def create_database(url: URL, name: str, purpose: str) -> None:
     from sqlalchemy import text
     from sqlalchemy.exc import DBAPIError
 
-    with _autocommit(url) as conn:
+    with _autocommit(url, fallback=True) as conn:
         try:
             conn.execute(text(f"CREATE DATABASE {_quote(conn, name)} TEMPLATE template0"))
         except DBAPIError as exc:
@@ -80,14 +98,14 @@ def drop_database(url: URL, name: str) -> None:
     """Drop ``name`` if it exists, closing any session on it (a scratch copy only)."""
     from sqlalchemy import text
 
-    with _autocommit(url) as conn:
+    with _autocommit(url, fallback=True) as conn:
         conn.execute(text(f"DROP DATABASE IF EXISTS {_quote(conn, name)} WITH (FORCE)"))
 
 
 def database_exists(url: URL, name: str) -> bool:
     from sqlalchemy import text
 
-    with _autocommit(url) as conn:
+    with _autocommit(url, fallback=True) as conn:
         return conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"),
                             {"name": name}).scalar() is not None
 
@@ -128,8 +146,9 @@ def copy_database_grants(url: URL, source: str, dest: str) -> None:
             conn.execute(text(f"GRANT {privilege} ON DATABASE {target} TO {who}{option}"))
 
 
-def swap_databases(url: URL, live: str, replacement: str, aside: str) -> None:
-    """In one transaction: ``live`` becomes ``aside`` and ``replacement`` becomes ``live``.
+def swap_databases(url: URL, live: str, replacement: str, aside: str | None) -> None:
+    """In one transaction: ``live`` becomes ``aside`` and ``replacement`` becomes ``live``
+    (``aside`` None: there is no live database, ``replacement`` only takes its name).
 
     Refused (DatabaseBusyError, nothing renamed) while any session has either database open;
     a role that does not own the live database gets a sentence naming what it needs."""
@@ -142,8 +161,9 @@ def swap_databases(url: URL, live: str, replacement: str, aside: str) -> None:
         try:
             with engine.connect() as conn, conn.begin():
                 conn.execute(text(f"SET LOCAL lock_timeout = {SWAP_LOCK_TIMEOUT_MS}"))
-                conn.execute(text(f"ALTER DATABASE {_quote(conn, live)} RENAME TO "
-                                  f"{_quote(conn, aside)}"))
+                if aside is not None:
+                    conn.execute(text(f"ALTER DATABASE {_quote(conn, live)} RENAME TO "
+                                      f"{_quote(conn, aside)}"))
                 conn.execute(text(f"ALTER DATABASE {_quote(conn, replacement)} RENAME TO "
                                   f"{_quote(conn, live)}"))
             return
