@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from decimal import Decimal
 
 import pytest
 from click.testing import CliRunner
-from tests.web.conftest import YEAR, make_app
+from tests.core import dbstate
+from tests.web import both
+from tests.web.conftest import YEAR
 from tests.web.test_web_numbers import cli_report
 
 from bookedbiz import users
 from bookedbiz.cli.main import cli
 from bookedbiz.errors import BookedBizError
+
+# Every test of this module runs on a SQLite copy and on PostgreSQL (tests/web/both.py).
+db_copy = both.db_copy
+make_app = both.make_app
 
 
 def test_api_needs_a_valid_token(db_copy) -> None:
@@ -32,9 +37,7 @@ def test_api_needs_a_valid_token(db_copy) -> None:
 
 def test_tokens_are_stored_only_as_sha256(db_copy) -> None:
     _, token = users.create_token(db_copy, "manager", "sheet")
-    conn = sqlite3.connect(db_copy)
-    stored = [r[0] for r in conn.execute("SELECT token_hash FROM api_tokens")]
-    conn.close()
+    stored = [r[0] for r in dbstate.rows(db_copy, "SELECT token_hash FROM api_tokens")]
     assert token not in stored and users.token_hash(token) in stored
     assert all(len(h) == 64 for h in stored)
 
@@ -74,12 +77,10 @@ def test_users_module_rules(db_copy) -> None:
         users.set_role(db_copy, "admin", "viewer")
     with pytest.raises(BookedBizError, match="last active admin"):
         users.set_active(db_copy, "admin", False)
-    conn = sqlite3.connect(db_copy)
-    hashes = [r[0] for r in conn.execute("SELECT password_hash FROM users")]
-    audit = conn.execute("SELECT COUNT(*) FROM audit_log WHERE action = 'user.create'").fetchone()
-    conn.close()
+    hashes = [r[0] for r in dbstate.rows(db_copy, "SELECT password_hash FROM users")]
+    audit = dbstate.scalar(db_copy, "SELECT COUNT(*) FROM audit_log WHERE action = 'user.create'")
     assert all(h.startswith("scrypt:") for h in hashes)
-    assert audit[0] >= 4
+    assert audit >= 4
 
 
 def run(args: list[str], **kwargs):  # noqa: ANN201
@@ -111,14 +112,10 @@ def test_users_and_tokens_commands(db_copy) -> None:
 
 
 def _user(db, name):  # noqa: ANN001, ANN202
-    from bookedbiz.db.connection import create_db_engine
+    from bookedbiz.db.access import reading_from
 
-    engine = create_db_engine(db, readonly=True)
-    try:
-        with engine.connect() as conn:
-            return users.get_user_by_username(conn, name)
-    finally:
-        engine.dispose()
+    with reading_from(db) as conn:
+        return users.get_user_by_username(conn, name)
 
 
 def test_serve_and_demo_commands_have_help_and_refuse_a_missing_database(tmp_path) -> None:

@@ -4,8 +4,6 @@ absolutely; API tokens die with a password reset or an admin's "revoke all"."""
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -14,37 +12,16 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from tests.core import dbstate
+from tests.web import both
 from tests.web.conftest import csrf_token, login, password_for
-from tests.web.conftest import make_app as make_sqlite_app
 
 from bookedbiz import users
-from bookedbiz.web import create_app
 
 COOKIE = "bookedbiz_session"
 
-
-@pytest.fixture()
-def db_copy(base_db: Path, tmp_path: Path, database: str) -> Path | str:
-    """The web test data, one user per role: a private SQLite copy, or the same rows copied
-    into a fresh PostgreSQL database (a URL)."""
-    if "://" in database:
-        from tests.core.copy_data import copy_database
-
-        copy_database(base_db, database)
-        return database
-    dest = tmp_path / "web" / "bookedbiz.db"
-    dest.parent.mkdir(parents=True)
-    shutil.copyfile(base_db, dest)
-    return dest
-
-
-def make_app(db: Path | str, **config: object) -> Flask:
-    """The real app on ``db``: a SQLite file, or a PostgreSQL server named by DATABASE_URL."""
-    if isinstance(db, Path):
-        return make_sqlite_app(db, **config)
-    folder = Path(tempfile.mkdtemp(prefix="bookedbiz-web-"))
-    return create_app({"DATABASE_URL": db, "SECRET_KEY": "test-secret-" + "x" * 32,
-                       "DATA_PATH": str(folder), **config})
+# Every test of this module runs on a SQLite copy and on PostgreSQL (tests/web/both.py).
+db_copy = both.db_copy
+make_app = both.make_app
 
 
 def copy_of(app: Flask, client: FlaskClient) -> FlaskClient:
