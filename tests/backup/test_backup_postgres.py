@@ -323,6 +323,40 @@ def test_pg_restored_figures_must_equal_the_record(pg_live: Live, runner) -> Non
     assert _server_databases(pg_live.server, pg_live.name + "_") == []
 
 
+def test_pg_empty_skeleton_is_refused_and_prune_waits(pg_live: Live, runner) -> None:
+    result = runner.invoke(cli, ["sync", "backup"])
+    assert result.exit_code == 3, result.output + result.stderr
+    assert "no spots at all" in result.stderr
+    assert not (pg_live.nas / "backups").exists() or \
+        not list((pg_live.nas / "backups").glob("bookedbiz-*"))
+    pruned = runner.invoke(cli, ["sync", "prune"])
+    assert pruned.exit_code == 3 and "last nightly backup failed" in pruned.stderr
+
+
+def test_pg_damaged_dump_is_never_committed(pg_live: Live, runner,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """The archive is read back before the upload commits: a truncated dump leaves the
+    previous copy in place (SQLite's integrity_check gate, on PostgreSQL)."""
+    import bookedbiz.backup.pg_backup as pg_backup
+
+    fill(pg_live.target, 70)
+    _ok(runner, "upload")
+    current = pg_live.nas / "database.pgdump"
+    before = current.read_bytes()
+    fill(pg_live.target, 7)
+    real = pg_backup.dump_database
+
+    def truncated(url, dest, *, snapshot=None):  # noqa: ANN001, ANN202
+        real(url, dest, snapshot=snapshot)
+        dest.write_bytes(dest.read_bytes()[: dest.stat().st_size * 2 // 3])
+
+    monkeypatch.setattr(pg_backup, "dump_database", truncated)
+    result = runner.invoke(cli, ["sync", "upload"])
+    assert result.exit_code == 3, result.output + result.stderr
+    assert "damaged or incomplete" in result.stderr
+    assert current.read_bytes() == before
+
+
 def test_pg_restore_onto_a_server_whose_database_was_lost(pg_live: Live, runner) -> None:
     """After a disaster the database may not exist at all (as a SQLite file may be gone): the
     checked copy simply takes its name."""
