@@ -23,10 +23,11 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from click.testing import CliRunner
+from tests.core import dbstate
 
 from bookedbiz import users
 from bookedbiz.cli.main import cli
-from bookedbiz.db.connection import create_db_engine
+from bookedbiz.db.access import reading_from
 from bookedbiz.reports.changes import changes_report
 from bookedbiz.reports.filters import ReportFilters
 from bookedbiz.reports.pacing import pacing_report
@@ -57,7 +58,13 @@ def digest_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture()
-def db(digest_db: Path, tmp_path: Path) -> Path:
+def db(digest_db: Path, tmp_path: Path, database: str) -> Path | str:
+    """The digest data: a SQLite copy, or the same rows in a PostgreSQL database (a URL)."""
+    if "://" in database:
+        from tests.core.copy_data import copy_database
+
+        copy_database(digest_db, database)
+        return database
     copy = tmp_path / "bookedbiz.db"
     copy.write_bytes(digest_db.read_bytes())
     return copy
@@ -102,8 +109,9 @@ def smtp() -> Iterator[tuple[Recording, int]]:
 
 
 @pytest.fixture()
-def env(db: Path, smtp: tuple[Recording, int]) -> dict[str, str]:
-    return {"DATABASE_PATH": str(db), "DATA_PATH": str(db.parent), "SECRET_KEY": SECRET_KEY,
+def env(db: Path | str, smtp: tuple[Recording, int], tmp_path: Path) -> dict[str, str]:
+    where = ({"DATABASE_URL": db} if isinstance(db, str) else {"DATABASE_PATH": str(db)})
+    return {**where, "DATA_PATH": str(tmp_path), "SECRET_KEY": SECRET_KEY,
             "NTFY_TOPIC": NTFY_TOPIC, "NOTIFY_URLS": "", "NOTIFY_TIMEOUT_SECONDS": "5",
             "MAIL_URL": f"mailto://digest:{MAIL_PASSWORD}@127.0.0.1:{smtp[1]}"
                         "?from=digest@station.example"}
@@ -148,7 +156,7 @@ def subscribe(env: dict[str, str], *args: str) -> None:
     assert code == 0, output
 
 
-def test_weekly_digest_carries_only_the_aes_own_book(env, smtp, db: Path) -> None:  # noqa: ANN001
+def test_weekly_digest_carries_only_the_aes_own_book(env, smtp, db: Path | str) -> None:  # noqa: ANN001
     handler, _port = smtp
     token = users.create_token(db, "ann", "spreadsheet")[1]
     for name in ("ann", "bob", "meg"):
@@ -160,10 +168,8 @@ def test_weekly_digest_carries_only_the_aes_own_book(env, smtp, db: Path) -> Non
     assert set(received) == {"ann@station.example", "bob@station.example",
                              "meg@station.example"}
     assert all(len(to) == 1 for to, _m in handler.messages())  # one recipient per message
-    conn = sqlite3.connect(db)
-    ae_names = {u: n for u, n in conn.execute(
-        "SELECT u.username, a.name FROM users u JOIN aes a ON a.ae_id = u.ae_id")}
-    conn.close()
+    ae_names = dict(dbstate.rows(
+        db, "SELECT u.username, a.name FROM users u JOIN aes a ON a.ae_id = u.ae_id"))
     for username, address in (("ann", "ann@station.example"), ("bob", "bob@station.example")):
         message = received[address]
         html = html_part(message)
@@ -181,11 +187,9 @@ def test_weekly_digest_carries_only_the_aes_own_book(env, smtp, db: Path) -> Non
             assert dollars(row[2]) == Decimal(str(want["booked_gross"]))
             assert dollars(row[3]) == Decimal(str(want["stly_gross"]))
             assert dollars(row[5]) == Decimal(str(want["last_year_gross"]))
-        engine = create_db_engine(db, readonly=True)
-        with engine.connect() as read:
+        with reading_from(db) as read:
             total = pacing_report(read, as_of=AS_OF, filters=ReportFilters(
                 scope_ae_id=users.get_user_by_username(read, username).ae_id))["total"]
-        engine.dispose()
         assert dollars(rows[-1][2]) == total["booked_gross"]  # exact, not a sum of rows
         # a valid workbook with the same figures
         name, body = xlsx_part(message)
@@ -212,26 +216,22 @@ def test_weekly_digest_carries_only_the_aes_own_book(env, smtp, db: Path) -> Non
     assert len(handler.envelopes) == 3
 
 
-def test_daily_digest_carries_the_changes(env, smtp, db: Path) -> None:  # noqa: ANN001
+def test_daily_digest_carries_the_changes(env, smtp, db: Path | str) -> None:  # noqa: ANN001
     handler, _port = smtp
     subscribe(env, "meg", "daily")
     subscribe(env, "ann", "daily")
     code, output = run(env, "digest", "send", "daily", "--as-of", AS_OF.isoformat())
     assert code == 0, output
     received = {to[0]: message for to, message in handler.messages()}
-    engine = create_db_engine(db, readonly=True)
-    conn = sqlite3.connect(db)
-    ann_ae = conn.execute("SELECT ae_id FROM users WHERE username = 'ann'").fetchone()[0]
-    days = [d for (d,) in conn.execute(
-        "SELECT DISTINCT as_of FROM history_records WHERE as_of <= ? ORDER BY as_of DESC "
-        "LIMIT 2", (AS_OF.isoformat(),))]
-    conn.close()
+    ann_ae = dbstate.scalar(db, "SELECT ae_id FROM users WHERE username = 'ann'")
+    days = [d for (d,) in dbstate.rows(
+        db, "SELECT DISTINCT as_of FROM history_records WHERE as_of <= :d ORDER BY as_of DESC "
+        "LIMIT 2", d=AS_OF.isoformat())]
     since, until = date.fromisoformat(days[1]), date.fromisoformat(days[0])
-    with engine.connect() as read:
+    with reading_from(db) as read:
         company = changes_report(read, since=since, until=until)
         own = changes_report(read, since=since, until=until,
                              filters=ReportFilters(scope_ae_id=ann_ae))
-    engine.dispose()
     assert company["rows"], "the last import changed something"
     for address, report in (("meg@station.example", company), ("ann@station.example", own)):
         message = received[address]
@@ -253,7 +253,7 @@ def test_daily_digest_carries_the_changes(env, smtp, db: Path) -> None:  # noqa:
     assert not any(f">{name}<" in ann_html for name in others)
 
 
-def test_apprise_url_target_and_listing_never_show_the_url(env, recorder, db: Path) -> None:  # noqa: ANN001
+def test_apprise_url_target_and_listing_never_show_the_url(env, recorder, db: Path | str) -> None:  # noqa: ANN001
     url = recorder.url("json", "hooks/secret-path-token-12345")
     subscribe(env, "bob", "weekly", "--target", url)
     code, output = run(env, "digest", "list")
@@ -271,7 +271,7 @@ def test_apprise_url_target_and_listing_never_show_the_url(env, recorder, db: Pa
     assert attachment["filename"].endswith(".xlsx")
 
 
-def test_preview_sends_nothing_and_bad_input_is_one_sentence(env, smtp, db: Path,
+def test_preview_sends_nothing_and_bad_input_is_one_sentence(env, smtp, db: Path | str,
                                                              tmp_path: Path) -> None:  # noqa: ANN001
     handler, port = smtp
     out = tmp_path / "preview.xlsx"
