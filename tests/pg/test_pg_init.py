@@ -177,6 +177,15 @@ def test_doctor_checks_the_server(runner: CliRunner, pg_url: str) -> None:
     assert by_name["schema"].level == "ok"
     assert "tables" not in by_name
     assert all(PASSWORD not in c.detail for c in checks)
+    # the server's freshness and its advisory job lock, as on a Pi
+    assert by_name["last import"].level == "warn" and by_name["last backup"].level == "warn"
+    assert by_name["job lock"].level == "ok" and "advisory lock" in by_name["job lock"].detail
+    from bookedbiz.jobs.lock import JobLock
+
+    settings = load_settings(database_url=pg_url, database_path="")
+    with JobLock(settings, "backup"):
+        held = {c.name: c for c in run_doctor(settings, None, check_http=False)}["job lock"]
+        assert held.level == "info" and "'job': 'backup'" in held.detail
     down = f"postgresql+psycopg://{USER}:{PASSWORD}@127.0.0.1:{free_port()}/x"
     checks = run_doctor(load_settings(database_url=down, database_path=""), None,
                         check_http=False)
@@ -185,10 +194,14 @@ def test_doctor_checks_the_server(runner: CliRunner, pg_url: str) -> None:
     assert PASSWORD not in database.detail
 
 
-def test_other_commands_refuse_database_url_clearly(runner: CliRunner, pg_url: str) -> None:
-    """Until the queries run on both, a command that only knows SQLite says so and stops."""
-    result = runner.invoke(cli, ["months", "list"], env={"DATABASE_URL": pg_url})
-    _assert_one_sentence(result, "DATABASE_URL", "--db PATH")
+def test_sqlite_only_commands_refuse_database_url_clearly(runner: CliRunner, pg_url: str) -> None:
+    """A command that is SQLite-only by nature (Datasette's explorer) says so and stops; the
+    others run on the server (months list, once the schema is there)."""
+    result = runner.invoke(cli, ["explore"], env={"DATABASE_URL": pg_url})
+    _assert_one_sentence(result, "DATABASE_URL", "--db PATH", "SQLite")
+    assert _init(runner, pg_url).exit_code == 0
+    listed = runner.invoke(cli, ["months", "list", "--json"], env={"DATABASE_URL": pg_url})
+    assert listed.exit_code == 0 and listed.output.strip() == "[]", listed.output
 
 
 def test_job_output_redactor_masks_the_database_password() -> None:

@@ -8,9 +8,8 @@ from pathlib import Path
 import click
 
 from bookedbiz import months as months_service
-from bookedbiz.cli.common import database_path, db_option, handle_errors, settings
+from bookedbiz.cli.common import db_option, handle_errors, settings
 from bookedbiz.config import resolve_database_target
-from bookedbiz.db.connection import connect
 from bookedbiz.db.migrate import init_database, init_server_database, require_current_schema
 from bookedbiz.db.server import is_server_url
 from bookedbiz.money import micros_to_dollars
@@ -58,13 +57,10 @@ def months_group() -> None:
 @handle_errors
 def months_list(db_path: Path | None, as_json: bool) -> None:
     """Show every month with its status, who closed it, spots and gross revenue."""
-    path = database_path(db_path)
-    require_current_schema(path)
-    conn = connect(path, readonly=True)
-    try:
+    from bookedbiz.cli.databases import current_database
+
+    with current_database(db_path) as db, db.reading() as conn:
         rows = months_service.list_months(conn)
-    finally:
-        conn.close()
     if as_json:
         for row in rows:
             row["gross"] = float(micros_to_dollars(row.pop("gross_micros")))  # type: ignore[arg-type]
