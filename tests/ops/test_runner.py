@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import io
 import json
-import sqlite3
 import time
 from pathlib import Path
 
 import fakejobs
 import pytest
+from sqlalchemy import text
+from tests.core import dbstate
 
 from bookedbiz.config import Settings
+from bookedbiz.db.access import writing_to
 from bookedbiz.jobs.definitions import JobDefinition, register_job
 from bookedbiz.jobs.lock import JobLock
 from bookedbiz.jobs.runner import SKIPPED_LINE, run_job
@@ -29,14 +31,31 @@ class Captured:
         return []
 
 
-def rows(db_path: Path) -> list[tuple]:
-    conn = sqlite3.connect(db_path)
-    try:
-        return conn.execute(
-            "SELECT job, status, exit_code, summary, finished_at FROM job_runs ORDER BY run_id"
-        ).fetchall()
-    finally:
-        conn.close()
+@pytest.fixture()
+def db_path(database: str) -> Path | str:
+    """Every runner test on a SQLite file and on a PostgreSQL database (a URL): job_runs, the
+    job lock (a file, or an advisory lock on the server) and the steps' DATABASE_* alike."""
+    return database if "://" in database else Path(database)
+
+
+@pytest.fixture()
+def data_dir(tmp_path: Path) -> Path:
+    folder = tmp_path / "job-data"
+    folder.mkdir()
+    return folder
+
+
+@pytest.fixture()
+def ops_settings(db_path: Path | str, data_dir: Path) -> Settings:
+    where = ({"database_url": db_path} if isinstance(db_path, str)
+             else {"database_path": db_path})
+    return Settings(**where, data_path=data_dir, notify_timeout_seconds=1.0)
+
+
+def rows(db_path: Path | str) -> list[tuple]:
+    return dbstate.rows(
+        db_path, "SELECT job, status, exit_code, summary, finished_at FROM job_runs "
+        "ORDER BY run_id")
 
 
 def run(name: str, settings: Settings, **kw) -> tuple:  # noqa: ANN003
@@ -150,18 +169,16 @@ def test_daily_update_and_backup_definitions_call_the_cli(ops_settings, data_dir
 
 
 def test_abandoned_running_rows_are_closed(ops_settings, db_path) -> None:
-    conn = sqlite3.connect(db_path)
-    conn.execute("INSERT INTO job_runs (job, started_at, status) VALUES "
-                 "('fake-ok', '2026-01-01T00:00:00Z', 'running')")
-    conn.commit()
-    conn.close()
+    with writing_to(db_path) as conn:
+        conn.execute(text("INSERT INTO job_runs (job, started_at, status) VALUES "
+                          "('fake-ok', '2026-01-01T00:00:00Z', 'running')"))
     run("fake-ok", ops_settings)
     statuses = [r[1] for r in rows(db_path)]
     assert statuses == ["failed", "success"]
 
 
-def test_success_notification_can_be_switched_off(db_path, data_dir) -> None:
-    settings = Settings(database_path=db_path, data_path=data_dir, notify_success=False)
+def test_success_notification_can_be_switched_off(ops_settings) -> None:
+    settings = ops_settings.model_copy(update={"notify_success": False})
     result, notes, _ = run("fake-ok", settings)
     assert result.exit_code == 0 and notes.messages == []
 
@@ -170,15 +187,15 @@ def test_success_notification_can_be_switched_off(db_path, data_dir) -> None:
 def test_heartbeat_check_job_in_process(ops_settings, db_path, stale) -> None:
     from bookedbiz.db.connection import utc_now
 
-    conn = sqlite3.connect(db_path)
     if not stale:
         now = utc_now()
-        conn.execute("INSERT INTO import_batches (mode, source_file, started_at, finished_at, "
-                     "status) VALUES ('weekly', 'x.xlsx', ?, ?, 'completed')", (now, now))
-        conn.execute("INSERT INTO app_state (key, value, updated_at) VALUES "
-                     "('last_backup', ?, ?)", (json.dumps({"at": now}), now))
-    conn.commit()
-    conn.close()
+        with writing_to(db_path) as conn:
+            conn.execute(text("INSERT INTO import_batches (mode, source_file, started_at, "
+                              "finished_at, status) VALUES ('weekly', 'x.xlsx', :now, :now, "
+                              "'completed')"), {"now": now})
+            conn.execute(text("INSERT INTO app_state (key, value, updated_at) VALUES "
+                              "('last_backup', :v, :now)"),
+                         {"v": json.dumps({"at": now}), "now": now})
     result, notes, out = run("heartbeat-check", ops_settings)
     assert result.exit_code == (1 if stale else 0)
     assert ("Heartbeat check FAILED" in out) is stale
