@@ -2,9 +2,12 @@
 
     .venv/bin/python bench/bench_web.py                       # bench/out/bench-1x.db (1.2 M spots)
     .venv/bin/python bench/bench_web.py /tmp/bench-5x.db      # 6 M spots (target 400 ms)
+    .venv/bin/python bench/bench_web.py postgresql+psycopg://…  # a PostgreSQL database (issue 14)
 
 The benchmark adds a user and an API token, so it runs on a copy of the database in a temporary
-directory (``--in-place`` skips the copy; never use it on a shared benchmark file).
+directory (``--in-place`` skips the copy; never use it on a shared benchmark file). A
+DATABASE_URL is benchmarked in place (bench/bench_data.py makes a throwaway copy on a
+throwaway server; bench/bench_databases.py compares both databases side by side).
 
 1. Server time (Flask test client), per page, median (p50) and p95:
    - cold: the report cache and the footer cache are cleared before every request, which is the
@@ -34,7 +37,7 @@ import time
 from pathlib import Path
 
 from bookedbiz import users
-from bookedbiz.db.connection import create_db_engine
+from bookedbiz.db.access import open_database
 from bookedbiz.errors import BookedBizError
 from bookedbiz.reports.revenue import available_years
 
@@ -67,31 +70,32 @@ def percentile(values: list[float], pct: float) -> float:
     return ordered[index]
 
 
-def setup(db: Path) -> tuple[int, int, str]:
+def setup(db: Path | str) -> tuple[int, int, str]:
     try:
         users.create_user(db, USER, PASSWORD, "viewer")
     except BookedBizError:
         users.set_password(db, USER, PASSWORD)
     _, token = users.create_token(db, USER, "bench")
-    engine = create_db_engine(db, readonly=True)
-    with engine.connect() as conn:
+    database = open_database(db)
+    with database.reading() as conn:
         years = available_years(conn)
         from sqlalchemy import text
 
         customer = conn.execute(text(
             "SELECT customer_id FROM spot_summary GROUP BY customer_id "
             "ORDER BY SUM(spots) DESC LIMIT 1")).scalar_one()
-    engine.dispose()
+    database.dispose()
     year = years[-2] if len(years) > 1 else years[-1]
     return year, customer, token
 
 
-def bench_test_client(db: Path, urls: list[str], runs: int, token: str,
+def bench_test_client(db: Path | str, urls: list[str], runs: int, token: str,
                       cold: bool) -> dict[str, list[float]]:
     """Server time of each page; ``cold`` clears the caches before every timed request."""
     from bookedbiz.web import create_app
 
-    app = create_app({"DATABASE_PATH": str(db), "SECRET_KEY": "bench-" + "z" * 32})
+    where = "DATABASE_URL" if is_url(db) else "DATABASE_PATH"
+    app = create_app({where: str(db), "SECRET_KEY": "bench-" + "z" * 32})
     client = app.test_client()
     page = client.get("/login").get_data(as_text=True)
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
@@ -122,9 +126,14 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(db: Path, workers: int) -> tuple[subprocess.Popen, str]:
+def is_url(db: Path | str) -> bool:
+    return isinstance(db, str) and "://" in db
+
+
+def start_server(db: Path | str, workers: int) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    env = dict(os.environ, DATABASE_PATH=str(db.resolve()), SECRET_KEY="bench-" + "z" * 32)
+    where = {"DATABASE_URL": db} if is_url(db) else {"DATABASE_PATH": str(Path(db).resolve())}
+    env = dict(os.environ, **where, SECRET_KEY="bench-" + "z" * 32)
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "bookedbiz.web.asgi:app", "--host", "127.0.0.1",
          "--port", str(port), "--workers", str(workers), "--log-level", "warning",
@@ -234,7 +243,8 @@ def copy_database(db: Path, workdir: Path) -> Path:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("db", type=Path, nargs="?", default=Path("bench/out/bench-1x.db"))
+    parser.add_argument("db", nargs="?", default="bench/out/bench-1x.db",
+                        help="a SQLite file or a DATABASE_URL")
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--cold-runs", type=int, default=20)
     parser.add_argument("--clients", type=int, default=20)
@@ -246,6 +256,11 @@ def main() -> None:
     parser.add_argument("--in-place", action="store_true",
                         help="benchmark the file itself (it gains a user and a token)")
     args = parser.parse_args()
+    if is_url(args.db):  # a server database: benchmarked in place
+        ok = run(args.db, args)
+        print("RESULT:", "PASS" if ok else "FAIL")
+        sys.exit(0 if ok else 1)
+    args.db = Path(args.db)
     if not args.db.exists():
         sys.exit(f"{args.db} does not exist; build it with bench/build_bench_db.py")
     with tempfile.TemporaryDirectory(prefix="bench-web-", dir=args.db.parent) as workdir:
@@ -255,20 +270,22 @@ def main() -> None:
     sys.exit(0 if ok else 1)
 
 
-def run(db: Path, args: argparse.Namespace) -> bool:
+def run(db: Path | str, args: argparse.Namespace) -> bool:
     year, customer, token = setup(db)
     urls = pages(year, customer)
-    engine = create_db_engine(db, readonly=True)
-    with engine.connect() as conn:
+    database = open_database(db)
+    with database.reading() as conn:
         from sqlalchemy import text
 
         spots = conn.execute(text("SELECT COUNT(*) FROM spots")).scalar_one()
         indexes = conn.execute(text(
             "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'spot_summary' "
-            "ORDER BY name")).scalars().all()
-    engine.dispose()
+            "ORDER BY name" if database.is_sqlite else
+            "SELECT indexname FROM pg_indexes WHERE tablename = 'spot_summary' "
+            "ORDER BY indexname")).scalars().all()
+    database.dispose()
     target = args.target_ms or (150.0 if spots <= 3_000_000 else 400.0)
-    print(f"database {args.db}: {spots:,} spots; year {year}; customer #{customer}; "
+    print(f"database {database.describe()}: {spots:,} spots; year {year}; customer #{customer}; "
           f"target p95 ≤ {target:.0f} ms")
     print(f"spot_summary indexes: {', '.join(indexes)}")
     cold = bench_test_client(db, urls, args.cold_runs, token, cold=True)
