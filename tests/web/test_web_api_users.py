@@ -77,6 +77,22 @@ def test_users_module_rules(db_copy) -> None:
         users.set_role(db_copy, "admin", "viewer")
     with pytest.raises(BookedBizError, match="last active admin"):
         users.set_active(db_copy, "admin", False)
+    # an unknown user (or token) changes nothing, in any table a user write touches
+    tables = ("users", "api_tokens", "audit_log", "digest_subscriptions", "login_failures")
+    before = dbstate.checksum(db_copy, tables)
+    for attempt in (lambda: users.set_password(db_copy, "nobody", "long-enough-password"),
+                    lambda: users.set_active(db_copy, "nobody", False),
+                    lambda: users.set_role(db_copy, "nobody", "viewer"),
+                    lambda: users.set_link(db_copy, "nobody", email="n@x.example"),
+                    lambda: users.end_sessions(db_copy, "nobody"),
+                    lambda: users.create_token(db_copy, "nobody", "sheet"),
+                    lambda: users.revoke_all_tokens(db_copy, "nobody"),
+                    lambda: users.revoke_token(db_copy, 999_999),
+                    lambda: users.create_user(db_copy, "newbie", "long-enough-password", "ae",
+                                              ae="No Such AE")):
+        with pytest.raises(BookedBizError, match="no user named 'nobody'|no API token|no AE"):
+            attempt()
+    assert dbstate.checksum(db_copy, tables) == before
     hashes = [r[0] for r in dbstate.rows(db_copy, "SELECT password_hash FROM users")]
     audit = dbstate.scalar(db_copy, "SELECT COUNT(*) FROM audit_log WHERE action = 'user.create'")
     assert all(h.startswith("scrypt:") for h in hashes)
