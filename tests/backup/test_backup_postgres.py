@@ -359,6 +359,21 @@ def test_pg_damaged_dump_is_never_committed(pg_live: Live, runner,
     assert current.read_bytes() == before
 
 
+def test_pg_dump_made_by_another_tool_needs_ignore_record(pg_live: Live, runner) -> None:
+    from bookedbiz.db.pg_dump import dump_database
+
+    fill(pg_live.target, 33)
+    manual = pg_live.nas / "backups" / "manual"
+    manual.mkdir(parents=True)
+    dump_database(parse_database_url(pg_live.target), manual / "by-hand.pgdump")
+    refused = runner.invoke(cli, ["sync", "verify", "--name", "by-hand"])
+    assert refused.exit_code == 3 and "No content hash was recorded" in refused.stderr
+    accepted = _ok(runner, "verify", "--name", "by-hand", "--ignore-record")
+    assert "NOT checked against a record" in accepted.output
+    assert "NOT compared with recorded figures" in accepted.output
+    assert "spots:        33" in accepted.output
+
+
 def test_pg_restore_onto_a_server_whose_database_was_lost(pg_live: Live, runner) -> None:
     """After a disaster the database may not exist at all (as a SQLite file may be gone): the
     checked copy simply takes its name."""
