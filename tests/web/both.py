@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 from tests.web.conftest import make_app as make_sqlite_app
 
 from bookedbiz.web import create_app
@@ -37,3 +39,13 @@ def make_app(db: Path | str, **config: object) -> Flask:
     folder = Path(tempfile.mkdtemp(prefix="bookedbiz-web-"))
     return create_app({"DATABASE_URL": db, "SECRET_KEY": "test-secret-" + "x" * 32,
                        "DATA_PATH": str(folder), **config})
+
+
+@pytest.fixture()
+def admin_client(db_copy: Path | str) -> Iterator[FlaskClient]:
+    """The admin, signed in, on ``db_copy`` (either database)."""
+    from tests.web.conftest import login
+
+    client = make_app(db_copy).test_client()
+    assert login(client, "admin").status_code == 302
+    yield client

@@ -4,20 +4,25 @@ AE aliases, personal API tokens; and the exports' formatting."""
 from __future__ import annotations
 
 import io
-import sqlite3
 from pathlib import Path
 
 import openpyxl
 import pytest
+from tests.core import dbstate
+from tests.web import both
 from tests.web.conftest import YEAR, csrf_token
 
+# The admin actions run on a SQLite copy and on PostgreSQL (tests/web/both.py).
+db_copy = both.db_copy
+admin_client = both.admin_client
 
-def one(db: Path, sql: str, *args):  # noqa: ANN001, ANN201
-    conn = sqlite3.connect(db)
-    try:
-        return conn.execute(sql, args).fetchone()
-    finally:
-        conn.close()
+
+def one(db: Path | str, sql: str, *args):  # noqa: ANN001, ANN201
+    """The first row of ``sql`` (``?`` placeholders, in order) or None, on either database."""
+    parts = sql.split("?")
+    named = "".join(f"{part}:p{i}" for i, part in enumerate(parts[:-1])) + parts[-1]
+    found = dbstate.rows(db, named, **{f"p{i}": value for i, value in enumerate(args)})
+    return found[0] if found else None
 
 
 def test_admin_closes_and_reopens_a_month_with_a_reason(admin_client, db_copy) -> None:
@@ -64,7 +69,8 @@ def test_upload_imports_a_workbook_and_reports_changes(admin_client, db_copy, tm
     assert response.status_code == 200, text[:2000]
     assert "rows read" in text and "See batch" in text
     assert one(db_copy, "SELECT COUNT(*) FROM import_batches")[0] == before + 1
-    assert not list((db_copy.parent / "uploads").glob("*")), "the temp upload is removed"
+    uploads = Path(admin_client.application.config["DATA_PATH"]) / "uploads"
+    assert not list(uploads.glob("*")), "the temp upload is removed"
 
 
 def test_upload_of_a_bad_file_shows_one_sentence_and_changes_nothing(admin_client, db_copy):
@@ -83,9 +89,9 @@ def test_upload_of_a_bad_file_shows_one_sentence_and_changes_nothing(admin_clien
 
 
 def test_upload_size_limit(db_copy) -> None:
-    from tests.web.conftest import login, make_app
+    from tests.web.conftest import login
 
-    client = make_app(db_copy, MAX_CONTENT_LENGTH=1024).test_client()
+    client = both.make_app(db_copy, MAX_CONTENT_LENGTH=1024).test_client()
     login(client, "admin")
     token = csrf_token(client, "/imports/upload")
     response = client.post("/imports/upload", data={
@@ -146,8 +152,8 @@ def test_change_own_password(admin_client, db_copy) -> None:
 def test_merge_customers_and_ae_alias_through_the_service(admin_client, db_copy) -> None:
     pytest.importorskip("bookedbiz.entities.stewardship")
     token = csrf_token(admin_client)
-    survivor, merged = [r for r in sqlite3.connect(db_copy).execute(
-        "SELECT customer_id FROM customers ORDER BY customer_id LIMIT 2")]
+    survivor, merged = dbstate.rows(
+        db_copy, "SELECT customer_id FROM customers ORDER BY customer_id LIMIT 2")
     total_before = one(db_copy, "SELECT SUM(gross_micros) FROM spot_summary")[0]
     response = admin_client.post("/admin/stewardship/merge", data={
         "csrf_token": token, "survivor_id": survivor[0], "merged_id": merged[0]},
