@@ -8,6 +8,12 @@
    each in its own process, medians; peak RSS of the import.  Target: ≤ 2× calamine, ≤ 400 MB.
 
     .venv/bin/python bench/bench_import.py [--recap-rows 500000] [--runs 3]
+        [--postgres | --database-url postgresql+psycopg://…]
+
+With ``--postgres`` the same runs go to a throwaway PostgreSQL server started for the bench
+(Debian's package, as tests/databases.py starts it; a fresh database for every import); with
+``--database-url`` to an existing server (the daily update only: the recap needs fresh
+databases). Both need ``bookedbiz init`` to work on that server.
 """
 
 from __future__ import annotations
@@ -22,6 +28,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 OUT = Path(__file__).resolve().parent / "out"
@@ -44,11 +52,11 @@ print(time.perf_counter() - t, n)
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
-def run_timed(args: list[str]) -> tuple[float, int, str]:
+def run_timed(args: list[str], env: dict[str, str] | None = None) -> tuple[float, int, str]:
     """Wall time, peak RSS (MB) of the child, stdout."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     started = time.perf_counter()
-    proc = subprocess.run(args, capture_output=True, text=True, check=False, env=ENV)
+    proc = subprocess.run(args, capture_output=True, text=True, check=False, env=env or ENV)
     elapsed = time.perf_counter() - started
     if proc.returncode != 0:
         raise SystemExit(f"failed: {' '.join(args)}\n{proc.stdout}\n{proc.stderr}")
@@ -56,10 +64,11 @@ def run_timed(args: list[str]) -> tuple[float, int, str]:
     return elapsed, max(peak, before) // 1024, proc.stdout
 
 
-def wall_and_cpu(args: list[str]) -> tuple[float, float]:
+def wall_and_cpu(args: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
     """Wall seconds and CPU seconds (user + system, the reaped parse child included)."""
     started = time.perf_counter()
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV)
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env=env or ENV)
     _pid, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode:
@@ -67,13 +76,13 @@ def wall_and_cpu(args: list[str]) -> tuple[float, float]:
     return time.perf_counter() - started, usage.ru_utime + usage.ru_stime
 
 
-def peak_rss_mb(args: list[str]) -> int:
+def peak_rss_mb(args: list[str], env: dict[str, str] | None = None) -> int:
     """Peak RSS of one child, measured with GNU time when available."""
     if shutil.which("/usr/bin/time"):
         proc = subprocess.run(["/usr/bin/time", "-f", "%M", *args], capture_output=True,
-                              text=True, check=False)
+                              text=True, check=False, env=env or ENV)
         return int(proc.stderr.strip().splitlines()[-1]) // 1024
-    return run_timed(args)[1]
+    return run_timed(args, env)[1]
 
 
 def bookedbiz(*args: str) -> list[str]:
@@ -90,14 +99,33 @@ def ensure_workbook(path: Path, kind: str, start: str, months: int, per_month: i
     return path
 
 
-def bench_daily(runs: int) -> dict[str, object]:
-    log = ensure_workbook(OUT / "daily-10k.xlsx", "daily", "2026-10", 5, 2000)
-    with tempfile.TemporaryDirectory() as tmp:
-        db = Path(tmp) / "b.db"
+class Target:
+    """Where the imports go: a new SQLite file per use, or a PostgreSQL database (a fresh one
+    per use when the bench started the server)."""
 
+    def __init__(self, url: str | None = None, server: PgServer | None = None) -> None:
+        self.url, self.server = url, server
+        self.dialect = "postgresql" if (url or server) else "sqlite"
+
+    @contextmanager
+    def fresh(self, tmp: str, name: str) -> Iterator[tuple[list[str], dict[str, str]]]:
+        """(the CLI's --db arguments, its environment) for a new, initialised database."""
+        if self.dialect == "sqlite":
+            db = Path(tmp) / f"{name}.db"
+            yield ["--db", str(db)], ENV
+            return
+        if self.server is None:
+            yield [], {**ENV, "DATABASE_URL": self.url}
+            return
+        with self.server.database(name) as url:
+            yield [], {**ENV, "DATABASE_URL": url}
+
+
+def bench_daily(runs: int, target: Target) -> dict[str, object]:
+    log = ensure_workbook(OUT / "daily-10k.xlsx", "daily", "2026-10", 5, 2000)
+    with tempfile.TemporaryDirectory() as tmp, target.fresh(tmp, "daily") as (where, env):
         def setup(*args: str) -> None:
-            subprocess.run(bookedbiz(*args, "--db", str(db)), check=True, capture_output=True,
-                           env=ENV)
+            subprocess.run(bookedbiz(*args, *where), check=True, capture_output=True, env=env)
 
         setup("init")
         setup("import", str(log), "--mode", "historical", "--closed-by", "x",
@@ -105,13 +133,13 @@ def bench_daily(runs: int) -> dict[str, object]:
         for month in ("Nov-26", "Dec-26", "Jan-27", "Feb-27"):
             setup("months", "reopen", month, "--by", "x", "--reason", "b")
         daily = bookedbiz("daily-update", str(log), "--unattended", "--auto-setup",
-                          "--as-of", "2026-11-20", "--db", str(db))
+                          "--as-of", "2026-11-20", *where)
         bare = [PY, "-c", CALAMINE_ONLY, str(log)]
-        wall_and_cpu(daily)  # warm-up: byte-compiled modules, page cache
+        wall_and_cpu(daily, env)  # warm-up: byte-compiled modules, page cache
         wall_and_cpu(bare)
         times, calamine, daily_cpu, bare_cpu = [], [], [], []
         for _ in range(runs):  # interleaved, so both see the same machine load
-            wall, cpu = wall_and_cpu(daily)
+            wall, cpu = wall_and_cpu(daily, env)
             times.append(wall)
             daily_cpu.append(cpu)
             wall, cpu = wall_and_cpu(bare)
@@ -119,7 +147,8 @@ def bench_daily(runs: int) -> dict[str, object]:
             bare_cpu.append(cpu)
     daily_median, bare_median = statistics.median(times), statistics.median(calamine)
     cpu_daily, cpu_bare = statistics.median(daily_cpu), statistics.median(bare_cpu)
-    return {"daily_update_10k_median_s": round(daily_median, 3),
+    return {"database": target.dialect,
+            "daily_update_10k_median_s": round(daily_median, 3),
             "bare_calamine_read_process_median_s": round(bare_median, 3),
             "ratio_daily_update_to_bare_read": round(daily_median / bare_median, 2),
             "cpu_daily_update_median_s (process + parse child)": round(cpu_daily, 3),
@@ -130,30 +159,30 @@ def bench_daily(runs: int) -> dict[str, object]:
             "bare_calamine_runs": [round(t, 3) for t in calamine]}
 
 
-def bench_recap(rows: int, runs: int) -> dict[str, object]:
+def bench_recap(rows: int, runs: int, target: Target) -> dict[str, object]:
     per_month = rows // 12
     recap = ensure_workbook(OUT / f"recap-{rows}.xlsx", "recap", "2025-01", 12, per_month)
     calamine, imports, peaks = [], [], []
-    for _ in range(runs):
+    for run in range(runs):
         out = run_timed([PY, "-c", CALAMINE_ONLY, str(recap)])[2]
         calamine.append(float(out.split()[0]))
-        with tempfile.TemporaryDirectory() as tmp:
-            db = Path(tmp) / "r.db"
-            subprocess.run(bookedbiz("init", "--db", str(db)), check=True, capture_output=True,
-                           env=ENV)
+        with tempfile.TemporaryDirectory() as tmp, \
+                target.fresh(tmp, f"recap{run}") as (where, env):
+            subprocess.run(bookedbiz("init", *where), check=True, capture_output=True, env=env)
             args = bookedbiz("import", str(recap), "--mode", "historical", "--closed-by", "x",
-                             "--json", "--db", str(db))
-            elapsed, _peak, out = run_timed(args)
+                             "--json", *where)
+            elapsed, _peak, out = run_timed(args, env)
             imports.append(json.loads(out)["seconds"])
-        with tempfile.TemporaryDirectory() as tmp:
-            db = Path(tmp) / "r.db"
-            subprocess.run(bookedbiz("init", "--db", str(db)), check=True, capture_output=True)
+        with tempfile.TemporaryDirectory() as tmp, \
+                target.fresh(tmp, f"recap_rss{run}") as (where, env):
+            subprocess.run(bookedbiz("init", *where), check=True, capture_output=True, env=env)
             peaks.append(peak_rss_mb(bookedbiz("import", str(recap), "--mode", "historical",
-                                               "--closed-by", "x", "--db", str(db))))
+                                               "--closed-by", "x", *where), env))
     calamine_median = statistics.median(calamine)
     import_median = statistics.median(imports)
     calamine_peak = peak_rss_mb([PY, "-c", CALAMINE_ONLY, str(recap)])
     return {
+        "database": target.dialect,
         "recap_rows": rows,
         "calamine_read_median_s": round(calamine_median, 2),
         "import_median_s": round(import_median, 2),
@@ -164,17 +193,96 @@ def bench_recap(rows: int, runs: int) -> dict[str, object]:
     }
 
 
+class PgServer:
+    """A throwaway PostgreSQL for the bench (initdb/pg_ctl from Debian's package, as the
+    postgres user when run as root, on a free loopback port; removed afterwards)."""
+
+    USER, PASSWORD = "bookedbiz", "bench-pw"
+
+    def __init__(self) -> None:
+        import glob
+
+        found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+        if not found:
+            raise SystemExit("--postgres needs Debian's postgresql package (initdb, pg_ctl).")
+        self.bin = Path(found[-1]).parent
+        self.root = Path(tempfile.mkdtemp(prefix="bookedbiz-bench-pg-"))
+        self.sockets = self.root / "run"
+        self.port = 0
+
+    def _as_postgres(self, args: list[str]) -> list[str]:
+        return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else args
+
+    def start(self) -> None:
+        import pwd
+        import socket
+
+        self.sockets.mkdir()
+        if os.geteuid() == 0:
+            entry = pwd.getpwnam("postgres")
+            for path in (self.root, self.sockets):
+                os.chown(path, entry.pw_uid, entry.pw_gid)
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        data = self.root / "data"
+        subprocess.run(self._as_postgres([str(self.bin / "initdb"), "-D", str(data), "-U",
+                                          "postgres", "--auth-local=trust",
+                                          "--auth-host=scram-sha-256", "-E", "UTF8",
+                                          "--locale=C.UTF-8"]), check=True, capture_output=True)
+        # durable settings (fsync on), as a production server runs
+        options = f"-p {self.port} -k {self.sockets} -c listen_addresses=127.0.0.1"
+        subprocess.run(self._as_postgres([str(self.bin / "pg_ctl"), "-D", str(data), "-o",
+                                          options, "-l", str(self.root / "server.log"), "-w",
+                                          "start"]), check=True, capture_output=True)
+        self.admin(f"CREATE ROLE {self.USER} LOGIN PASSWORD '{self.PASSWORD}'")
+
+    def stop(self) -> None:
+        subprocess.run(self._as_postgres([str(self.bin / "pg_ctl"), "-D",
+                                          str(self.root / "data"), "-m", "fast", "-w", "stop"]),
+                       capture_output=True)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def admin(self, sql: str) -> None:
+        import psycopg
+
+        with psycopg.connect(host=str(self.sockets), port=self.port, user="postgres",
+                             dbname="postgres", autocommit=True) as conn:
+            conn.execute(sql)
+
+    @contextmanager
+    def database(self, name: str) -> Iterator[str]:
+        self.admin(f"CREATE DATABASE bench_{name} OWNER {self.USER}")
+        try:
+            yield (f"postgresql+psycopg://{self.USER}:{self.PASSWORD}@127.0.0.1:{self.port}/"
+                   f"bench_{name}")
+        finally:
+            self.admin(f"DROP DATABASE IF EXISTS bench_{name} WITH (FORCE)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--recap-rows", type=int, default=500_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--skip-recap", action="store_true")
+    parser.add_argument("--postgres", action="store_true",
+                        help="Run on a throwaway PostgreSQL server started for the bench.")
+    parser.add_argument("--database-url", default=None,
+                        help="Run the daily update on this (initialisable) PostgreSQL database.")
     args = parser.parse_args()
-    results: dict[str, object] = bench_daily(args.runs + 2)
-    print(json.dumps(results, indent=2), flush=True)
-    if not args.skip_recap:
-        recap = bench_recap(args.recap_rows, args.runs)
-        print(json.dumps(recap, indent=2))
+    server = PgServer() if args.postgres else None
+    if server is not None:
+        server.start()
+    try:
+        target = Target(args.database_url, server)
+        results: dict[str, object] = bench_daily(args.runs + 2, target)
+        print(json.dumps(results, indent=2), flush=True)
+        if not args.skip_recap and (target.dialect == "sqlite" or server is not None):
+            recap = bench_recap(args.recap_rows, args.runs, target)
+            print(json.dumps(recap, indent=2))
+    finally:
+        if server is not None:
+            server.stop()
 
 
 if __name__ == "__main__":
