@@ -8,33 +8,35 @@ import csv
 import html
 import io
 import re
-import sqlite3
 from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 
 from flask.testing import FlaskClient
+from tests.core import dbstate
 from tests.core.conftest import every_table
+from tests.web import both
 from tests.web.conftest import YEAR, csrf_token
 
-
-def _one(db: Path, sql: str, *params: object):  # noqa: ANN202
-    conn = sqlite3.connect(db)
-    try:
-        return conn.execute(sql, params).fetchone()
-    finally:
-        conn.close()
+# Every test of this module runs on a SQLite copy and on PostgreSQL (tests/web/both.py).
+db_copy = both.db_copy
+admin_client = both.admin_client
 
 
-def _two_customers(db: Path) -> tuple[tuple[int, str], tuple[int, str]]:
-    conn = sqlite3.connect(db)
-    try:
-        rows = conn.execute(
-            "SELECT c.customer_id, c.name FROM customers c JOIN spots s ON s.customer_id = "
-            "c.customer_id WHERE s.is_trade = 0 AND s.broadcast_month LIKE ? "
-            "GROUP BY c.customer_id ORDER BY SUM(s.gross_rate_micros) DESC LIMIT 2",
-            (f"{YEAR}-%",)).fetchall()
-    finally:
-        conn.close()
+def _one(db: Path | str, sql: str, *params: object):  # noqa: ANN202
+    """The first row of ``sql`` (``?`` placeholders, in order), on either database."""
+    parts = sql.split("?")
+    named = "".join(f"{part}:p{i}" for i, part in enumerate(parts[:-1])) + parts[-1]
+    found = dbstate.rows(db, named, **{f"p{i}": value for i, value in enumerate(params)})
+    return found[0] if found else None
+
+
+def _two_customers(db: Path | str) -> tuple[tuple[int, str], tuple[int, str]]:
+    rows = dbstate.rows(
+        db, "SELECT c.customer_id, c.name FROM customers c JOIN spots s ON s.customer_id = "
+        "c.customer_id WHERE NOT s.is_trade AND s.broadcast_month LIKE :m "
+        "GROUP BY c.customer_id, c.name ORDER BY COALESCE(SUM(s.gross_rate_micros), 0) "
+        "DESC, c.customer_id "
+        "LIMIT 2", m=f"{YEAR}-%")
     return rows[0], rows[1]
 
 
@@ -56,13 +58,13 @@ def _csv(client: FlaskClient, path: str, query: dict) -> list[dict]:
     return list(csv.DictReader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
 
 
-def test_merge_by_search_preview_then_undo(admin_client: FlaskClient, db_copy: Path) -> None:
+def test_merge_by_search_preview_then_undo(admin_client: FlaskClient, db_copy: Path | str) -> None:
     (keep_id, keep_name), (dup_id, dup_name) = _two_customers(db_copy)
     page = admin_client.get("/admin/stewardship", query_string={
         "kind": "customer", "keep_q": keep_name[:6], "dup_q": dup_name}).get_data(as_text=True)
     assert f'name="keep" value="{keep_id}"' in page and f'name="dup" value="{dup_id}"' in page
     spots, gross = _one(db_copy, "SELECT COUNT(*), SUM(gross_rate_micros) FROM spots "
-                                 "WHERE customer_id = ? AND is_trade = 0", dup_id)
+                                 "WHERE customer_id = ? AND NOT is_trade", dup_id)
     preview = admin_client.get("/admin/stewardship/preview", query_string={
         "kind": "customer", "keep": keep_id, "dup": dup_id}).get_data(as_text=True)
     assert f'data-moves="spots">{spots:,}<' in preview
@@ -87,7 +89,7 @@ def test_merge_by_search_preview_then_undo(admin_client: FlaskClient, db_copy: P
     assert every_table(db_copy) == before
 
 
-def test_bad_input_changes_nothing(admin_client: FlaskClient, db_copy: Path) -> None:
+def test_bad_input_changes_nothing(admin_client: FlaskClient, db_copy: Path | str) -> None:
     (keep_id, _), (dup_id, _) = _two_customers(db_copy)
     before = every_table(db_copy)
     page = _post(admin_client, "/admin/stewardship/merge",
@@ -120,7 +122,7 @@ def test_bad_input_changes_nothing(admin_client: FlaskClient, db_copy: Path) -> 
 
 
 def test_sectors_and_classes_assign_in_bulk_and_filter_reports(admin_client: FlaskClient,
-                                                                db_copy: Path) -> None:
+                                                                db_copy: Path | str) -> None:
     (first, first_name), (second, second_name) = _two_customers(db_copy)
     page = _post(admin_client, "/admin/sectors/assign",
                  {"customer_id": [first, second], "sector": "Automotive",
@@ -128,7 +130,7 @@ def test_sectors_and_classes_assign_in_bulk_and_filter_reports(admin_client: Fla
     assert "2 customers now have sector Automotive and class political" in page
     rows = _csv(admin_client, "/reports/customers/", {"year": YEAR, "sector": "Automotive"})
     assert {r["Customer"] for r in rows[:-1]} == {first_name, second_name}
-    gross = _one(db_copy, "SELECT SUM(gross_rate_micros) FROM spots WHERE is_trade = 0 AND "
+    gross = _one(db_copy, "SELECT SUM(gross_rate_micros) FROM spots WHERE NOT is_trade AND "
                           "customer_id IN (?, ?) AND broadcast_month LIKE ?",
                  first, second, f"{YEAR}-%")[0]
     by_sector = {r["Sector"]: r for r in _csv(admin_client, "/reports/breakdowns/sector",
@@ -145,7 +147,7 @@ def test_sectors_and_classes_assign_in_bulk_and_filter_reports(admin_client: Fla
 
 
 def test_stale_customers_dry_run_then_deactivate(admin_client: FlaskClient,
-                                                 db_copy: Path) -> None:
+                                                 db_copy: Path | str) -> None:
     page = admin_client.get("/admin/stale", query_string={"months": "3"}).get_data(as_text=True)
     stale_ids = sorted({int(v) for v in re.findall(
         r'name="customer_id" value="(\d+)"', page)})
@@ -159,14 +161,14 @@ def test_stale_customers_dry_run_then_deactivate(admin_client: FlaskClient,
     page = _post(admin_client, "/admin/stale/deactivate",
                  {"customer_id": stale_ids, "reason": "no business", "months": "3"})
     assert f"{len(stale_ids)} customer" in page and "deactivated" in page
-    assert _one(db_copy, "SELECT COUNT(*) FROM customers WHERE is_active = 0")[0] == len(
+    assert _one(db_copy, "SELECT COUNT(*) FROM customers WHERE NOT is_active")[0] == len(
         stale_ids)
 
 
-def test_language_review_list_and_export(admin_client: FlaskClient, db_copy: Path) -> None:
+def test_language_review_list_and_export(admin_client: FlaskClient, db_copy: Path | str) -> None:
     expected = _one(db_copy, "SELECT COUNT(*) FROM spots s JOIN language_assignments la ON "
-                             "la.spot_id = s.spot_id WHERE la.requires_review = 1 AND "
-                             "s.is_trade = 0 AND s.broadcast_month LIKE ?", f"{YEAR}-%")[0]
+                             "la.spot_id = s.spot_id WHERE la.requires_review AND "
+                             "NOT s.is_trade AND s.broadcast_month LIKE ?", f"{YEAR}-%")[0]
     assert expected > 0
     rows = _csv(admin_client, "/admin/language-review", {"year": YEAR})
     assert len(rows) == expected
@@ -175,12 +177,11 @@ def test_language_review_list_and_export(admin_client: FlaskClient, db_copy: Pat
         "year": YEAR}).get_data(as_text=True)
 
 
-def test_agencies_listed_renamed_and_merged(admin_client: FlaskClient, db_copy: Path) -> None:
-    conn = sqlite3.connect(db_copy)
-    (big, big_name), (small, small_name) = conn.execute(
-        "SELECT a.agency_id, a.name FROM agencies a JOIN spots s ON s.agency_id = a.agency_id "
-        "GROUP BY a.agency_id ORDER BY COUNT(*) DESC LIMIT 2").fetchall()
-    conn.close()
+def test_agencies_listed_renamed_and_merged(admin_client: FlaskClient, db_copy: Path | str) -> None:
+    (big, big_name), (small, small_name) = dbstate.rows(
+        db_copy, "SELECT a.agency_id, a.name FROM agencies a JOIN spots s ON "
+        "s.agency_id = a.agency_id GROUP BY a.agency_id, a.name ORDER BY COUNT(*) DESC, "
+        "a.agency_id LIMIT 2")
     assert big_name in admin_client.get("/admin/agencies").get_data(as_text=True)
     page = _post(admin_client, "/admin/agencies/rename",
                  {"agency_id": big, "name": "Renamed Media Group"})
