@@ -279,3 +279,14 @@ def test_repeated_header_rows_are_ignored(tmp_path: Path, database: str) -> None
                              strict=True)
     assert result.rows_inserted == 2 and result.rows_read == 2 and not result.rejects
     assert "1 repeated header rows ignored" in result.warnings
+
+
+def test_auto_setup_adds_unknown_markets(tmp_path: Path, database: str) -> None:
+    path = write_workbook(tmp_path / "m.xlsx", {"Commercials": [
+        spot_row(market="NEWMKT"), spot_row(market="NEWMKT"), spot_row(market="OTHER")]})
+    result = import_workbook(database, path, mode="historical", closed_by="x", today=TODAY,
+                             auto_setup=True)
+    assert result.created["markets"] == ["NEWMKT", "OTHER"]
+    assert rows(database, "SELECT code, name, auto_created FROM markets WHERE code IN "
+                "('NEWMKT', 'OTHER') ORDER BY code") == [("NEWMKT", "NEWMKT", True),
+                                                         ("OTHER", "OTHER", True)]

@@ -194,8 +194,8 @@ class EntityResolver:
         if self.auto_setup:
             self.conn.execute(text(
                 "INSERT INTO markets (code, name, auto_created, created_at) "
-                "VALUES (:code, :code, :auto, :now)"),
-                {"code": code, "auto": True, "now": self.now})
+                "VALUES (:code, :name, :auto, :now)"),  # one parameter per column: PostgreSQL
+                {"code": code, "name": code, "auto": True, "now": self.now})  # types each
             self._markets.add(code)
             self.created.markets.append(code)
         else:
