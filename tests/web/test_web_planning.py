@@ -13,10 +13,28 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 from flask.testing import FlaskClient
-from tests.core.conftest import query_rows
-from tests.web.conftest import YEAR, ae_of_user, csrf_token, login, make_app
+from tests.core import dbstate
+from tests.web import both
+from tests.web.conftest import YEAR, csrf_token, login
 
 from bookedbiz.cli.main import cli
+
+# Every test of this module runs on a SQLite copy and on PostgreSQL (tests/web/both.py).
+db_copy = both.db_copy
+make_app = both.make_app
+
+
+def query_rows(db: Path | str, sql: str, *params: object) -> list[tuple]:
+    """Every row of ``sql`` (``?`` placeholders, in order), on either database."""
+    parts = sql.split("?")
+    named = "".join(f"{part}:p{i}" for i, part in enumerate(parts[:-1])) + parts[-1]
+    return dbstate.rows(db, named, **{f"p{i}": value for i, value in enumerate(params)})
+
+
+def ae_of_user(db: Path | str) -> str:
+    """The AE the ``ae`` user is linked to."""
+    return str(dbstate.scalar(db, "SELECT a.name FROM users u JOIN aes a ON a.ae_id = u.ae_id "
+                                  "WHERE u.username = 'ae'"))
 
 
 def run(*args: str) -> str:
@@ -25,24 +43,25 @@ def run(*args: str) -> str:
     return result.output
 
 
-def aes_of(db: Path) -> list[str]:
+def aes_of(db: Path | str) -> list[str]:
     return [r[0] for r in query_rows(
         db, "SELECT a.name FROM spot_summary s JOIN aes a ON a.ae_id = s.ae_id WHERE "
-        "s.broadcast_month LIKE ? GROUP BY a.name ORDER BY SUM(s.gross_micros) DESC", f"{YEAR}-%")]
+        "s.broadcast_month LIKE ? GROUP BY a.name ORDER BY SUM(s.gross_micros) DESC, a.name",
+        f"{YEAR}-%")]
 
 
-def open_month(db: Path) -> str:
+def open_month(db: Path | str) -> str:
     return query_rows(db, "SELECT MIN(broadcast_month) FROM spot_summary WHERE broadcast_month "
                       "LIKE ? AND broadcast_month NOT IN (SELECT broadcast_month FROM "
                       "month_closures)", f"{YEAR}-%")[0][0]
 
 
-def closed_month(db: Path) -> str:
+def closed_month(db: Path | str) -> str:
     return query_rows(db, "SELECT MAX(broadcast_month) FROM month_closures")[0][0]
 
 
 @pytest.fixture()
-def planned(db_copy: Path, tmp_path: Path) -> Path:
+def planned(db_copy: Path | str, tmp_path: Path) -> Path:
     """The demo copy with a known budget file loaded and a few forecasts."""
     names = aes_of(db_copy)
     lines = ["AE," + ",".join(f"{YEAR}-{m:02d}" for m in range(1, 13))]
@@ -61,7 +80,7 @@ def planned(db_copy: Path, tmp_path: Path) -> Path:
     return db_copy
 
 
-def client_for(db: Path, role: str) -> FlaskClient:
+def client_for(db: Path | str, role: str) -> FlaskClient:
     client = make_app(db).test_client()
     assert login(client, role).status_code == 302
     return client
@@ -93,7 +112,7 @@ def same(web: list[str], cli_row: list[str]) -> bool:
 
 @pytest.mark.parametrize("table", ["rows", "company", "periods"])
 @pytest.mark.parametrize("ae_filter", [None, "first"])
-def test_planning_page_exports_equal_the_cli(planned: Path, table: str,
+def test_planning_page_exports_equal_the_cli(planned: Path | str, table: str,
                                              ae_filter: str | None) -> None:
     client = client_for(planned, "manager")
     ae = aes_of(planned)[0] if ae_filter else None
@@ -111,7 +130,7 @@ def test_planning_page_exports_equal_the_cli(planned: Path, table: str,
                                                  "Q3", "Q4", "Year"} or table != "rows"
 
 
-def test_planning_page_shows_the_cli_figures(planned: Path) -> None:
+def test_planning_page_shows_the_cli_figures(planned: Path | str) -> None:
     client = client_for(planned, "manager")
     html = client.get("/planning/", query_string={"year": YEAR}).get_data(as_text=True)
     periods = json.loads(run("planning", "show", "--year", str(YEAR), "--table", "periods",
@@ -123,7 +142,7 @@ def test_planning_page_shows_the_cli_figures(planned: Path) -> None:
     assert 'data-chart="chart-data"' in html
 
 
-def test_management_page_and_exports_equal_the_cli(planned: Path) -> None:
+def test_management_page_and_exports_equal_the_cli(planned: Path | str) -> None:
     client = client_for(planned, "viewer")
     web = web_csv(client, "/planning/management", year=YEAR)
     cli_rows = cli_csv("planning", "management", "--year", str(YEAR), "--format", "csv",
@@ -145,7 +164,7 @@ def test_management_page_and_exports_equal_the_cli(planned: Path) -> None:
     assert f'data-value="{cli_year[2]}"' in html
 
 
-def test_forecasts_are_edited_in_place_by_the_right_people(planned: Path) -> None:
+def test_forecasts_are_edited_in_place_by_the_right_people(planned: Path | str) -> None:
     month, done = open_month(planned), closed_month(planned)
     own = ae_of_user(planned)
     other = next(n for n in aes_of(planned) if n != own)
@@ -197,7 +216,7 @@ def test_forecasts_are_edited_in_place_by_the_right_people(planned: Path) -> Non
     assert response.status_code == 403 and forecast(other, month) == 777_000_000
 
 
-def test_budget_grid_paste_preview_then_save(planned: Path) -> None:
+def test_budget_grid_paste_preview_then_save(planned: Path | str) -> None:
     for role in ("ae", "viewer", "finance"):
         assert client_for(planned, role).get("/planning/budgets").status_code == 403
     manager = client_for(planned, "manager")
@@ -234,7 +253,7 @@ def test_budget_grid_paste_preview_then_save(planned: Path) -> None:
                       "broadcast_month = ?", ae_id, f"{YEAR}-03") == [(60_000_000_000,)]
 
 
-def test_pacing_api_carries_the_plan(planned: Path) -> None:
+def test_pacing_api_carries_the_plan(planned: Path | str) -> None:
     from bookedbiz import users
 
     _, token = users.create_token(planned, "manager", "sheet")
