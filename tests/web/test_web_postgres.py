@@ -220,6 +220,14 @@ def test_station_filter_select_and_grouping_on_postgresql(two_stations: FlaskCli
         as_text=True)
     assert client.get("/reports/pacing?as_of=2026-06-15&station=KTWO&by=station"
                       ).status_code == 200
+    # months: MAIN closed its months (the demo's closes), KTWO closed none, so for every
+    # station together they are open
+    status = {}
+    for query in ("&station=MAIN", "&station=KTWO", ""):
+        text = client.get(f"/months/?year={YEAR}{query}&format=csv").get_data(as_text=True)
+        status[query] = [line.split(",")[2] for line in text.lstrip("\ufeff").splitlines()[1:]]
+    assert "Closed" in status["&station=MAIN"]
+    assert set(status["&station=KTWO"]) == set(status[""]) == {"Open"}
 
 
 # -- a real uvicorn on DATABASE_URL ----------------------------------------------------------

@@ -20,7 +20,8 @@ def closure_events(conn: Connection, limit: int = 50) -> list[dict[str, object]]
     return [dict(zip(keys, r, strict=True)) for r in rows]
 
 
-def months_with_totals(conn: Connection, year: int | None = None) -> list[dict[str, object]]:
+def months_with_totals(conn: Connection, year: int | None = None,
+                       station_id: int | None = None) -> list[dict[str, object]]:
     """The months page's rows: :func:`bookedbiz.months.list_months` on this request's
-    connection (same transaction, same snapshot)."""
-    return list_months(conn, year)
+    connection (same transaction, same snapshot), of one station or of all of them."""
+    return list_months(conn, year, station_id=station_id)

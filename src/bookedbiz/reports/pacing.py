@@ -340,18 +340,26 @@ def newest_as_of(conn: Connection) -> date:
 
 def last_year_basis(conn: Connection, months: Sequence[str], filters: ReportFilters, *,
                     per_ae: bool = False,
-                    finals: dict[str, Sequence[int]] | None = None) -> dict[str, object]:
+                    finals: dict[str, Sequence[int]] | None = None,
+                    closed: set[str] | None = None) -> dict[str, object]:
     """What each month of ``months`` is compared with (SPEC §1.4): last year's final figure for
     a closed month, for an open one what was booked the same time last year (M−12 as of the
     books' day − 364). ``basis`` maps (month, AE id or '') → exact [gross, net]; an open month
     has no basis while the history does not reach back to the STLY day (no red change against
     a final figure for a month still being sold). ``finals`` (M−12 → exact sums, month
-    totals only) saves reading last year's months when the caller has them already."""
+    totals only) saves reading last year's months when the caller has them already, and
+    ``closed`` (the closed months among ``months``) the closures."""
     filters = replace(filters, year=None)
-    as_of = newest_as_of(conn)
+    from bookedbiz.history.as_of import station_today
+
+    # the history's first and newest day in one round trip (two lookups on the as-of index)
+    first, newest = conn.execute(text(
+        "SELECT (SELECT MIN(as_of) FROM history_records), "
+        "(SELECT MAX(as_of) FROM history_records)")).one()
+    as_of = date.fromisoformat(newest) if newest else station_today()  # as newest_as_of
     stly_day = as_of - timedelta(days=STLY_DAYS)
-    closed = _closed_months(conn, months, filters)
-    first = conn.execute(text("SELECT MIN(as_of) FROM history_records")).scalar()
+    if closed is None:
+        closed = _closed_months(conn, months, filters)
     known = first is not None and first <= stly_day.isoformat()
     open_prior = [bc.shift_month(m, -12) for m in months if m not in closed]
     closed_prior = [bc.shift_month(m, -12) for m in months if m in closed]

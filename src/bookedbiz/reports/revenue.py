@@ -154,7 +154,7 @@ def overview(conn: Connection, filters: ReportFilters) -> dict[str, object]:
     # closed when closed for every station in the report's scope (the latest close shown)
     closures = month_closures(conn, f"{year}-01", f"{year}-12", filters)
     year_months = bc.months_of_year(year)
-    basis = last_year_basis(conn, year_months, filters, finals=prior)
+    basis = last_year_basis(conn, year_months, filters, finals=prior, closed=set(closures))
     months = []
     for month in year_months:
         closed = closures.get(month)

@@ -54,18 +54,27 @@ def month_closures(conn: Connection, first: str, last: str,
     """month → (closed at, closed by) of the months in ``first``..``last`` closed for the
     report (see the module docstring; the latest of the stations' closes is shown).
 
-    Only a month that some station in scope closed and another did not costs a probe of the
-    summary (one month, one station); with one station there is none."""
-    scope = scope_station_ids(conn, filters)
+    One statement reads the closures and the stations in scope (a round trip is what a page
+    pays most for on a server); only a month that some station in scope closed and another
+    did not costs a probe of the summary (one month, one station): with one station, none."""
+    names = {f"s{i}": code for i, code in enumerate(filters.stations)} if filters else {}
+    only = f" WHERE code IN ({', '.join(':' + n for n in names)})" if names else ""
+    scope: set[int] = set()
     found: dict[str, dict[int, tuple[str, str]]] = defaultdict(dict)
     for station_id, month, closed_at, closed_by in conn.execute(text(
             "SELECT station_id, broadcast_month, closed_at, closed_by FROM month_closures "
-            "WHERE broadcast_month BETWEEN :a AND :b"), {"a": first, "b": last}):
-        if int(station_id) in scope:
+            "WHERE broadcast_month BETWEEN :a AND :b UNION ALL "
+            f"SELECT station_id, NULL, NULL, NULL FROM stations{only}"),
+            {"a": first, "b": last, **names}):
+        if month is None:
+            scope.add(int(station_id))
+        else:
             found[month][int(station_id)] = (closed_at, closed_by)
     out = {}
-    for month, by_station in found.items():
-        if all(_has_no_business(conn, month, s) for s in scope - set(by_station)):
+    for month, closes in found.items():
+        by_station = {s: when for s, when in closes.items() if s in scope}
+        if by_station and all(_has_no_business(conn, month, s)
+                              for s in scope - set(by_station)):
             out[month] = max(by_station.values())
     return out
 

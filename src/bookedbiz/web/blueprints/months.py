@@ -12,6 +12,7 @@ from bookedbiz.history.recording import record_month_event
 from bookedbiz.money import dollars
 from bookedbiz.reports import tables as tbl
 from bookedbiz.reports.month_events import closure_events, months_with_totals
+from bookedbiz.reports.stations import scope_station_ids
 from bookedbiz.web.auth import actor_name, requires
 from bookedbiz.web.cache import cached
 from bookedbiz.web.db import db_path, read_conn
@@ -20,9 +21,9 @@ from bookedbiz.web.view import act, current_filters, render_report
 bp = Blueprint("months", __name__, url_prefix="/months")
 
 
-def months_table(year: int | None) -> tbl.Table:
+def months_table(year: int | None, station_id: int | None = None) -> tbl.Table:
     rows: list[dict[str, Any]] = []
-    for m in cached(months_with_totals, year):
+    for m in cached(months_with_totals, year, station_id):
         rows.append(
             {
                 "month": m["month"],
@@ -55,7 +56,11 @@ def months_table(year: int | None) -> tbl.Table:
 def index():  # noqa: ANN201
     filters = current_filters()
     show_all = request.args.get("all") == "1"
-    table = months_table(None if show_all else filters.year)
+    # one station chosen: its own months; none or several: every station's (a month is closed
+    # when every station with business in it closed it)
+    chosen = scope_station_ids(read_conn(), filters) if filters.stations else set()
+    station_id = next(iter(chosen)) if len(chosen) == 1 else None
+    table = months_table(None if show_all else filters.year, station_id)
     return render_report(
         "months.html",
         "Months",
