@@ -36,9 +36,9 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from bookedbiz import broadcast_calendar as bc
-from bookedbiz.db.connection import connect, write_transaction
+from bookedbiz.db.access import Database
 from bookedbiz.history.recording import record_state
-from bookedbiz.ingest import backfill, service
+from bookedbiz.ingest import backfill, service, transaction
 from bookedbiz.ingest.reader import SheetRows, Workbook
 from bookedbiz.synth.generator import LogSpec, RowFactory
 
@@ -138,7 +138,7 @@ def current_history_indexes(db: Path) -> None:
 def record_days(db: Path, book: SimulatedBook, first: date, days: int) -> list[str]:
     """Part 1: ``days`` daily states through the backfill path, one transaction a day."""
     out = []
-    conn = connect(db)
+    database = Database(db)
     started = time.perf_counter()
     memo: dict = {}
     try:
@@ -146,20 +146,21 @@ def record_days(db: Path, book: SimulatedBook, first: date, days: int) -> list[s
             day = first + timedelta(days=n)
             if n:
                 book.advance(day)
-            with write_transaction(conn):
+            with database.writing() as conn:
                 months, state = backfill.read_state(conn, book.workbook(day), day, {}, True,
                                                     memo)
                 record_state(conn, day, months, state, kind="backfill")
             if (n + 1) % 90 == 0 or n + 1 == days:
-                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                with sqlite3.connect(db) as raw:  # a SQLite bench: checkpoint, then measure
+                    raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                    rows = raw.execute("SELECT COUNT(*) FROM booking_history").fetchone()[0]
                 size = history_bytes(db)
-                rows = conn.execute("SELECT COUNT(*) FROM booking_history").fetchone()[0]
                 line = (f"  day {n + 1:4d}: history {size / 1e6:7.1f} MB, {rows:,} intervals, "
                         f"{(time.perf_counter() - started) / (n + 1) * 1000:.0f} ms/day")
                 print(line, flush=True)
                 out.append(line)
     finally:
-        conn.close()
+        database.dispose()
     return out
 
 
@@ -169,7 +170,7 @@ def import_overhead(db: Path, book: SimulatedBook, first: date,
     in the row loop, recording the intervals) timed inside the same run; ``without`` is the
     whole minus that part. Medians of (with, without, overhead %)."""
     spent = [0.0]
-    real_record, real_add = service.record_state, service.add_to_state
+    real_record, real_add = transaction.record_state, transaction.add_to_state
 
     def timed_record(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
         started = time.perf_counter()
@@ -183,7 +184,7 @@ def import_overhead(db: Path, book: SimulatedBook, first: date,
         real_add(*args)
         spent[0] += time.perf_counter() - started
 
-    service.record_state, service.add_to_state = timed_record, timed_add
+    transaction.record_state, transaction.add_to_state = timed_record, timed_add
     withs, withouts, ratios = [], [], []
     try:
         for n in range(runs + 1):
@@ -201,7 +202,7 @@ def import_overhead(db: Path, book: SimulatedBook, first: date,
             print(f"  {day}: {whole:.3f} s, history {spent[0] * 1000:.0f} ms "
                   f"(+{ratios[-1]:.1f} %), {result.rows_inserted:,} rows", flush=True)
     finally:
-        service.record_state, service.add_to_state = real_record, real_add
+        transaction.record_state, transaction.add_to_state = real_record, real_add
     return statistics.median(withs), statistics.median(withouts), statistics.median(ratios)
 
 
