@@ -192,3 +192,27 @@ def test_job_runs_are_recorded_and_read_back(database) -> None:
     assert [r["job"] for r in records.last_runs(database, 1)] == ["backup", "daily-update"]
     code, _ = heartbeat_report(check_freshness(database, Settings(), NOW))
     assert code == 1  # a successful backup run, but no import yet
+
+
+def test_jobs_status_on_both(tmp_path, database) -> None:
+    """``jobs status --json`` reads job_runs, freshness and the lock of either database (the
+    advisory lock on a server), and never prints the password."""
+    from click.testing import CliRunner
+
+    from bookedbiz.cli.main import cli
+    from bookedbiz.jobs import records
+
+    records.finish_run(database, None, "backup", iso(NOW), iso(NOW), "success", 0, "ok")
+    where = ({"DATABASE_URL": database} if "://" in database
+             else {"DATABASE_PATH": database})
+    env = {**where, "DATA_PATH": str(tmp_path)}
+    settings = _lock_settings(tmp_path, database)
+    with JobLock(settings, "backup"):
+        result = CliRunner().invoke(cli, ["jobs", "status", "--json"], env=env)
+    assert result.exit_code == 0, result.output
+    assert PASSWORD not in result.output
+    status = json.loads(result.output)
+    assert status["lock"]["held"] and status["lock"]["holder"]["job"] == "backup"
+    assert ("advisory lock" in status["lock"]["path"]) == ("://" in database)
+    backup = next(j for j in status["jobs"] if j["job"] == "backup")
+    assert [(r["status"], r["summary"]) for r in backup["runs"]] == [("success", "ok")]
