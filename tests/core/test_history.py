@@ -64,11 +64,12 @@ def test_bad_as_of_is_one_sentence_and_changes_nothing(db_path: Path, workbooks,
     assert (data_checksum(db_path), _batches(db_path), _history(db_path)) == before
 
 
-def test_older_import_refused_in_the_library_too(db_path: Path, workbooks) -> None:
-    import_workbook(db_path, workbooks["daily"], as_of=date(2025, 11, 5))
+def test_older_import_refused_in_the_library_too(database: str, workbooks) -> None:
+    import_workbook(database, workbooks["daily"], as_of=date(2025, 11, 5))
     with pytest.raises(BookedBizError, match="older than the booking history"):
-        import_workbook(db_path, workbooks["daily_b"], as_of=date(2025, 11, 4))
-    import_workbook(db_path, workbooks["daily_b"], as_of=date(2025, 11, 5))  # same day: fine
+        import_workbook(database, workbooks["daily_b"], as_of=date(2025, 11, 4))
+    import_workbook(database, workbooks["daily_b"], as_of=date(2025, 11, 5))  # same day: fine
+    assert [s for s, _ in _batches(database)] == ["completed", "completed"]
 
 
 def _history(db: Path | str) -> list[tuple]:
@@ -136,9 +137,9 @@ def _folder(tmp_path: Path, name: str, paths: list[Path]) -> Path:
     return folder
 
 
-def test_history_grows_with_changes_and_same_day_reimports_replace(tmp_path: Path,
+def test_history_grows_with_changes_and_same_day_reimports_replace(database: str,
                                                                    logs) -> None:
-    db = _fresh(tmp_path, "a.db")
+    db = database
     import_workbook(db, logs[0])
     first = _intervals(db)
     assert first and all(row[-1] is None for row in first)
@@ -172,13 +173,13 @@ def test_backfill_then_live_equals_live_alone(tmp_path: Path, logs, runner: CliR
     assert _intervals(mixed) == _intervals(live)
 
 
-def test_backfill_before_the_recorded_history(tmp_path: Path, logs) -> None:
+def test_backfill_before_the_recorded_history(tmp_path: Path, logs, database: str) -> None:
     from bookedbiz.ingest.backfill import backfill_folder, find_logs
 
     live = _fresh(tmp_path, "live.db")
     for path in logs:
         import_workbook(live, path)
-    late = _fresh(tmp_path, "late.db")
+    late = database
     for path in logs[5:]:
         import_workbook(late, path)
     outcome = backfill_folder(late, find_logs(_folder(tmp_path, "early", logs[:5])))
@@ -215,7 +216,7 @@ def test_backfill_bad_input(tmp_path: Path, logs, runner: CliRunner) -> None:
     assert (_intervals(db), data_checksum(db)) == before
 
 
-def test_backfill_reads_the_monthly_archives(tmp_path: Path, logs) -> None:
+def test_backfill_reads_the_monthly_archives(tmp_path: Path, logs, database: str) -> None:
     import zipfile
 
     from bookedbiz.ingest.backfill import backfill_folder, find_logs
@@ -226,7 +227,7 @@ def test_backfill_reads_the_monthly_archives(tmp_path: Path, logs) -> None:
         for path in logs[:3]:
             archive.write(path, path.name)
     (folder / "archive" / "Commercial Logs 2024-09.zip").write_bytes(b"not a zip")
-    db = _fresh(tmp_path, "z.db")
+    db = database
     outcome = backfill_folder(db, find_logs(folder))
     assert outcome.recorded == 4
     assert [name for name, _ in outcome.failed] == ["Commercial Logs 2024-09.zip"]
