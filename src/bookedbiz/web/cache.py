@@ -28,7 +28,9 @@ _VERSION_SQL = text(
     "(SELECT MAX(audit_id) FROM audit_log), (SELECT MAX(event_id) FROM month_closure_events), "
     "(SELECT COUNT(*) FROM month_closures), "
     # budgets and forecasts (pacing rows carry them): their change logs only grow
-    "(SELECT MAX(change_id) FROM budget_changes), (SELECT MAX(change_id) FROM forecast_changes)"
+    "(SELECT MAX(change_id) FROM budget_changes), (SELECT MAX(change_id) FROM forecast_changes), "
+    # stations (last: station_count() reads it): a new one changes the filter bar
+    "(SELECT COUNT(*) FROM stations)"
 )
 
 
@@ -65,6 +67,12 @@ def data_version() -> tuple:
         version = tuple(read_conn().execute(_VERSION_SQL).one())
         g._bookedbiz_data_version = version
     return version
+
+
+def station_count() -> int:
+    """How many stations the database has, from the request's data version (no query of its
+    own: one station's pages cost nothing for stations)."""
+    return int(data_version()[-1] or 0)
 
 
 def cached(fn: Callable[..., T], *args: Any) -> T:

@@ -24,7 +24,7 @@ from bookedbiz.reports.pages import year_span
 from bookedbiz.reports.stations import check_stations, closed_months, station_list
 from bookedbiz.reports.stewardship import sector_names
 from bookedbiz.web.auth import reader, scope_ae_id
-from bookedbiz.web.cache import cached
+from bookedbiz.web.cache import cached, station_count
 from bookedbiz.web.db import read_conn
 
 # Query-string keys that belong to the shared filter bar (kept in every link and export).
@@ -129,15 +129,14 @@ def filter_bar(filters: ReportFilters) -> dict[str, Any]:
                    bases=BASES)
     years = sorted(set(cached(year_span)) | {filters.year}, reverse=True)
     # the station select only where there is a choice: one station's pages look as before
-    stations = cached(station_list)
-    if len(stations) > 1 or filters.stations:
-        options["stations"] = [s["code"] for s in stations]
+    if multi_station() or filters.stations:
+        options["stations"] = [s["code"] for s in cached(station_list)]
     return {"years": years, "options": options, "filters": filters}
 
 
 def multi_station() -> bool:
     """True when the database has more than one station (station columns and tabs show)."""
-    return len(cached(station_list)) > 1
+    return station_count() > 1
 
 
 def describe_filters(filters: ReportFilters) -> dict[str, str]:
