@@ -192,6 +192,9 @@ def test_doctor_checks_the_server(runner: CliRunner, pg_url: str) -> None:
     database = next(c for c in checks if c.name == "database")
     assert database.level == "error" and "cannot be reached" in database.detail
     assert PASSWORD not in database.detail
+    # one sentence for the one problem: the lock on that server is not a second error
+    assert "job lock" not in [c.name for c in checks if c.level == "error"]
+    assert next(c for c in checks if c.name == "job lock").level == "info"
 
 
 def test_sqlite_only_commands_refuse_database_url_clearly(runner: CliRunner, pg_url: str) -> None:

@@ -34,6 +34,10 @@ PACKAGES = ("bookedbiz", "flask", "flask-login", "uvicorn", "sqlalchemy", "alemb
 MIN_FREE_BYTES = 512 * 1024 * 1024
 
 
+class _NotChecked(Exception):  # noqa: N818 - control flow inside check_paths
+    pass
+
+
 @dataclass(frozen=True)
 class Check:
     name: str
@@ -129,7 +133,7 @@ def check_freshness_items(db_path: Path | str, settings: Settings,
 
 
 def check_paths(settings: Settings, db_path: Path | None,
-                server_url: str | None = None) -> list[Check]:
+                server_url: str | None = None, *, server_down: bool = False) -> list[Check]:
     data = settings.resolved_data_path()
     out = [Check("data dir", "ok" if data.is_dir() else "error", str(data),
                  "" if data.is_dir() else f"Create {data} owned by the service user.")]
@@ -138,10 +142,14 @@ def check_paths(settings: Settings, db_path: Path | None,
                          "Run as the service user (sudo bookedbiz-admin ...) or fix ownership."))
     lock = job_lock_path(settings)
     try:
+        if server_down:  # said once already, under "database"
+            raise _NotChecked
         holder = lock_holder(settings, server_url or db_path)
         out.append(Check("job lock", "info" if holder else "ok",
                          f"{lock_label(settings, server_url or db_path)}: "
                          + (f"held by {holder}" if holder else "free")))
+    except _NotChecked:
+        out.append(Check("job lock", "info", "not checked: the database server cannot be read"))
     except BookedBizError as exc:
         out.append(Check("job lock", "error", str(exc),
                          "Start the PostgreSQL server or correct DATABASE_URL."))
@@ -255,7 +263,9 @@ def run_doctor(settings: Settings, db_override: Path | None, *, web_port: int = 
             c.level == "error" and c.name in ("database", "integrity", "schema", "tables")
             for c in checks):
         checks.extend(check_freshness_items(server_url or db_path, settings, now))
-    checks.extend(check_paths(settings, db_path, server_url))
+    server_down = server_url is not None and any(
+        c.level == "error" and c.name == "database" for c in checks)
+    checks.extend(check_paths(settings, db_path, server_url, server_down=server_down))
     checks.extend(check_notify(settings))
     checks.extend(check_versions())
     checks.extend(check_exposure(settings, web_port))
