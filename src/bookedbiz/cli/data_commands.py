@@ -91,8 +91,9 @@ def _station_suffix(station: str | None) -> str:
 @handle_errors
 def months_close(month: str, by: str, reason: str | None, station: str | None,
                  db_path: Path | None) -> None:
-    """Close MONTH (Jan-25 or 2025-01) of one station: its daily imports will no longer
-    change it; other stations' month stays open."""
+    """Close one station's MONTH (Jan-25 or 2025-01): its daily imports no longer change it.
+
+    Other stations' month stays open (--station, default $STATION_CODE)."""
     target = resolve_database_target(settings(), db_path)
     require_current_schema(target)
     from bookedbiz.history.recording import record_month_event
