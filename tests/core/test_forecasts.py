@@ -18,6 +18,7 @@ from bookedbiz.cli.main import cli
 from bookedbiz.db.access import reading_from, writing_to
 from bookedbiz.errors import BookedBizError
 from bookedbiz.planning import forecasts
+from bookedbiz.planning.aes import closed_months as plan_closed_months
 from bookedbiz.planning.targets import pipeline, targets
 from bookedbiz.reports.filters import ReportFilters
 from bookedbiz.reports.planning import planning_report
@@ -233,3 +234,32 @@ def test_management_report_against_independent_figures(db: Path | str, tmp_path:
         Decimal("0.1"))
     assert q3["remaining_to_forecast"] == (Decimal(200_000_000_000 - july) / 10**6).quantize(cents)
     assert q3["pipeline"] == q3["remaining_to_forecast"]  # July is open
+
+
+def test_a_month_is_closed_for_plans_when_every_station_closed_it(db: Path | str) -> None:
+    """Plans are per AE across the stations: a month stays closed for them while every station
+    with spots in it closed it; a second station with spots there that has not closed it opens
+    the month to forecasts again, until it closes it too."""
+    ae = busiest_aes(db)[0]
+    done = closed_month(db)
+    with pytest.raises(BookedBizError, match="is closed"):
+        forecasts.set_forecast(db, ae=ae, month=done, micros=1, by="Pat")
+    with writing_to(db) as conn:
+        station = conn.execute(text(
+            "INSERT INTO stations (code, name, is_active, created_at) VALUES "
+            "('KBBB', 'Second station', :yes, 'now') RETURNING station_id"),
+            {"yes": True}).scalar_one()
+    with pytest.raises(BookedBizError, match="is closed"):  # no spots there: still closed
+        forecasts.set_forecast(db, ae=ae, month=done, micros=1, by="Pat")
+    with writing_to(db) as conn:
+        conn.execute(text("UPDATE spots SET station_id = :s WHERE spot_id = (SELECT "
+                          "MIN(spot_id) FROM spots WHERE broadcast_month = :m)"),
+                     {"s": station, "m": done})
+    assert forecasts.set_forecast(db, ae=ae, month=done, micros=5_000_000, by="Pat").new_micros
+    with writing_to(db) as conn:
+        conn.execute(text("INSERT INTO month_closures (station_id, broadcast_month, closed_at, "
+                          "closed_by) VALUES (:s, :m, 'now', 'test')"), {"s": station, "m": done})
+    with pytest.raises(BookedBizError, match="is closed"):
+        forecasts.set_forecast(db, ae=ae, month=done, micros=6_000_000, by="Pat")
+    with reading_from(db) as conn:
+        assert done in plan_closed_months(conn, done, done)

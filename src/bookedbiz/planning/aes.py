@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, bindparam, text
 
 from bookedbiz.db.connection import utc_now
 from bookedbiz.errors import NotFoundError
@@ -44,13 +44,15 @@ def ae_name(conn: Connection, ae_id: int) -> str:
 
 
 def month_is_closed(conn: Connection, month: str) -> bool:
-    """A plan's month is closed when every active station has closed it (plans are per AE,
-    across the stations); with one station, exactly when that station closed it."""
+    """A plan's month is closed when every station with data in it has closed it (plans are
+    per AE, across the stations); with one station, exactly when that station closed it."""
     return month in closed_months(conn, month, month)
 
 
 def closed_months(conn: Connection, first: str, last: str) -> set[str]:
-    """The months in ``first``..``last`` that every active station has closed."""
+    """The months in ``first``..``last`` that some station closed and no other station has
+    spots in (as ``months list`` counts a month closed). One indexed probe per such month, and
+    none at all while every station closed it (one station: no probe)."""
     closed: dict[str, set[int]] = {}
     for month, station_id in conn.execute(text(
             "SELECT broadcast_month, station_id FROM month_closures "
@@ -58,6 +60,12 @@ def closed_months(conn: Connection, first: str, last: str) -> set[str]:
         closed.setdefault(str(month), set()).add(int(station_id))
     if not closed:
         return set()
-    active = {int(s) for s in conn.execute(text(
-        "SELECT station_id FROM stations WHERE is_active")).scalars()}
-    return {month for month, stations in closed.items() if active <= stations}
+    every = {int(s) for s in conn.execute(text("SELECT station_id FROM stations")).scalars()}
+    probe = text("SELECT 1 FROM spots WHERE broadcast_month = :m AND station_id IN :others "
+                 "LIMIT 1").bindparams(bindparam("others", expanding=True))
+    out = set()
+    for month, stations in closed.items():
+        others = sorted(every - stations)
+        if not others or conn.execute(probe, {"m": month, "others": others}).first() is None:
+            out.add(month)
+    return out
