@@ -231,6 +231,13 @@ def test_station_filter_select_and_grouping_on_postgresql(two_stations: FlaskCli
         status[query] = [line.split(",")[2] for line in text.lstrip("\ufeff").splitlines()[1:]]
     assert "Closed" in status["&station=MAIN"]
     assert set(status["&station=KTWO"]) == set(status[""]) == {"Open"}
+    api = {}
+    for query in ("?station=MAIN", "?station=KTWO", ""):
+        _, token = users.create_token(client.application.extensions[
+            "bookedbiz.database"].target, "admin", f"months{query}")
+        answer = client.get(f"/api/v1/months{query}", headers={"Authorization": f"Bearer {token}"})
+        api[query] = {m["status"] for m in json.loads(answer.get_data(as_text=True))["data"]}
+    assert "closed" in api["?station=MAIN"] and api["?station=KTWO"] == api[""] == {"open"}
 
 
 # -- a real uvicorn on DATABASE_URL ----------------------------------------------------------

@@ -162,8 +162,12 @@ def changes() -> Response:
 @requires("read_months")
 def months() -> Response:
     from bookedbiz import months as month_service
+    from bookedbiz.reports.stations import scope_station_ids
 
-    return reply(month_service.list_months(read_conn()))
+    filters = current_filters()  # ?station=CODE: that station's months (else every station's)
+    chosen = scope_station_ids(read_conn(), filters) if filters.stations else set()
+    station_id = next(iter(chosen)) if len(chosen) == 1 else None
+    return reply(month_service.list_months(read_conn(), station_id=station_id))
 
 
 # Where a file lay on the server and which host:pid ran an import are not the API's business.
