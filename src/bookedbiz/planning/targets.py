@@ -137,7 +137,7 @@ def booked_by_ae(conn: Connection, first: str, last: str,
 
 
 def closed_months(conn: Connection, first: str, last: str) -> set[str]:
-    """Months closed for every station: a plan's pipeline is 0 there (planning.aes)."""
+    """Months closed by every station with spots in them: pipeline is 0 there (planning.aes)."""
     return plan_closed_months(conn, first, last)
 
 
