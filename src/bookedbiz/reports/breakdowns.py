@@ -13,6 +13,7 @@ from sqlalchemy import Connection, text
 
 from bookedbiz.money import dollars, pct_change, share
 from bookedbiz.reports.filters import ReportFilters
+from bookedbiz.reports.names import names_by_id
 from bookedbiz.reports.revenue import language_names
 
 
@@ -76,7 +77,7 @@ def breakdown(conn: Connection, name: str, filters: ReportFilters) -> dict[str, 
     for key, _customer, gross, net, _spots in _grouped(conn, dimension,
                                                        filters.with_year(filters.year - 1)):
         prior[key] += int((net if index else gross) or 0)
-    names = _customer_names(conn, {c for found in customers.values() for c in found})
+    names = names_by_id(conn, "customers", {c for found in customers.values() for c in found})
     labels = _labels(conn, name)
     whole = sum(s[index] for s in sums.values())
     rows = []
@@ -112,18 +113,6 @@ def breakdown(conn: Connection, name: str, filters: ReportFilters) -> dict[str, 
                   "prior": dollars(prior_total), "change": dollars(total[index] - prior_total),
                   "change_pct": pct_change(total[index], prior_total)},
     }
-
-
-def _customer_names(conn: Connection, ids: set[int]) -> dict[int, str]:
-    found: dict[int, str] = {}
-    ordered = sorted(ids)
-    for start in range(0, len(ordered), 500):
-        chunk = ordered[start:start + 500]
-        marks = ", ".join(f":i{n}" for n in range(len(chunk)))
-        found.update(conn.execute(text(
-            f"SELECT customer_id, name FROM customers WHERE customer_id IN ({marks})"),  # noqa: S608
-            {f"i{n}": v for n, v in enumerate(chunk)}).all())
-    return found
 
 
 def _labels(conn: Connection, name: str) -> dict[str, tuple[str, str]]:

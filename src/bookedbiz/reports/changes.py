@@ -19,6 +19,7 @@ from bookedbiz.errors import ConfigError
 from bookedbiz.history.queries import months_in, valid_on
 from bookedbiz.money import dollars
 from bookedbiz.reports.filters import ReportFilters
+from bookedbiz.reports.names import names_by_id
 
 KINDS = ("added", "increased", "decreased", "cancelled")
 
@@ -80,8 +81,8 @@ def changes_report(conn: Connection, *, since: date | None = None, until: date |
         f"SUM(CASE WHEN {after_sql} THEN h.gross_micros ELSE 0 END)"
     ), {**month_params, **params, "c_since": since.isoformat(),
         "c_until": until.isoformat()}).all()
-    customers = _names(conn, "customers", "customer_id", {r[2] for r in rows})
-    aes = _names(conn, "aes", "ae_id", {r[3] for r in rows})
+    customers = names_by_id(conn, "customers", {r[2] for r in rows})
+    aes = names_by_id(conn, "aes", {r[3] for r in rows})
     out = []
     for month, contract, customer_id, ae_id, g0, g1, n0, n1 in rows:
         g0, g1, n0, n1 = int(g0), int(g1), int(n0), int(n1)
@@ -108,21 +109,6 @@ def _totals(rows: list[dict[str, object]]) -> dict[str, dict[str, object]]:
     exact_all = [r["_exact"] for r in rows]
     totals["net"] = {"lines": len(exact_all), "gross_change": dollars(sum(exact_all))}
     return totals
-
-
-def _names(conn: Connection, table: str, id_column: str, ids: set[int]) -> dict[int, str]:
-    assert (table, id_column) in (("customers", "customer_id"), ("aes", "ae_id"))
-    if not ids:
-        return {}
-    found: dict[int, str] = {}
-    id_list = sorted(ids)
-    for start in range(0, len(id_list), 500):
-        chunk = id_list[start:start + 500]
-        names = {f"i{n}": v for n, v in enumerate(chunk)}
-        found.update(conn.execute(text(
-            f"SELECT {id_column}, name FROM {table} WHERE {id_column} IN "
-            f"({', '.join(':' + k for k in names)})"), names).all())
-    return found
 
 
 def summary_lines(report: dict[str, object], limit: int = 5) -> list[str]:

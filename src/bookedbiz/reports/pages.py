@@ -15,6 +15,7 @@ from sqlalchemy import Connection, text
 from bookedbiz.broadcast_calendar import months_of_year
 from bookedbiz.money import dollars, pct_change
 from bookedbiz.reports.filters import ReportFilters
+from bookedbiz.reports.names import names_by_id
 from bookedbiz.reports.pacing import last_year_basis
 
 
@@ -83,8 +84,8 @@ def _customer_rows(
     if not cells:
         return []
     customer_ids = sorted({c for c, _ in cells})
-    names = _names(conn, "customers", "customer_id", customer_ids)
-    ae_names = _names(conn, "aes", "ae_id", sorted({a for _, a in cells}))
+    names = names_by_id(conn, "customers", customer_ids)
+    ae_names = names_by_id(conn, "aes", {a for _, a in cells})
     earlier = _customers_before(conn, customer_ids, months[0])
     rows = []
     for (customer_id, ae_id), by_month in cells.items():
@@ -192,20 +193,6 @@ def _prior_year_by_customer(conn: Connection, filters: ReportFilters) -> dict[tu
     return {(c, a): int(amount or 0) for c, a, amount in conn.execute(text(sql), params).all()}
 
 
-def _names(conn: Connection, table: str, key: str, ids: list[int]) -> dict[int, str]:
-    if not ids:
-        return {}
-    found: dict[int, str] = {}
-    for chunk_start in range(0, len(ids), 500):
-        chunk = ids[chunk_start : chunk_start + 500]
-        marks = ", ".join(f":i{n}" for n in range(len(chunk)))
-        sql = f"SELECT {key}, name FROM {table} WHERE {key} IN ({marks})"  # noqa: S608
-        found.update(
-            conn.execute(text(sql), {f"i{n}": v for n, v in enumerate(chunk)}).all()
-        )
-    return found
-
-
 def _customers_before(conn: Connection, customer_ids: list[int], month: str) -> set[int]:
     """Customers among ``customer_ids`` with any summary row before ``month``: one statement
     (an index probe per customer on ``(customer_id, broadcast_month)``), not one per customer."""
@@ -245,7 +232,7 @@ def ae_summary(conn: Connection, filters: ReportFilters) -> list[dict[str, Any]]
         prior[ae_id] = int(amount or 0)
     customers = {ae_id: len(ids) for ae_id, ids in customer_sets.items()}
     ae_ids = sorted(set(current) | set(prior))
-    names = _names(conn, "aes", "ae_id", ae_ids)
+    names = names_by_id(conn, "aes", ae_ids)
     rows = []
     for ae_id in ae_ids:
         rows.append(
