@@ -267,3 +267,20 @@ def test_real_uvicorn_serves_the_pages_and_api_from_postgresql(
             assert json.loads(response.read())["data"]
         with urllib.request.urlopen(base + "/health") as response:
             assert json.loads(response.read())["status"] == "healthy"
+
+
+def test_a_server_that_is_down_is_a_503_naming_no_password(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from tests.databases import PASSWORD, free_port
+
+    down = f"postgresql+psycopg://bookedbiz:{PASSWORD}@127.0.0.1:{free_port()}/nowhere"
+    client = _app(down, tmp_path).test_client()
+    health = client.get("/health")
+    assert health.status_code == 503 and health.get_json() == {"status": "unhealthy"}
+    api = client.get("/api/v1/revenue", headers={"Authorization": "Bearer bbz_nothing"})
+    assert api.status_code == 503
+    assert api.get_json()["error"] == "The database is not available right now."
+    assert client.get("/login").status_code == 200  # the sign-in page needs no database
+    logged = caplog.text
+    assert "127.0.0.1" in logged and "nowhere" in logged
+    assert PASSWORD not in logged + api.get_data(as_text=True) + health.get_data(as_text=True)

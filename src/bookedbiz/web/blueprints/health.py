@@ -63,7 +63,9 @@ def health():  # noqa: ANN201
         body["last_import"] = {"finished_at": info["at"], "age_hours": info["age_hours"],
                                "stale": info["stale"] if finished else None}
     except Exception as exc:  # noqa: BLE001 - any failure to read means unhealthy
-        current_app.logger.warning("Health check: database unreachable: %s", exc)
+        # one sentence naming the database (a driver's message may quote the URL)
+        current_app.logger.warning("Health check: database unreachable: %s",
+                                   db.translate(exc) if hasattr(exc, "orig") else exc)
         problems.append("the database cannot be read")
     if problems:
         body["status"] = "unhealthy"
