@@ -350,3 +350,26 @@ def test_revision_0010_adds_the_table_and_keeps_every_row(digest_db: Path,
     assert conn.execute("SELECT COUNT(*) FROM digest_subscriptions").fetchone()[0] == 1
     assert totals() == before
     conn.close()
+
+
+def test_subscribe_is_idempotent_and_a_user_removes_only_their_own(env, db: Path | str) -> None:  # noqa: ANN001
+    from bookedbiz.errors import NotFoundError
+    from bookedbiz.jobs.digest_subscriptions import unsubscribe
+
+    subscribe(env, "ann", "weekly")
+    subscribe(env, "ann", "weekly")  # the same one again: still one
+    subscribe(env, "bob", "daily")
+    count = "SELECT COUNT(*) FROM digest_subscriptions"
+    assert dbstate.scalar(db, count) == 2
+    anns = dbstate.scalar(db, "SELECT subscription_id FROM digest_subscriptions d JOIN users u "
+                              "ON u.user_id = d.user_id WHERE u.username = 'ann'")
+    with pytest.raises(NotFoundError, match="no such digest subscription"):
+        unsubscribe(db, "bob", subscription_id=anns)  # not bob's to remove
+    assert dbstate.scalar(db, count) == 2
+    code, output = run(env, "digest", "unsubscribe", "ann", "weekly")
+    assert code == 0 and "Removed 1 weekly" in output, output
+    code, output = run(env, "digest", "unsubscribe", "ann", "weekly")
+    assert code != 0 and "no such digest subscription" in output
+    code, output = run(env, "digest", "unsubscribe", "nobody", "weekly")
+    assert code != 0 and "no user 'nobody'" in output
+    assert dbstate.rows(db, "SELECT kind FROM digest_subscriptions") == [("daily",)]
