@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 
 from bookedbiz.cli.common import settings
 from bookedbiz.config import resolve_database_target
-from bookedbiz.errors import ConfigError
 
 if TYPE_CHECKING:
     from bookedbiz.db.access import Database
@@ -40,13 +39,3 @@ def current_database(db_path: Path | str | None) -> Iterator[Database]:
     finally:
         db.dispose()
 
-
-def sqlite_only(db_path: Path | str | None, what: str) -> Path:
-    """The SQLite file of a command that is SQLite-only by nature; a URL is one sentence."""
-    from bookedbiz.cli.common import database_path
-
-    target = command_target(db_path)
-    if not isinstance(target, Path):
-        raise ConfigError(f"{what} works on a SQLite file only; pass --db PATH (DATABASE_URL "
-                          "selects PostgreSQL).")
-    return database_path(target)
