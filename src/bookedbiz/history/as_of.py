@@ -10,11 +10,13 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Connection, text
-
 from bookedbiz.errors import ConfigError
+
+if TYPE_CHECKING:  # the command line parses --as-of before the import loads SQLAlchemy
+    from sqlalchemy import Connection
 
 DEFAULT_TIMEZONE = "America/Los_Angeles"
 _FILE_DATE = re.compile(r"commercial log (\d{2})(\d{2})(\d{2})\b", re.IGNORECASE)
@@ -85,6 +87,8 @@ def resolve_as_of(explicit: date | None, file_path: str | Path | None,
 def newest_recorded_as_of(conn: Connection, station_id: int | None = None) -> date | None:
     """The latest as-of date any completed import (or backfill) recorded: of one station (and
     the records of every station, e.g. a merge) when ``station_id`` is given, else of all."""
+    from sqlalchemy import text
+
     if station_id is None:
         newest = conn.execute(text("SELECT MAX(as_of) FROM history_records")).scalar()
     else:
