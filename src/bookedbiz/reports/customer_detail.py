@@ -174,13 +174,32 @@ def customer_breakdown(
 ) -> list[dict[str, Any]]:
     """The customer's booked business by AE, market (code and name), language, revenue type
     or agency for the period, largest first, with share of the total."""
+    return customer_breakdowns(conn, customer_id, filters, (dimension,), months)[dimension]
+
+
+def customer_breakdowns(
+    conn: Connection, customer_id: int, filters: ReportFilters, dimensions: tuple[str, ...],
+    months: tuple[str, str] | None = None,
+) -> dict[str, list[dict[str, Any]]]:
+    """:func:`customer_breakdown` for several dimensions in one statement (one round trip,
+    what a page pays most for on a server): a grouped read per dimension, UNION ALL."""
     where, params = _scope(filters, customer_id, months)
-    select, join = _DIMENSIONS[dimension]
-    sql = (
-        f"SELECT {select} AS label, SUM(s.gross_micros), SUM(s.net_micros), SUM(s.spots) "  # noqa: S608
-        f"FROM spot_summary s {join} WHERE {where} GROUP BY label"
-    )
-    found = conn.execute(text(sql), params).all()
+    parts = []
+    for number, dimension in enumerate(dimensions):
+        select, join = _DIMENSIONS[dimension]
+        parts.append(
+            f"SELECT {number} AS d, {select} AS label, SUM(s.gross_micros) AS g, "  # noqa: S608
+            f"SUM(s.net_micros) AS n, SUM(s.spots) AS c FROM spot_summary s {join} "
+            f"WHERE {where} GROUP BY {select}")
+    found: dict[str, list[tuple]] = {d: [] for d in dimensions}
+    for number, label, gross, net, spots in conn.execute(text(" UNION ALL ".join(parts)),
+                                                         params):
+        found[dimensions[int(number)]].append((label, gross, net, spots))
+    return {d: _breakdown_rows(d, rows, filters) for d, rows in found.items()}
+
+
+def _breakdown_rows(dimension: str, found: list[tuple],
+                    filters: ReportFilters) -> list[dict[str, Any]]:
     key = "net" if filters.measure == "net" else "gross"
     exact = [int((net if key == "net" else gross) or 0) for _label, gross, net, _spots in found]
     whole = sum(exact)
@@ -314,8 +333,9 @@ def customer_report(conn: Connection, customer_id: int, filters: ReportFilters,
         "summary": customer_summary(conn, customer_id, filters, months),
         "history": customer_history(conn, customer_id, filters, months),
         "total": customer_total(conn, customer_id, filters, months),
-        "breakdowns": {d: customer_breakdown(conn, customer_id, filters, d, months)
-                       for d in ("ae", "agency", "market", "language", "revenue_type")},
+        "breakdowns": customer_breakdowns(conn, customer_id, filters,
+                                          ("ae", "agency", "market", "language",
+                                           "revenue_type"), months),
         "recent": recent_spots(conn, customer_id, filters, months, page),
     }
 
