@@ -208,28 +208,34 @@ def filter_options(conn: Connection, year: int | None) -> dict[str, list[str]]:
 
     A loose index scan over the indexes leading on each column (schema revision 0002): one
     lookup per distinct value and one existence probe for the year, so it costs the same on
-    any size of database."""
+    any size of database. The three lists come from one statement (one round trip)."""
     where, params = ReportFilters(year=year).where()
-    aes = conn.execute(text(
-        "SELECT DISTINCT a.name FROM aes a WHERE EXISTS (SELECT 1 FROM spot_summary ss "
-        f"WHERE ss.ae_id = a.ae_id AND {where}) ORDER BY a.name"), params).scalars().all()
-    return {"aes": list(aes), "markets": _values_with_data(conn, "market_code", where, params),
-            "revenue_types": _values_with_data(conn, "revenue_type", where, params)}
+    ctes = ", ".join(_distinct_values(name, column) for name, column in _OPTION_COLUMNS)
+    lists = " UNION ALL ".join(
+        f"SELECT '{name}', {name}.value FROM {name} WHERE {name}.value IS NOT NULL AND EXISTS ("
+        f"SELECT 1 FROM spot_summary ss WHERE ss.{column} = {name}.value AND {where})"
+        for name, column in _OPTION_COLUMNS)
+    rows = conn.execute(text(
+        f"WITH RECURSIVE {ctes} "
+        "SELECT 'aes', a.name FROM aes a WHERE EXISTS (SELECT 1 FROM spot_summary ss "
+        f"WHERE ss.ae_id = a.ae_id AND {where}) UNION ALL {lists}"), params).all()
+    found: dict[str, set[str]] = {"aes": set(), "markets": set(), "revenue_types": set()}
+    for kind, value in rows:
+        found[kind].add(value)
+    return {kind: sorted(values) for kind, values in found.items()}
 
 
-def _values_with_data(conn: Connection, column: str, where: str,
-                      params: dict[str, object]) -> list[str]:
-    """Distinct non-blank values of a ``spot_summary`` column with a row matching ``where``."""
-    assert column in ("market_code", "revenue_type")
-    return list(conn.execute(text(
-        "WITH RECURSIVE v(value) AS ("
-        f" SELECT (SELECT MIN({column}) FROM spot_summary WHERE {column} > '')"
-        " UNION ALL"
-        f" SELECT (SELECT MIN({column}) FROM spot_summary WHERE {column} > v.value)"
-        " FROM v WHERE v.value IS NOT NULL)"
-        " SELECT value FROM v WHERE value IS NOT NULL AND EXISTS ("
-        f" SELECT 1 FROM spot_summary ss WHERE ss.{column} = v.value AND {where})"
-        " ORDER BY value"), params).scalars().all())
+# (CTE name = the list it fills, spot_summary column)
+_OPTION_COLUMNS = (("markets", "market_code"), ("revenue_types", "revenue_type"))
+
+
+def _distinct_values(name: str, column: str) -> str:
+    """A recursive CTE ``name(value)``: the distinct non-blank values of a ``spot_summary``
+    column, one index lookup each (fixed names from _OPTION_COLUMNS)."""
+    return (f"{name}(value) AS ("
+            f"SELECT (SELECT MIN({column}) FROM spot_summary WHERE {column} > '') UNION ALL "
+            f"SELECT (SELECT MIN({column}) FROM spot_summary WHERE {column} > {name}.value) "
+            f"FROM {name} WHERE {name}.value IS NOT NULL)")
 
 
 def last_import(conn: Connection) -> dict[str, object] | None:
