@@ -122,8 +122,8 @@ def _import_transaction(db: Database) -> Iterator[Connection]:
 def _collector_paused() -> Iterator[None]:
     """No cyclic garbage collection during the row loop: it makes no cycles (rows are lists and
     tuples freed by reference counting), but its allocations would trigger full collections
-    that walk every object SQLAlchemy loaded, again and again (measured: ~0.2-0.3 s of CPU of
-    a 10,000-row daily update)."""
+    that walk every object SQLAlchemy loaded, again and again (measured: ~0.05 s of the 0.5 s
+    of CPU a 10,000-row daily update spends in this process)."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
