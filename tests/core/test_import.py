@@ -290,3 +290,33 @@ def test_auto_setup_adds_unknown_markets(tmp_path: Path, database: str) -> None:
     assert rows(database, "SELECT code, name, auto_created FROM markets WHERE code IN "
                 "('NEWMKT', 'OTHER') ORDER BY code") == [("NEWMKT", "NEWMKT", True),
                                                          ("OTHER", "OTHER", True)]
+
+
+def test_foreign_key_checks_are_off_only_for_the_import(database: str, workbooks,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """SQLite: the import's own connection writes without per-row foreign-key checks, every
+    other write connection (before, during another thread's import, after) keeps them."""
+    from bookedbiz.ingest import transaction
+
+    seen: list[int] = []
+    real_run = transaction._run
+
+    def spying_run(conn, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        if conn.dialect.name == "sqlite":
+            seen.append(conn.exec_driver_sql("PRAGMA foreign_keys").scalar())
+        return real_run(conn, *args, **kwargs)
+
+    monkeypatch.setattr(transaction, "_run", spying_run)
+    db = Database(database)
+    try:
+        result = import_workbook(db, workbooks["daily"], today=TODAY)
+        assert result.success
+        if db.is_sqlite:
+            with db.writing() as conn:
+                assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+            assert seen == [0]
+        with pytest.raises(BookedBizError, match="(?i)foreign key"), db.writing() as conn:
+            conn.execute(text("INSERT INTO month_closures (station_id, broadcast_month, "  # a
+                              "closed_at, closed_by) VALUES (99, '2025-12', 'x', 'y')"))  # ghost
+    finally:
+        db.dispose()
