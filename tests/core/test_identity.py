@@ -84,12 +84,15 @@ def acme_db(db_path: Path, tmp_path: Path) -> tuple[Path, Path]:
     return db_path, book
 
 
-def _by(db: Path, by: str, filters: ReportFilters | None = None) -> dict[str, dict]:
-    engine = create_db_engine(db, readonly=True)
-    with engine.connect() as conn:
-        rows = {str(r[by]): r for r in revenue_by(conn, by, filters or ReportFilters())}
-    engine.dispose()
-    return rows
+def _by(db: Path | str, by: str, filters: ReportFilters | None = None) -> dict[str, dict]:
+    from bookedbiz.db.access import Database
+
+    database = Database(db)  # a SQLite file or a PostgreSQL URL
+    try:
+        with database.reading() as conn:
+            return {str(r[by]): r for r in revenue_by(conn, by, filters or ReportFilters())}
+    finally:
+        database.dispose()
 
 
 def test_one_advertiser_through_two_agencies_and_direct_is_one_customer(acme_db) -> None:
@@ -135,21 +138,23 @@ def test_agency_breakdown_matches_an_independent_sum(acme_db) -> None:
 
 
 def test_generated_log_agencies_and_customers_match_an_independent_sum(
-        db_path: Path, workbooks) -> None:
+        database: str, workbooks) -> None:
     book = workbooks["recap"]
-    result = import_workbook(db_path, book, mode="historical", closed_by="Fin", today=TODAY)
+    result = import_workbook(database, book, mode="historical", closed_by="Fin", today=TODAY)
     assert result.success
     for by in ("agency", "customer"):
-        shown = {name_key(k): v for k, v in _by(db_path, by).items()}
+        shown = {name_key(k): v for k, v in _by(database, by).items()}
         expected = sums_by_identity(book, by)
         assert set(shown) == set(expected), by
         for key, sums in expected.items():
             assert shown[key]["gross"] == sums["gross"].quantize(CENT), (by, key)
             assert shown[key]["spots"] == sums["spots"], (by, key)
-    engine = create_db_engine(db_path, readonly=True)
-    with engine.connect() as conn:
+    from bookedbiz.db.access import Database
+
+    db = Database(database)
+    with db.reading() as conn:
         total = revenue_total(conn, ReportFilters())["gross"]
-    engine.dispose()
+    db.dispose()
     assert total == sum((s["gross"] for s in sums_by_identity(book, "agency").values()),
                         Decimal(0)).quantize(CENT)
 
