@@ -95,9 +95,16 @@ def fail_abandoned_batches(conn: Connection) -> int:
 _NO_FOREIGN_KEY_CHECKS: ContextVar[bool] = ContextVar("bookedbiz_import_fk_off", default=False)
 
 
-def _foreign_keys_off(dbapi_connection: Any, _record: Any) -> None:
+def _foreign_keys_off(dbapi_connection: Any, record: Any) -> None:
     if _NO_FOREIGN_KEY_CHECKS.get():
         dbapi_connection.execute("PRAGMA foreign_keys = OFF")
+        record.info["bookedbiz_fk_off"] = True
+
+
+def _foreign_keys_back_on(dbapi_connection: Any, record: Any) -> None:
+    """Should a pool ever keep SQLite write connections, none goes back without its checks."""
+    if record is not None and record.info.pop("bookedbiz_fk_off", False):
+        dbapi_connection.execute("PRAGMA foreign_keys = ON")
 
 
 @contextmanager
@@ -107,6 +114,7 @@ def _import_transaction(db: Database) -> Iterator[Connection]:
         engine = db.engine("write", pool_size=2)
         if not event.contains(engine, "connect", _foreign_keys_off):
             event.listen(engine, "connect", _foreign_keys_off)
+            event.listen(engine, "checkin", _foreign_keys_back_on)
     token = _NO_FOREIGN_KEY_CHECKS.set(db.is_sqlite)
     try:
         with db.writing() as conn:
