@@ -15,6 +15,7 @@ from click.testing import CliRunner
 from tests.core.independent import sums_by
 
 from bookedbiz.cli.main import cli
+from bookedbiz.db.migrate import SCHEMA_HEAD
 
 
 def _ok(result) -> str:
@@ -46,7 +47,7 @@ def test_init_upgrades_with_a_verified_snapshot_first(tmp_path: Path,
     refused = runner.invoke(cli, ["months", "list", "--db", str(db)])
     assert refused.exit_code == 1 and "bookedbiz init" in refused.output
     out = _ok(runner.invoke(cli, ["init", "--db", str(db)]))
-    assert "Upgraded" in out and "from 0001 to 0011" in out
+    assert "Upgraded" in out and f"from 0001 to {SCHEMA_HEAD}" in out
     snapshots = list((tmp_path / "backups").glob("pre-migration-*.db"))
     assert len(snapshots) == 1
     assert sqlite3.connect(snapshots[0]).execute(
