@@ -14,18 +14,14 @@ from collections.abc import Sequence
 
 from sqlalchemy import Connection, text
 
+from bookedbiz.entities.stations import list_stations
 from bookedbiz.errors import ConfigError
 from bookedbiz.reports.filters import ReportFilters
 
 
 def station_list(conn: Connection) -> list[dict[str, object]]:
     """Every station (code, name, active), by code: what the filter bar offers."""
-    rows = conn.execute(text(
-        "SELECT station_id, code, name, is_active FROM stations")).all()
-    out = [{"station_id": int(sid), "code": code, "name": name, "is_active": bool(active)}
-           for sid, code, name, active in rows]
-    out.sort(key=lambda s: str(s["code"]))
-    return out
+    return list_stations(conn)
 
 
 def check_stations(conn: Connection, codes: Sequence[str]) -> tuple[str, ...]:
