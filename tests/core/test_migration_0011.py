@@ -64,7 +64,7 @@ def test_revision_0011_adds_the_index_and_keeps_every_figure(tmp_path: Path) -> 
     try:
         columns = [r[2] for r in conn.execute(f"PRAGMA index_info({INDEX})")]
         assert columns == ["broadcast_month", "customer_id", "gross_micros", "net_micros",
-                           "spots"]
+                           "spots", "station_id"]  # station_id since revision 0012
         plan = " ".join(str(r[-1]) for r in conn.execute(
             "EXPLAIN QUERY PLAN SELECT ss.broadcast_month, ss.customer_id, "
             "SUM(ss.gross_micros), SUM(ss.net_micros), SUM(ss.spots) FROM spot_summary ss "

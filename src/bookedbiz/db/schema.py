@@ -316,12 +316,13 @@ spot_summary = Table(
     Column("net_micros", Micros, nullable=False),
     Column("spots", Integer, nullable=False),
     # Covering index: the customer/AE/breakdown pages read a year in index order, no table.
+    # station_id last (revision 0012): a station-filtered page stays an index-only read.
     Index("ix_spot_summary_month_cover", "broadcast_month", "customer_id", "ae_id",
           "market_code", "revenue_type", "language_bucket", "spot_type", "agency_id",
-          "gross_micros", "net_micros", "spots"),
+          "gross_micros", "net_micros", "spots", "station_id"),
     # Pacing by customer: last year's finals summed by (month, customer) from a narrow index.
     Index("ix_spot_summary_month_customer", "broadcast_month", "customer_id", "gross_micros",
-          "net_micros", "spots"),
+          "net_micros", "spots", "station_id"),
     Index("ix_spot_summary_customer", "customer_id", "broadcast_month"),
     Index("ix_spot_summary_ae", "ae_id", "broadcast_month"),
     Index("ix_spot_summary_market", "market_code", "broadcast_month"),

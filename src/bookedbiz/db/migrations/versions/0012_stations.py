@@ -6,7 +6,8 @@ Idempotent: revision 0001 builds the current schema.py, so a fresh database only
 On an existing SQLite database the columns are added when ``PRAGMA table_info`` lacks them
 (without REFERENCES: SQLite refuses a REFERENCES column with a non-NULL default while foreign
 keys are on; the importer writes only known station ids), ``month_closures`` is rebuilt with the
-(station, month) key, and the month index is widened to (month, station). No money moves: the
+(station, month) key, the month index is widened to (month, station), and the summary's covering
+indexes end in station_id. No money moves: the
 test compares every total before and after.
 
 Revision ID: 0012
@@ -108,12 +109,30 @@ def _upgrade_postgresql(bind) -> None:  # noqa: ANN001
     op.execute("DROP INDEX IF EXISTS ix_spots_month")
 
 
+# The summary's covering indexes end in station_id, so a station-filtered page reads only the
+# index; the summary is small (thousands of rows a year), so rebuilding them is cheap.
+COVERING_INDEXES = {
+    "ix_spot_summary_month_cover": "broadcast_month, customer_id, ae_id, market_code, "
+    "revenue_type, language_bucket, spot_type, agency_id, gross_micros, net_micros, spots, "
+    "station_id",
+    "ix_spot_summary_month_customer": "broadcast_month, customer_id, gross_micros, net_micros, "
+    "spots, station_id",
+}
+
+
+def _covering_indexes() -> None:
+    for name, columns in COVERING_INDEXES.items():
+        op.execute(f"DROP INDEX IF EXISTS {name}")
+        op.execute(f"CREATE INDEX {name} ON spot_summary ({columns})")
+
+
 def upgrade() -> None:
     bind = op.get_bind()
     if bind.dialect.name == "sqlite":
         _upgrade_sqlite(bind)
     else:
         _upgrade_postgresql(bind)
+    _covering_indexes()
 
 
 def downgrade() -> None:
