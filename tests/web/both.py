@@ -14,6 +14,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from tests.web.conftest import make_app as make_sqlite_app
+from tests.web.conftest import pristine
 
 from bookedbiz.web import create_app
 
@@ -24,11 +25,11 @@ def db_copy(base_db: Path, tmp_path: Path, database: str) -> Path | str:
     if "://" in database:
         from tests.core.copy_data import copy_database
 
-        copy_database(base_db, database)
+        copy_database(pristine(base_db), database)
         return database
     dest = tmp_path / "web" / "bookedbiz.db"
     dest.parent.mkdir(parents=True)
-    shutil.copyfile(base_db, dest)
+    shutil.copyfile(pristine(base_db), dest)
     return dest
 
 

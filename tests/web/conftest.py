@@ -7,7 +7,6 @@ import csv
 import io
 import os
 import re
-import shutil
 import socket
 import sqlite3
 import subprocess
@@ -91,7 +90,24 @@ def base_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for role in ROLES:
         users.create_user(path, role, password_for(role), role, full_name=f"{role.title()} User",
                           ae=ae_of_user(path) if role == "ae" else None)
+    _backup(path, pristine(path))
     return path
+
+
+def pristine(base: Path) -> Path:
+    """The untouched copy of ``base_db``: tests on the shared session app sign in and create
+    tokens in ``base_db`` itself, so private copies are made from this one."""
+    return base.parent / "pristine.db"
+
+
+def _backup(source: Path, dest: Path) -> None:
+    """A consistent copy, the write-ahead log included (a plain file copy can miss it)."""
+    src, out = sqlite3.connect(source), sqlite3.connect(dest)
+    try:
+        src.backup(out)
+    finally:
+        out.close()
+        src.close()
 
 
 def ae_of_user(path: Path) -> str:
@@ -112,7 +128,7 @@ def db_copy(base_db: Path, tmp_path: Path) -> Path:
     """A private copy for tests that write (closing months, merging, adding users)."""
     dest = tmp_path / "data" / "bookedbiz.db"
     dest.parent.mkdir(parents=True)
-    shutil.copyfile(base_db, dest)
+    _backup(pristine(base_db), dest)
     return dest
 
 

@@ -16,7 +16,7 @@ import pytest
 import requests
 from tests.core.conftest import data_checksum
 from tests.core.hostile_files import sparse_dimension, zip_bomb
-from tests.web.conftest import password_for, uvicorn_server
+from tests.web.conftest import password_for, pristine, uvicorn_server
 
 SECONDS = 20
 SERVER_PEAK_MB = 400
@@ -34,7 +34,7 @@ def _peak_rss_mb(pid: int) -> int:
 def server(base_db: Path, tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
     folder = tmp_path_factory.mktemp("hostile-web")
     db = folder / "bookedbiz.db"
-    shutil.copyfile(base_db, db)
+    shutil.copyfile(pristine(base_db), db)
     uploads = folder / "uploads"
     uploads.mkdir()
     # What a worker killed mid-upload leaves: its pid (not running any more) in the name.

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from tests.web.conftest import YEAR, password_for, uvicorn_server
+from tests.web.conftest import YEAR, password_for, pristine, uvicorn_server
 from tests.web.test_web_numbers import cli_report
 
 CHROMIUM = "/usr/bin/chromium"
@@ -31,7 +31,7 @@ pytestmark = [
 def server(base_db, tmp_path_factory):  # noqa: ANN001, ANN201
     folder = tmp_path_factory.mktemp("e2e")
     db = folder / "bookedbiz.db"
-    shutil.copyfile(base_db, db)
+    shutil.copyfile(pristine(base_db), db)
     with uvicorn_server(folder, db, "e2e-secret-" + "y" * 32, wait_seconds=30) as (base, _proc):
         yield base, db
 

@@ -22,7 +22,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from tests.core.copy_data import copy_database, split_station
-from tests.web.conftest import YEAR, login, password_for, uvicorn_server
+from tests.web.conftest import YEAR, login, password_for, pristine, uvicorn_server
 
 from bookedbiz import users
 from bookedbiz.web import create_app
@@ -49,7 +49,7 @@ def _server_database(pg_server, source: Path, label: str) -> Iterator[str]:  # n
 def twin(base_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A private SQLite copy (tokens are written into it)."""
     path = tmp_path_factory.mktemp("twin") / "bookedbiz.db"
-    shutil.copyfile(base_db, path)
+    shutil.copyfile(pristine(base_db), path)
     return path
 
 
