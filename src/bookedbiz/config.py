@@ -231,7 +231,9 @@ def resolve_database_target(
     settings: Settings, override: str | Path | None = None, *, must_exist: bool = True
 ) -> Path | str:
     """The database a command that runs on both uses: ``--db`` beats DATABASE_URL (a server
-    URL, returned as text) beats DATABASE_PATH."""
+    URL, returned as text) beats DATABASE_PATH. ``--db`` may itself be a URL."""
+    if isinstance(override, str) and "://" in override:
+        return override
     if override is None and settings.database_url:
         if "://" not in settings.database_url:  # the rest is checked by db/server.py
             raise ConfigError("DATABASE_URL is not a database URL; write it as "
@@ -250,6 +252,9 @@ def resolve_database_path(
     raw = override if override is not None else settings.database_path
     if raw is None or str(raw).strip() == "":
         raise ConfigError("No database configured: set DATABASE_PATH or pass --db PATH.")
+    if "://" in str(raw) or str(raw).startswith(("postgresql", "postgres:")):
+        # a URL (never echoed: it may hold a password) where only a file will do
+        raise ConfigError("This command works on a SQLite file only; pass --db PATH.")
     path = Path(raw).expanduser()
     if must_exist:
         if path.is_dir():

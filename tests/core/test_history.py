@@ -173,6 +173,29 @@ def test_backfill_then_live_equals_live_alone(tmp_path: Path, logs, runner: CliR
     assert _intervals(mixed) == _intervals(live)
 
 
+def test_backfill_into_a_second_station_leaves_the_first_alone(
+        tmp_path: Path, logs, database: str, runner: CliRunner) -> None:
+    for path in logs[:4]:
+        import_workbook(database, path)
+    main_before = rows(database, "SELECT COUNT(*), SUM(gross_micros) FROM booking_history")
+    added = runner.invoke(cli, ["stations", "add", "KTWO", "--name", "K-Two", "--db", database])
+    assert added.exit_code == 0, added.output
+    folder = _folder(tmp_path, "archive", logs[:4])
+    result = runner.invoke(cli, ["history", "backfill", str(folder), "--station", "KTWO",
+                                 "--db", database])
+    assert result.exit_code == 0, result.output
+    assert "Backfilled 4 log(s)" in result.output
+    by_station = dict(rows(database, "SELECT station_id, COUNT(*) FROM booking_history "
+                                     "GROUP BY station_id"))
+    assert by_station[1] == main_before[0][0] and by_station[2] > 0
+    # the second station's history is the first's, interval for interval
+    assert rows(database, "SELECT COUNT(*), SUM(gross_micros) FROM booking_history "
+                          "WHERE station_id = 2") == main_before
+    unknown = runner.invoke(cli, ["history", "backfill", str(folder), "--station", "NOPE",
+                                  "--db", database])
+    assert unknown.exit_code != 0 and "NOPE" in unknown.output
+
+
 def test_backfill_before_the_recorded_history(tmp_path: Path, logs, database: str) -> None:
     from bookedbiz.ingest.backfill import backfill_folder, find_logs
 

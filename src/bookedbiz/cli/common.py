@@ -83,6 +83,13 @@ def read_connection(db_path: Path | str | None) -> Iterator[Connection]:
         db.dispose()
 
 
+def owning_station_option(func: F) -> F:
+    """``--station CODE`` on a command that writes: the one station the data belongs to."""
+    return click.option("--station", default=None, metavar="CODE",
+                        help="The station this log belongs to (default: $STATION_CODE, "
+                             "else MAIN).")(func)
+
+
 def station_option(func: F) -> F:
     """``--station CODE`` (repeatable, or a comma list): only these stations (default: all)."""
     return click.option("--station", "station", multiple=True, metavar="CODE",

@@ -14,11 +14,11 @@ import click
 from bookedbiz.cli.common import (
     as_of_day,
     csv_text,
-    database_path,
     db_option,
     handle_errors,
     json_text,
     jsonable,
+    owning_station_option,
     read_connection,
     require_output_for_xlsx,
     station_option,
@@ -233,15 +233,18 @@ def history_group() -> None:
 @history_group.command("backfill")
 @click.argument("folder", type=click.Path(path_type=Path))
 @click.option("--auto-setup", is_flag=True, help="Add unknown market codes to the markets table.")
+@owning_station_option
 @db_option
 @handle_errors
-def backfill_command(folder: Path, auto_setup: bool, db_path: Path | None) -> None:
+def backfill_command(folder: Path, auto_setup: bool, station: str | None,
+                     db_path: Path | None) -> None:
     """Replay archived 'Commercial Log YYMMDD.xlsx' files in FOLDER, oldest first, into the
     booking history only (today's spots are untouched). Days already backfilled are skipped; a
     corrupt file is reported and skipped; dates inside the recorded history are refused."""
+    from bookedbiz.cli.databases import command_target
     from bookedbiz.ingest.backfill import backfill_folder, find_logs
 
-    path = database_path(db_path)
+    path = command_target(db_path)
     logs = find_logs(folder)
     show_bar = sys.stderr.isatty()
     if show_bar:
@@ -251,10 +254,10 @@ def backfill_command(folder: Path, auto_setup: bool, db_path: Path | None) -> No
                       MofNCompleteColumn(), transient=True) as bar:
             task = bar.add_task("", total=len(logs))
             outcome = backfill_folder(
-                path, logs, auto_setup=auto_setup,
+                path, logs, auto_setup=auto_setup, station=station,
                 progress=lambda done, name: bar.update(task, completed=done, description=name))
     else:
-        outcome = backfill_folder(path, logs, auto_setup=auto_setup)
+        outcome = backfill_folder(path, logs, auto_setup=auto_setup, station=station)
     click.echo(f"Backfilled {outcome.recorded} log(s) into the booking history"
                f" ({outcome.rows_opened:,} intervals opened, {outcome.rows_closed:,} closed); "
                f"{len(outcome.skipped)} already there, {len(outcome.failed)} failed.")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from bookedbiz.cli.common import db_option, handle_errors, settings
+from bookedbiz.cli.common import db_option, handle_errors, owning_station_option, settings
 from bookedbiz.config import resolve_database_target
 from bookedbiz.errors import EXIT_FAILURE, BookedBizError
 from bookedbiz.ingest.fetch import default_daily_file, fetch_daily_log
@@ -21,13 +21,6 @@ from bookedbiz.ingest.result import ImportResult
 from bookedbiz.ingest.service import import_workbook
 
 log = logging.getLogger("bookedbiz.import")
-
-
-def station_option(func):  # noqa: ANN001, ANN201 - a click decorator
-    """``--station CODE``: the station the data belongs to (default $STATION_CODE, MAIN)."""
-    return click.option("--station", default=None, metavar="CODE",
-                        help="The station this log belongs to (default: $STATION_CODE, "
-                             "else MAIN).")(func)
 
 
 def _parse_day(value: str | None, as_of: str | None = None) -> date | None:
@@ -98,7 +91,7 @@ def print_result(result: ImportResult, as_json: bool) -> None:
               help="The day this log describes (default: the date in 'Commercial Log YYMMDD', "
                    "else today at the station).")
 @click.option("--today", default=None, hidden=True, help="Old name of --as-of.")
-@station_option
+@owning_station_option
 @db_option
 @handle_errors
 def import_command(file: Path, mode: str, closed_by: str | None, strict: bool, dry_run: bool,
@@ -154,7 +147,7 @@ def _setup_file_logging(log_file: Path | None) -> None:
 @click.option("--as-of", "as_of", default=None, metavar="YYYY-MM-DD",
               help="The day this log describes (default: the date in its name, else today).")
 @click.option("--today", default=None, hidden=True, help="Old name of --as-of.")
-@station_option
+@owning_station_option
 @db_option
 def daily_update_command(file: Path | None, auto_setup: bool, unattended: bool,
                          log_file: Path | None, dry_run: bool, source: Path | None,

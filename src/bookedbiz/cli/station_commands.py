@@ -10,22 +10,14 @@ from typing import Any
 import click
 
 from bookedbiz.cli.common import db_option, handle_errors, settings
-from bookedbiz.config import resolve_database_target
 
 
 def _with_database(db_path: Path | None, work: Callable[[Any], Any], *, write: bool) -> Any:
     """``work(conn)`` in a write transaction or a read snapshot of the configured database."""
-    from bookedbiz.db.access import Database
-    from bookedbiz.db.migrate import require_current_schema
+    from bookedbiz.cli.databases import current_database
 
-    target = resolve_database_target(settings(), db_path)
-    require_current_schema(target)
-    db = Database(target)
-    try:
-        with (db.writing() if write else db.reading()) as conn:
-            return work(conn)
-    finally:
-        db.dispose()
+    with current_database(db_path) as db, (db.writing() if write else db.reading()) as conn:
+        return work(conn)
 
 
 @click.group("stations")
