@@ -38,13 +38,15 @@ class DatabaseOption(click.Path):
 
 
 def db_option(func: F) -> F:
-    """``--db PATH`` on every command; falls back to DATABASE_PATH."""
+    """``--db PATH`` (or a PostgreSQL URL) on every command; falls back to DATABASE_URL, then
+    DATABASE_PATH."""
     return click.option(
         "--db",
         "db_path",
         type=DatabaseOption(dir_okay=False, path_type=Path),
         default=None,
-        help="SQLite database file (default: $DATABASE_PATH).",
+        help="SQLite database file, or a PostgreSQL URL where the command runs on one "
+             "(default: $DATABASE_URL, else $DATABASE_PATH).",
     )(func)
 
 
