@@ -199,3 +199,37 @@ def test_every_page_with_tables_exports_csv_and_xlsx(clients) -> None:
             response = client.get(path, query_string={"year": YEAR, "format": fmt})
             assert response.status_code == 200, (path, fmt)
             assert len(response.get_data()) > 50
+
+
+def test_months_close_and_reopen_station_by_station(admin_client, db_copy) -> None:
+    from tests.core.copy_data import split_station
+
+    two = split_station(str(db_copy))
+    open_month = one(db_copy, "SELECT s.broadcast_month FROM spot_summary s LEFT JOIN "
+                     "month_closures c USING (broadcast_month) WHERE c.broadcast_month IS NULL "
+                     "GROUP BY s.broadcast_month HAVING COUNT(DISTINCT s.station_id) = 2 "
+                     "ORDER BY 1 LIMIT 1")[0]
+    every = admin_client.get("/months/?all=1").get_data(as_text=True)
+    assert "choose one station above" in every and f"/months/{open_month}/close" not in every
+    one_station = admin_client.get("/months/?all=1&station=KTWO").get_data(as_text=True)
+    assert f"/months/{open_month}/close" in one_station
+    assert 'name="station" value="KTWO"' in one_station
+    token = csrf_token(admin_client)
+    unknown = admin_client.post(f"/months/{open_month}/close",
+                                data={"csrf_token": token, "station": "NOPE"},
+                                follow_redirects=True)
+    assert "NOPE" in unknown.get_data(as_text=True)
+    assert one(db_copy, "SELECT COUNT(*) FROM month_closures WHERE broadcast_month = ?",
+               open_month)[0] == 0
+    closed = admin_client.post(f"/months/{open_month}/close",
+                               data={"csrf_token": token, "station": "KTWO"},
+                               follow_redirects=True)
+    assert "is closed" in closed.get_data(as_text=True)
+    assert dbstate.rows(db_copy, "SELECT station_id FROM month_closures WHERE "
+                        "broadcast_month = :m", m=open_month) == [(two,)]
+    reopened = admin_client.post(f"/months/{open_month}/reopen",
+                                 data={"csrf_token": token, "station": "KTWO",
+                                       "reason": "late credit"}, follow_redirects=True)
+    assert "is open again" in reopened.get_data(as_text=True)
+    assert one(db_copy, "SELECT COUNT(*) FROM month_closures WHERE broadcast_month = ?",
+               open_month)[0] == 0

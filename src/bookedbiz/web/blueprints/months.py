@@ -16,7 +16,7 @@ from bookedbiz.reports.stations import scope_station_ids
 from bookedbiz.web.auth import actor_name, requires
 from bookedbiz.web.cache import cached
 from bookedbiz.web.db import db_path, read_conn
-from bookedbiz.web.view import act, current_filters, render_report
+from bookedbiz.web.view import act, current_filters, multi_station, render_report
 
 bp = Blueprint("months", __name__, url_prefix="/months")
 
@@ -61,6 +61,9 @@ def index():  # noqa: ANN201
     chosen = scope_station_ids(read_conn(), filters) if filters.stations else set()
     station_id = next(iter(chosen)) if len(chosen) == 1 else None
     table = months_table(None if show_all else filters.year, station_id)
+    # close and reopen act on one station: the chosen one, or the only one there is
+    several = multi_station()
+    act_station = filters.stations[0] if len(chosen) == 1 else None
     return render_report(
         "months.html",
         "Months",
@@ -68,6 +71,8 @@ def index():  # noqa: ANN201
         [table],
         events=closure_events(read_conn(), 30),
         show_all=show_all,
+        act_station=act_station,
+        station_actions=not several or act_station is not None,
     )
 
 
@@ -75,9 +80,11 @@ def index():  # noqa: ANN201
 @requires("close_month")
 def close(month: str):  # noqa: ANN201
     reason = (request.form.get("reason") or "").strip() or "closed in the web app"
+    station = (request.form.get("station") or "").strip() or None
+
     def close_it() -> str:
         key = month_service.close_month(db_path(), month, actor_name(), reason[:500],
-                                        on_change=record_month_event)
+                                        on_change=record_month_event, station=station)
         return f"{label(key)} is closed."
 
     return act(close_it, "months.index")
@@ -87,9 +94,11 @@ def close(month: str):  # noqa: ANN201
 @requires("reopen_month")
 def reopen(month: str):  # noqa: ANN201
     reason = (request.form.get("reason") or "").strip()
+    station = (request.form.get("station") or "").strip() or None
+
     def reopen_it() -> str:
         key = month_service.reopen_month(db_path(), month, actor_name(), reason[:500],
-                                         on_change=record_month_event)
+                                         on_change=record_month_event, station=station)
         return f"{label(key)} is open again."
 
     return act(reopen_it, "months.index")
