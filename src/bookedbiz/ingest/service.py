@@ -75,27 +75,12 @@ def import_workbook(
     return result
 
 
-def import_opened(
-    database: Database | str | Path,
-    workbook: Workbook,
-    *,
-    mode: str = "weekly",
-    closed_by: str | None = None,
-    station: str | None = None,
-    strict: bool = False,
-    dry_run: bool = False,
-    include_previous_month: bool = False,
-    auto_setup: bool = False,
-    as_of: date | None = None,
-    today: date | None = None,
-    progress: Progress | None = None,
-    started_by: str | None = None,
-) -> ImportResult:
+def import_opened(database: Database | str | Path, workbook: Workbook,
+                  **options: Any) -> ImportResult:
     """Import an opened workbook (or any source of positional rows shaped like one) into
-    station ``station``'s months (a code; default STATION_CODE)."""
+    station ``station``'s months (a code; default STATION_CODE). ``options`` and their
+    defaults are ``ingest.transaction.run_import``'s, the one list both entry points take;
+    that module (and SQLAlchemy with it) loads only here, after the parse child started."""
     from bookedbiz.ingest.transaction import run_import
 
-    return run_import(database, workbook, mode=mode, closed_by=closed_by, station=station,
-                      strict=strict, dry_run=dry_run,
-                      include_previous_month=include_previous_month, auto_setup=auto_setup,
-                      as_of=as_of, today=today, progress=progress, started_by=started_by)
+    return run_import(database, workbook, **options)
