@@ -40,6 +40,8 @@ def sqlite_bench_db(per_month: int, years: int = 5, echo=print) -> Path:  # noqa
         with sqlite3.connect(building) as conn:  # fold the WAL in: one file to copy
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         building.replace(path)
+        for suffix in ("-wal", "-shm"):  # the emptied write-ahead log of the closed build
+            Path(f"{building}{suffix}").unlink(missing_ok=True)
         echo(f"built {path.name}: {total:,} spots in {time.perf_counter() - started:.0f} s")
     return path
 
