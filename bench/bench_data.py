@@ -26,7 +26,8 @@ BENCH_USER, BENCH_PASSWORD = "bench-user", "bench-password-0123"
 
 
 def sqlite_bench_db(per_month: int, years: int = 5, echo=print) -> Path:  # noqa: ANN001
-    """bench/out/bench-<spots a month>x<years>.db, built once by the existing builder."""
+    """bench/out/bench-<spots a month>x<years>.db, built once by the existing builder (delete
+    it after a schema change: a kept file has the schema it was built with)."""
     from bookedbiz.synth.bulk import build_large_database
 
     path = OUT / f"bench-{per_month}x{years}.db"
