@@ -37,3 +37,31 @@ def test_sqlite_still_refuses_a_malformed_month(tmp_path: Path) -> None:
                          "VALUES ('2026-1', 'now', 'test')")
     finally:
         conn.close()
+
+
+def test_spot_references_are_enforced_on_sqlite_only(tmp_path: Path, pg_url: str) -> None:
+    """schema.spot_references: SQLite keeps the spot's five references (the importer turns them
+    off on its own connection), a server database has none on spots (they were half of COPY)."""
+    from sqlalchemy import inspect
+
+    from bookedbiz.db.access import Database
+    from bookedbiz.db.migrate import init_server_database
+
+    path = tmp_path / "bb.db"
+    init_database(path)
+    conn = sqlite3.connect(path)
+    try:
+        referenced = {r[2] for r in conn.execute("PRAGMA foreign_key_list(spots)")}
+    finally:
+        conn.close()
+    assert referenced == {"import_batches", "stations", "aes", "customers", "agencies"}
+    init_server_database(pg_url)
+    db = Database(pg_url)
+    try:
+        with db.reading() as pg:
+            assert inspect(pg).get_foreign_keys("spots") == []
+            assert inspect(pg).get_foreign_keys("language_assignments") == []
+            assert inspect(pg).get_foreign_keys("spot_summary") == []
+            assert inspect(pg).get_foreign_keys("import_batches")  # the rest are kept
+    finally:
+        db.dispose()

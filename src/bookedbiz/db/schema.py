@@ -13,6 +13,7 @@ from sqlalchemy import (
     Column,
     Float,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     MetaData,
@@ -174,6 +175,22 @@ def station_column() -> Column:
                   server_default="1")
 
 
+def spot_references() -> list[ForeignKeyConstraint]:
+    """The spot's references to its batch, station, AE, customer and agency, in SQLite's DDL
+    only. The importer assigns every one of them itself, inside the one write transaction
+    that holds the database's write lock, and it is the only writer of spots (merges re-point
+    them to existing rows), so on both databases it loads spots with no per-row checks: SQLite
+    turns foreign keys off on the import's connection, and on PostgreSQL (where a table's
+    owner cannot switch its constraint triggers off) the constraints are not created — they
+    were half of the COPY time (revision 0012 drops them from an existing server database)."""
+    return [ForeignKeyConstraint([column], [target]).ddl_if(dialect="sqlite")
+            for column, target in (("import_batch_id", "import_batches.batch_id"),
+                                   ("station_id", "stations.station_id"),
+                                   ("ae_id", "aes.ae_id"),
+                                   ("customer_id", "customers.customer_id"),
+                                   ("agency_id", "agencies.agency_id"))]
+
+
 import_batches = Table(
     "import_batches",
     metadata,
@@ -219,8 +236,9 @@ spots = Table(
     "spots",
     metadata,
     Column("spot_id", Integer, primary_key=True),
-    Column("import_batch_id", Integer, ForeignKey("import_batches.batch_id"), nullable=False),
-    station_column(),
+    # The spot's references are enforced on SQLite only (spot_references): see there.
+    Column("import_batch_id", Integer, nullable=False),
+    Column("station_id", Integer, nullable=False, server_default="1"),
     Column("source_file", Text),
     Column("source_sheet", Text),
     Column("source_row", Integer),
@@ -250,7 +268,7 @@ spots = Table(
     Column("priority", Integer),
     Column("station_net_micros", Micros),
     Column("sales_person", Text),
-    Column("ae_id", Integer, ForeignKey("aes.ae_id"), nullable=False),
+    Column("ae_id", Integer, nullable=False),
     Column("revenue_type", Text, nullable=False, server_default=""),
     Column("is_trade", Boolean, nullable=False, server_default="0"),
     Column("billing_type", Text),
@@ -258,9 +276,10 @@ spots = Table(
     Column("affidavit_flag", Text),
     Column("contract", Text),
     Column("market_code", Text, nullable=False, server_default=""),
-    Column("customer_id", Integer, ForeignKey("customers.customer_id"), nullable=False),
-    Column("agency_id", Integer, ForeignKey("agencies.agency_id")),
+    Column("customer_id", Integer, nullable=False),
+    Column("agency_id", Integer),
     Column("language_category", String(24), nullable=False),
+    *spot_references(),
     *month_shape("spot_month_shape"),
     CheckConstraint(
         "language_category IN ('language_required', 'default_english', 'review')",
@@ -275,12 +294,9 @@ spots = Table(
 language_assignments = Table(
     "language_assignments",
     metadata,
-    Column(
-        "spot_id",
-        Integer,
-        ForeignKey("spots.spot_id", ondelete="CASCADE"),
-        primary_key=True,
-    ),
+    Column("spot_id", Integer, primary_key=True, autoincrement=False),
+    ForeignKeyConstraint(["spot_id"], ["spots.spot_id"], ondelete="CASCADE")
+    .ddl_if(dialect="sqlite"),
     Column("language_code", String(8)),
     Column("status", String(16), nullable=False),
     Column("confidence", Float, nullable=False),

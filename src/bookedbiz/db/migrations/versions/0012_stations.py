@@ -1,6 +1,7 @@
 """Stations (SPEC §4): every import, spot, summary row, history row and month close belongs to a
 station; station 1 is seeded as MAIN and keeps everything a database had before. Money columns
-become BIGINT on PostgreSQL (its INTEGER stops at $2,147 in micro-dollars).
+become BIGINT on PostgreSQL (its INTEGER stops at $2,147 in micro-dollars), and a spot's
+references are no longer enforced there (schema.spot_references says why).
 
 Idempotent: revision 0001 builds the current schema.py, so a fresh database only gets the seed.
 On an existing SQLite database the columns are added when ``PRAGMA table_info`` lacks them
@@ -101,6 +102,11 @@ def _upgrade_postgresql(bind) -> None:  # noqa: ANN001
                    "REFERENCES stations (station_id)")
         op.execute("ALTER TABLE month_closures DROP CONSTRAINT month_closures_pkey")
         op.execute("ALTER TABLE month_closures ADD PRIMARY KEY (station_id, broadcast_month)")
+    # schema.spot_references: the spot's references are not enforced on the server
+    for table, column in (("spots", "import_batch_id"), ("spots", "station_id"),
+                          ("spots", "ae_id"), ("spots", "customer_id"), ("spots", "agency_id"),
+                          ("language_assignments", "spot_id")):
+        op.execute(f"ALTER TABLE {table} DROP CONSTRAINT IF EXISTS {table}_{column}_fkey")
     for table, columns in MICROS.items():
         for column in columns:
             op.execute(f"ALTER TABLE {table} ALTER COLUMN {column} TYPE BIGINT")
