@@ -12,13 +12,13 @@ from sqlalchemy import Connection, text
 from bookedbiz import broadcast_calendar
 from bookedbiz.db.access import Database, open_database
 from bookedbiz.db.connection import utc_now
+from bookedbiz.db.schema import MAIN_STATION_ID
 from bookedbiz.errors import BookedBizError, ConfigError
 
 # Called inside the close/reopen transaction with (connection, months, "close" | "reopen",
 # station_id=…): the booking history records the station's month state there (passed in by
 # the caller, since this module may not import bookedbiz.history).
 StatusHook = Callable[..., object]
-MAIN_STATION = 1
 
 
 def parse_month_argument(text: str) -> str:
@@ -44,7 +44,7 @@ def close_months(
     reason: str,
     batch_id: int | None = None,
     *,
-    station_id: int = MAIN_STATION,
+    station_id: int = MAIN_STATION_ID,
 ) -> None:
     """Close (or re-close) station ``station_id``'s ``months`` inside the caller's transaction,
     recording events; other stations' months stay as they are."""

@@ -169,6 +169,25 @@ stations = Table(
 )
 
 
+MAIN_STATION_ID = 1  # the seeded station: what a caller that names none means
+MAIN_STATION_CODE = "MAIN"
+
+
+def seed_main_station(conn) -> None:  # noqa: ANN001 - a SQLAlchemy connection
+    """Station 1 (MAIN), which every station_id defaults to; revision 0001 runs this right after
+    creating the tables, revision 0012 on a database that predates stations."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import insert, select
+
+    if conn.execute(select(stations.c.station_id)
+                    .where(stations.c.station_id == MAIN_STATION_ID)).first():
+        return
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    conn.execute(insert(stations).values(station_id=MAIN_STATION_ID, code=MAIN_STATION_CODE,
+                                         name="Main station", is_active=True, created_at=now))
+
+
 def station_column() -> Column:
     """``station_id``, defaulting to the seeded station so older writers and rows keep theirs."""
     return Column("station_id", Integer, ForeignKey("stations.station_id"), nullable=False,

@@ -19,11 +19,11 @@ from sqlalchemy import Connection, text
 
 from bookedbiz.db.bulk import insert_rows
 from bookedbiz.db.connection import utc_now
+from bookedbiz.db.schema import MAIN_STATION_ID
 
 KEY_COLUMNS = ("broadcast_month", "customer_id", "agency_id", "ae_id", "market_code",
                "revenue_type", "language_group", "contract")
 REVIEW_BUCKET = "~review"  # what a spot without a language assignment reports as
-MAIN_STATION = 1  # the seeded station: what a caller that names none means
 State = dict[tuple, list[int]]
 
 _CURRENT = text(
@@ -66,7 +66,7 @@ def record_state(
     source_file: str | None = None,
     source_sha256: str | None = None,
     only_if_changed: bool = False,
-    station_id: int = MAIN_STATION,
+    station_id: int = MAIN_STATION_ID,
 ) -> tuple[int, int]:
     """Make station ``station_id``'s history of ``months`` as of ``as_of`` equal ``state``;
     returns (opened, closed). ``state`` must hold every key of those months (a key absent is a
@@ -152,7 +152,7 @@ def record_state(
 
 
 def state_from_spots(conn: Connection, months: Iterable[str],
-                     station_id: int = MAIN_STATION) -> State:
+                     station_id: int = MAIN_STATION_ID) -> State:
     """The booked state of station ``station_id``'s ``months`` as the ``spots`` table holds it
     now (the SQL definition of what an import accumulates row by row)."""
     state: State = {}
@@ -173,7 +173,7 @@ def state_from_spots(conn: Connection, months: Iterable[str],
 
 
 def sync_months_from_spots(conn: Connection, months: Iterable[str], as_of: date, kind: str,
-                           station_id: int = MAIN_STATION) -> tuple[int, int]:
+                           station_id: int = MAIN_STATION_ID) -> tuple[int, int]:
     """Record the spots' current state of ``months`` when it differs from the history (month
     close, reopen, merge); a no-op, and no record, when they already agree."""
     months = sorted(set(months))
@@ -182,7 +182,7 @@ def sync_months_from_spots(conn: Connection, months: Iterable[str], as_of: date,
 
 
 def record_month_event(conn: Connection, months: list[str], kind: str,
-                       station_id: int = MAIN_STATION) -> None:
+                       station_id: int = MAIN_STATION_ID) -> None:
     """The history side of a month close or reopen (``months.StatusHook``): bring the station's
     months' history to the spots as of today at the station (never before the newest recorded
     day)."""

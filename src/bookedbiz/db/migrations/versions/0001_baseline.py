@@ -6,7 +6,7 @@ Revises:
 
 from alembic import op
 
-from bookedbiz.db.schema import metadata
+from bookedbiz.db.schema import metadata, seed_main_station
 
 revision = "0001"
 down_revision = None
@@ -20,9 +20,7 @@ def upgrade() -> None:
     bind = op.get_bind()
     metadata.create_all(bind)
     # Every row defaults to station 1 (revision 0012), so it exists from the first revision on.
-    from importlib import import_module
-
-    import_module("bookedbiz.db.migrations.versions.0012_stations")._seed_station(bind)
+    seed_main_station(bind)
 
 
 def downgrade() -> None:

@@ -17,12 +17,13 @@ Revises: 0011
 
 from alembic import op
 
+from bookedbiz.db.schema import seed_main_station
+
 revision = "0012"
 down_revision = "0011"
 branch_labels = None
 depends_on = None
 
-DEFAULT_CODE = "MAIN"
 STATION_TABLES = ("import_batches", "spots", "spot_summary", "booking_history",
                   "month_closure_events")
 MICROS = {"spots": ("gross_rate_micros", "spot_value_micros", "broker_fees_micros",
@@ -31,20 +32,6 @@ MICROS = {"spots": ("gross_rate_micros", "spot_value_micros", "broker_fees_micro
           "booking_history": ("gross_micros", "net_micros"),
           "budgets": ("gross_micros",), "budget_changes": ("old_micros", "new_micros"),
           "forecasts": ("gross_micros",), "forecast_changes": ("old_micros", "new_micros")}
-
-
-def _seed_station(bind) -> None:  # noqa: ANN001 - SQLAlchemy connection
-    from datetime import UTC, datetime
-
-    from sqlalchemy import insert, select
-
-    from bookedbiz.db.schema import stations
-
-    if bind.execute(select(stations.c.station_id).where(stations.c.station_id == 1)).first():
-        return
-    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    bind.execute(insert(stations).values(station_id=1, code=DEFAULT_CODE, name="Main station",
-                                         is_active=True, created_at=now))
 
 
 def _sqlite_columns(bind, table: str) -> set[str]:  # noqa: ANN001
@@ -56,7 +43,7 @@ def _upgrade_sqlite(bind) -> None:  # noqa: ANN001
                "code VARCHAR(16) NOT NULL, name TEXT NOT NULL, "
                "is_active BOOLEAN DEFAULT '1' NOT NULL, created_at TEXT NOT NULL, "
                "PRIMARY KEY (station_id), UNIQUE (code))")
-    _seed_station(bind)
+    seed_main_station(bind)
     for table in STATION_TABLES:
         if "station_id" not in _sqlite_columns(bind, table):
             op.execute(f"ALTER TABLE {table} ADD COLUMN station_id INTEGER DEFAULT '1' "
@@ -89,7 +76,7 @@ def _upgrade_postgresql(bind) -> None:  # noqa: ANN001
     from bookedbiz.db.schema import stations
 
     stations.create(bind, checkfirst=True)
-    _seed_station(bind)
+    seed_main_station(bind)
     inspector = inspect(bind)
     for table in STATION_TABLES:
         if "station_id" not in {c["name"] for c in inspector.get_columns(table)}:
