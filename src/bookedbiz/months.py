@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -29,16 +28,12 @@ def parse_month_argument(text: str) -> str:
     return month
 
 
-def _execute(conn: Connection | sqlite3.Connection, sql: str, params: dict[str, Any]) -> Any:
-    """Core connection, or a raw sqlite3 one (older callers, migration tests): the same SQL
-    text with named parameters serves both."""
-    if isinstance(conn, sqlite3.Connection):
-        return conn.execute(sql, params)
+def _execute(conn: Connection, sql: str, params: dict[str, Any]) -> Any:
     return conn.execute(text(sql), params)
 
 
 def close_months(
-    conn: Connection | sqlite3.Connection,
+    conn: Connection,
     months: Iterable[str],
     actor: str,
     reason: str,
@@ -162,15 +157,13 @@ def reopen_month(database: Database | str | Path, month_text: str, by: str, reas
     return month
 
 
-def list_months(conn: Connection | sqlite3.Connection, year: int | None = None, *,
+def list_months(conn: Connection, year: int | None = None, *,
                 station_id: int | None = None) -> list[dict[str, object]]:
     """Every month of ``year`` (all years when None) with data or a closure: status, who closed
     it, spots and gross (non-Trade). Of one station, or of every station when ``station_id`` is
     None: then a month is closed when every station with data or a closure in it closed it
     (the latest close is shown). Reads only the year asked for (a month-range scan of the
-    summary) and probes closures by index.
-
-    Takes a Core connection, or a raw sqlite3 one (callers not yet on Core connections)."""
+    summary) and probes closures by index."""
     first, last = (f"{year:04d}-01", f"{year:04d}-12") if year else ("0000-00", "9999-99")
     only, only_c = (("AND station_id = :sid", "AND c.station_id = :sid")
                     if station_id is not None else ("", ""))

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from tests.core.history_logs import log_days, make_orders, write_daily_log
 
+from bookedbiz.db.access import writing_to
 from bookedbiz.db.connection import create_db_engine
 from bookedbiz.ingest.service import import_workbook
 from bookedbiz.months import close_months
@@ -96,11 +97,8 @@ def test_revision_0012_puts_everything_on_station_main_and_moves_no_money(
     orders = make_orders("2023-12", "2025-08")
     for day in log_days(date(2024, 2, 5), AS_OF, 35):
         import_workbook(db, write_daily_log(orders, day, tmp_path), auto_setup=True)
-    conn = sqlite3.connect(db, isolation_level=None)
-    conn.execute("BEGIN IMMEDIATE")
-    close_months(conn, ["2024-01", "2024-02"], "Finance", "month end", None)
-    conn.execute("COMMIT")
-    conn.close()
+    with writing_to(db) as conn:
+        close_months(conn, ["2024-01", "2024-02"], "Finance", "month end", None)
     before, report = _figures(db), _pacing(db)  # read at head: 0011's code is gone
     _as_at_0011(db)
     assert _figures(db) == before

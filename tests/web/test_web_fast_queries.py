@@ -66,8 +66,8 @@ def test_years_and_months_match_full_scans(base_db: Path) -> None:
     try:
         distinct = [int(r[0]) for r in raw.execute(
             "SELECT DISTINCT substr(broadcast_month, 1, 4) FROM spot_summary ORDER BY 1")]
-        every = month_service.list_months(raw)
         with engine.connect() as conn:
+            every = month_service.list_months(conn)
             assert revenue.available_years(conn) == distinct
             assert year_span(conn) == list(range(distinct[0], distinct[-1] + 1))
             assert months_with_totals(conn) == every
